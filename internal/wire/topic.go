@@ -1,0 +1,106 @@
+package wire
+
+import (
+	"strings"
+)
+
+// DefaultPrefix is the topic prefix used when IFSTAT_TOPIC_PREFIX is unset.
+const DefaultPrefix = "ifstat"
+
+// MaxNodeLen bounds a node id so topics and Netdata chart ids stay short.
+const MaxNodeLen = 64
+
+// Topic kinds: the last level of every per-node topic.
+const (
+	KindRequest = "request"
+	KindReply   = "reply"
+	KindStatus  = "status"
+	KindInfo    = "info"
+)
+
+// Status payloads on P/N/status (retained).
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline"
+)
+
+// Topics builds the per-node topics under one prefix.
+type Topics struct {
+	Prefix string
+	Node   string
+}
+
+func (t Topics) topic(kind string) string { return t.Prefix + "/" + t.Node + "/" + kind }
+
+// Request is P/N/request: bridge → agent, QoS 0, never retained.
+func (t Topics) Request() string { return t.topic(KindRequest) }
+
+// Reply is P/N/reply: agent → bridge, QoS 0, never retained.
+func (t Topics) Reply() string { return t.topic(KindReply) }
+
+// Status is P/N/status: "online"/"offline", retained, the agent's LWT.
+func (t Topics) Status() string { return t.topic(KindStatus) }
+
+// Info is P/N/info: the agent's retained description (an extension of the
+// design contract, documented in docs/protocol.md).
+func (t Topics) Info() string { return t.topic(KindInfo) }
+
+// Wildcard returns the subscription filter P/+/kind.
+func Wildcard(prefix, kind string) string { return prefix + "/+/" + kind }
+
+// ParseTopic splits P/N/kind. It reports ok=false for topics outside prefix,
+// with a different depth, or whose node id is not valid, so a hostile agent
+// named "+", "#" or "../x" never reaches the bridge's registry.
+func ParseTopic(prefix, topic string) (node, kind string, ok bool) {
+	rest, found := strings.CutPrefix(topic, prefix+"/")
+	if !found {
+		return "", "", false
+	}
+	node, kind, found = strings.Cut(rest, "/")
+	if !found || strings.Contains(kind, "/") || !ValidNode(node) {
+		return "", "", false
+	}
+	return node, kind, true
+}
+
+// ValidNode reports whether s is a legal node id: 1–MaxNodeLen bytes of
+// [a-z0-9_-].
+func ValidNode(s string) bool {
+	if len(s) == 0 || len(s) > MaxNodeLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !nodeByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func nodeByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// NodeFromHostname derives the default node id: lower-cased, every byte
+// outside [a-z0-9_-] replaced by '_', cut to MaxNodeLen.
+func NodeFromHostname(h string) string {
+	h = strings.ToLower(h)
+	b := make([]byte, 0, len(h))
+	for i := 0; i < len(h) && len(b) < MaxNodeLen; i++ {
+		c := h[i]
+		if !nodeByte(c) {
+			c = '_'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// ValidPrefix reports whether p can be used as a topic prefix: non-empty,
+// no wildcards, no NUL, no leading or trailing slash.
+func ValidPrefix(p string) bool {
+	if p == "" || strings.ContainsAny(p, "+#\x00") || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+		return false
+	}
+	return !strings.Contains(p, "//")
+}
