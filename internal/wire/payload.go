@@ -102,6 +102,12 @@ func DecodeRequest(p []byte) (Request, error) {
 	if len(p) > MaxRequestSize {
 		return r, fmt.Errorf("%w: %w: %d bytes", ErrMalformedRequest, ErrTooLarge, len(p))
 	}
+	if p = bytes.TrimSpace(p); p[0] != '{' {
+		return r, fmt.Errorf("%w: not a JSON object", ErrMalformedRequest)
+	}
+	if !utf8.Valid(p) {
+		return r, fmt.Errorf("%w: not valid UTF-8", ErrMalformedRequest)
+	}
 	if err := json.Unmarshal(p, &r); err != nil {
 		return Request{}, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}
@@ -119,6 +125,9 @@ func DecodeReply(p []byte) (Reply, error) {
 	var r Reply
 	if len(p) > MaxReplySize {
 		return r, fmt.Errorf("%w: %w: %d bytes", ErrMalformedReply, ErrTooLarge, len(p))
+	}
+	if !utf8.Valid(p) {
+		return r, fmt.Errorf("%w: not valid UTF-8", ErrMalformedReply)
 	}
 	if err := json.Unmarshal(p, &r); err != nil {
 		return Reply{}, fmt.Errorf("%w: %w", ErrMalformedReply, err)
@@ -175,6 +184,9 @@ func DecodeInfo(p []byte) (Info, error) {
 	var in Info
 	if len(p) > MaxInfoSize {
 		return in, fmt.Errorf("%w: %w: %d bytes", ErrMalformedInfo, ErrTooLarge, len(p))
+	}
+	if !utf8.Valid(p) {
+		return in, fmt.Errorf("%w: not valid UTF-8", ErrMalformedInfo)
 	}
 	if err := json.Unmarshal(p, &in); err != nil {
 		return Info{}, fmt.Errorf("%w: %w", ErrMalformedInfo, err)
