@@ -94,6 +94,14 @@ func (q *fairQueue) Pop() (string, bool) {
 	return id, true
 }
 
+// Peek returns the id Pop would return, without removing it.
+func (q *fairQueue) Peek() (string, bool) {
+	if len(q.ring) == 0 {
+		return "", false
+	}
+	return q.ring[q.head].ids[0], true
+}
+
 // Len returns the number of pending ids.
 func (q *fairQueue) Len() int {
 	n := 0
