@@ -836,3 +836,25 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLineShape feeds arbitrary text into every text and id field of CHART
+// and asserts the invariant of TestHostileFieldsKeepLineShape: one line of 13
+// words, within the 1.37 limit, naming the chart TypeID names.
+func FuzzLineShape(f *testing.F) {
+	for _, s := range hostile {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		w := NewWriter(Features{})
+		w.Chart(ChartOpts{Type: a, ID: b, Name: a, Title: b, Units: a, Family: b, Context: a,
+			ChartType: ChartType(b), Options: a, Plugin: b, Module: a})
+		out := string(w.Bytes())
+		if strings.Count(out, "\n") != 1 || len(out) > 15360 {
+			t.Fatalf("Chart output is not one line within 15360 bytes: %q", out)
+		}
+		words := netdataWords(out)
+		if len(words) != 13 || words[0] != "CHART" || words[1] != TypeID(a, b) {
+			t.Fatalf("Chart output parses into %q", words)
+		}
+	})
+}
