@@ -1,0 +1,147 @@
+// Command ifstat-bridge asks ifstat agents for their counters on one aligned
+// clock and forwards exact rates to Netdata (as the external plugin
+// ifstat.plugin, speaking plugins.d on stdout).
+//
+// Run by Netdata (as ifstat.plugin, or with NETDATA_* variables set) it reads
+// ifstat.conf from NETDATA_USER_CONFIG_DIR, the environment overriding it,
+// and takes Netdata's update-every (its first argument) as the interval
+// unless IFSTAT_INTERVAL is set.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+)
+
+var version = "dev"
+
+func main() {
+	// A write to a closed stdout must be an error we handle (Netdata went
+	// away: exit 0), not death by SIGPIPE, which Netdata 1.37 reads as a
+	// crash and answers by disabling the plugin.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := filepath.Base(args[0])
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "KEY=VALUE file of IFSTAT_* variables (the environment overrides it)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	var cfg bridge.Config
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [-config FILE] [update-every]\n\n", name)
+		fmt.Fprintf(stderr, "Samples ifstat agents over MQTT and writes Netdata charts.\n\nflags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nenvironment:\n")
+		config.Usage(stderr, &cfg)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return config.ExitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, name, version)
+		return 0
+	}
+
+	plugin := name == "ifstat.plugin" || os.Getenv("NETDATA_VERSION") != "" || os.Getenv("NETDATA_USER_CONFIG_DIR") != ""
+	file := *configFile
+	if plugin && file == "" {
+		if dir := os.Getenv("NETDATA_USER_CONFIG_DIR"); dir != "" {
+			if p := filepath.Join(dir, "ifstat.conf"); fileExists(p) {
+				file = p
+			}
+		}
+	}
+	if err := loadConfig(&cfg, file, plugin, fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return config.ExitUsage
+	}
+
+	logger := logx.New(stderr, cfg.LogLevel, cfg.LogFormat)
+	mqttx.RoutePahoLogs(logger)
+	log := logrus.NewEntry(logger).WithField("component", "bridge")
+
+	var outputs []bridge.Output
+	if cfg.Netdata == "on" || cfg.Netdata == "auto" && plugin {
+		f := plugind.ParseFeatures(os.Getenv("NETDATA_VERSION"))
+		outputs = append(outputs, bridge.NewNetdataOutput(stdout, f, cfg.Interval, os.Getenv("NETDATA_REGISTRY_UNIQUE_ID")))
+		log.WithField("netdata", os.Getenv("NETDATA_VERSION")).WithField("virtual_nodes", f.VirtualNodes).Info("netdata output on stdout")
+		if plugin {
+			// Netdata closing our stdin means it is gone: stop cleanly.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			go func() {
+				io.Copy(io.Discard, stdin)
+				cancel()
+			}()
+		}
+	}
+	b, err := bridge.New(cfg, log, outputs...)
+	if err != nil {
+		log.WithError(err).Error("start failed")
+		return 1
+	}
+	log.WithField("version", version).WithField("interval", cfg.Interval).WithField("broker", cfg.Broker).Info("starting")
+	if err := b.Run(ctx); err != nil {
+		// The only error Run returns is a failed output: stdout closed
+		// because Netdata stopped reading. Exit 0, so a Netdata that is
+		// still there restarts us at once instead of disabling us.
+		log.WithError(err).Warn("stopping")
+	}
+	return 0
+}
+
+// loadConfig reads the variables; under Netdata, its update-every (the
+// first argument) is the default interval.
+func loadConfig(cfg *bridge.Config, file string, plugin bool, args []string) error {
+	if len(args) > 1 {
+		return fmt.Errorf("unexpected arguments %q", args[1:])
+	}
+	if err := config.Load(cfg, file); err != nil {
+		return err
+	}
+	if len(args) == 1 {
+		sec, err := strconv.Atoi(args[0])
+		if err != nil || sec < 1 {
+			return fmt.Errorf("update-every %q: not a positive number of seconds", args[0])
+		}
+		if _, set := os.LookupEnv("IFSTAT_INTERVAL"); !set {
+			cfg.Interval = time.Duration(sec) * time.Second
+		}
+	}
+	if plugin && cfg.Netdata == "off" {
+		return config.Errorf("NETDATA", "off", "cannot be off when run by Netdata")
+	}
+	return cfg.Validate()
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}

@@ -1,0 +1,297 @@
+package bridge
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+)
+
+// Stats counts what the sampler did with requests and replies.
+type Stats struct {
+	Requests   uint64 // requests sent
+	Matched    uint64 // replies matched to their request in time
+	Late       uint64 // replies to an earlier tick's request
+	Duplicate  uint64 // second reply to the same request
+	Unknown    uint64 // replies to requests never sent (or by another bridge)
+	Forged     uint64 // replies whose node differs from their topic's
+	Unexpected uint64 // replies from agents not being sampled
+	Gaps       uint64 // requests left without a reply by the next tick
+	Skipped    uint64 // ticks skipped because the bridge was late
+}
+
+// IfaceSample is one interface's part of a NodeSample.
+type IfaceSample struct {
+	Name string
+	// Absent is set when the interface was known but missing from this
+	// reply (wg0 down, ppp0 redialling): a gap for its charts.
+	Absent bool
+	// Obsolete is set once, when the interface has been absent longer
+	// than SamplerConfig.ObsoleteAfter; outputs drop its charts.
+	Obsolete bool
+	Raw      wire.Counters
+	Result   rate.Result
+}
+
+// NodeSample is what one agent contributed to one tick: a matched reply or a
+// gap. Outputs receive it in tick order per node.
+type NodeSample struct {
+	Node string
+	Tick time.Time
+	// Gap is set when the agent did not answer this tick's request.
+	Gap   bool
+	Reply *wire.Reply // nil on a gap
+	// Ifaces is sorted by name; on a gap it lists every known interface.
+	Ifaces []IfaceSample
+}
+
+// SamplerConfig configures a Sampler.
+type SamplerConfig struct {
+	Interval time.Duration
+	// RunID prefixes every request id ("<RunID>-<seq>"), so replies to
+	// another bridge's (or an earlier run's) requests are recognised.
+	RunID string
+	// Nodes restricts sampling to these node ids; empty means every agent
+	// that announces itself.
+	Nodes []string
+	// ObsoleteAfter is how long an interface may be absent before its
+	// charts are removed.
+	ObsoleteAfter time.Duration
+	Rate          rate.Config
+}
+
+// Request is one request to publish.
+type Request struct {
+	Node    string
+	Payload []byte
+}
+
+type iface struct {
+	tracker     *rate.Tracker
+	absentSince time.Time // zero while present
+	obsolete    bool
+}
+
+type agent struct {
+	node   string
+	online bool
+	info   *wire.Info
+
+	pendingID   string
+	pendingTick time.Time
+	answered    bool
+	lastReply   time.Time // tick of the last matched reply
+
+	ifaces map[string]*iface
+}
+
+// Sampler is the bridge's bookkeeping: which agents to ask, which reply
+// answers which request, and the rate trackers per interface. It is not
+// safe for concurrent use: the bridge's loop owns it.
+type Sampler struct {
+	cfg    SamplerConfig
+	allow  map[string]bool
+	agents map[string]*agent
+	seq    uint64
+	stats  Stats
+}
+
+// NewSampler returns a sampler for cfg.
+func NewSampler(cfg SamplerConfig) *Sampler {
+	s := &Sampler{cfg: cfg, agents: make(map[string]*agent)}
+	if len(cfg.Nodes) > 0 {
+		s.allow = make(map[string]bool, len(cfg.Nodes))
+		for _, n := range cfg.Nodes {
+			s.allow[n] = true
+		}
+	}
+	return s
+}
+
+// Stats returns the counters so far.
+func (s *Sampler) Stats() Stats { return s.stats }
+
+// Wanted reports whether node is sampled at all (the IFSTAT_NODES filter).
+func (s *Sampler) Wanted(node string) bool { return s.allow == nil || s.allow[node] }
+
+func (s *Sampler) agent(node string) *agent {
+	a := s.agents[node]
+	if a == nil {
+		a = &agent{node: node, ifaces: make(map[string]*iface)}
+		s.agents[node] = a
+	}
+	return a
+}
+
+// Status records an agent's availability from P/N/status. It returns false
+// when the node is filtered out.
+func (s *Sampler) Status(node string, online bool) bool {
+	if !s.Wanted(node) {
+		return false
+	}
+	a := s.agent(node)
+	a.online = online
+	if !online {
+		a.pendingID = ""
+	}
+	return true
+}
+
+// Info records an agent's description from P/N/info.
+func (s *Sampler) Info(in wire.Info) bool {
+	if !s.Wanted(in.Node) {
+		return false
+	}
+	s.agent(in.Node).info = &in
+	return true
+}
+
+// AgentInfo returns the last description of node, or nil.
+func (s *Sampler) AgentInfo(node string) *wire.Info {
+	if a := s.agents[node]; a != nil {
+		return a.info
+	}
+	return nil
+}
+
+// Online returns the sorted node ids being sampled.
+func (s *Sampler) Online() []string {
+	var nodes []string
+	for n, a := range s.agents {
+		if a.online {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// Tick closes the previous tick, returning a gap sample for every agent
+// that did not answer, and returns the requests to send for tick t.
+// skipped is the number of ticks the clock dropped before t.
+func (s *Sampler) Tick(t time.Time, skipped int) (reqs []Request, gaps []*NodeSample) {
+	s.stats.Skipped += uint64(skipped)
+	s.seq++
+	id := s.cfg.RunID + "-" + strconv.FormatUint(s.seq, 10)
+	payload := []byte(`{"id":"` + id + `"}`)
+	for _, node := range s.Online() {
+		a := s.agents[node]
+		if a.pendingID != "" && !a.answered {
+			s.stats.Gaps++
+			gaps = append(gaps, s.gap(a, a.pendingTick))
+		}
+		a.pendingID, a.pendingTick, a.answered = id, t, false
+		reqs = append(reqs, Request{Node: node, Payload: payload})
+		s.stats.Requests++
+	}
+	return reqs, gaps
+}
+
+func (s *Sampler) gap(a *agent, tick time.Time) *NodeSample {
+	ns := &NodeSample{Node: a.node, Tick: tick, Gap: true}
+	for _, name := range sortedKeys(a.ifaces) {
+		if f := a.ifaces[name]; !f.obsolete {
+			ns.Ifaces = append(ns.Ifaces, IfaceSample{Name: name, Absent: true})
+		}
+	}
+	return ns
+}
+
+// DropReason says why a reply was not used.
+type DropReason string
+
+// Reasons a reply is dropped.
+const (
+	DropForged     DropReason = "node in payload differs from topic"
+	DropUnexpected DropReason = "agent not sampled"
+	DropLate       DropReason = "late"
+	DropDuplicate  DropReason = "duplicate"
+	DropUnknown    DropReason = "reply to a request never sent"
+)
+
+// Reply matches a decoded reply that arrived on topicNode's reply topic at
+// time now (the bridge's clock, used only for the deadline) and returns the
+// sample, or the reason it was dropped.
+func (s *Sampler) Reply(topicNode string, r *wire.Reply, now time.Time) (*NodeSample, DropReason) {
+	if r.Node != topicNode {
+		s.stats.Forged++
+		return nil, DropForged
+	}
+	a := s.agents[r.Node]
+	if a == nil || !a.online {
+		s.stats.Unexpected++
+		return nil, DropUnexpected
+	}
+	if r.ID != a.pendingID || a.pendingID == "" {
+		if seq, ok := s.ownSeq(r.ID); ok && seq < s.seq {
+			s.stats.Late++
+			return nil, DropLate
+		}
+		s.stats.Unknown++
+		return nil, DropUnknown
+	}
+	if a.answered {
+		s.stats.Duplicate++
+		return nil, DropDuplicate
+	}
+	if !now.Before(a.pendingTick.Add(s.cfg.Interval)) {
+		s.stats.Late++
+		return nil, DropLate
+	}
+	a.answered = true
+	a.lastReply = a.pendingTick
+	s.stats.Matched++
+	return s.sample(a, r), ""
+}
+
+func (s *Sampler) ownSeq(id string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(id, s.cfg.RunID+"-")
+	if !ok {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(rest, 10, 64)
+	return seq, err == nil
+}
+
+func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
+	ns := &NodeSample{Node: a.node, Tick: a.pendingTick, Reply: r}
+	for name, c := range r.Ifaces {
+		f := a.ifaces[name]
+		if f == nil {
+			f = &iface{tracker: rate.New(s.cfg.Rate)}
+			a.ifaces[name] = f
+		}
+		f.absentSince, f.obsolete = time.Time{}, false
+		res := f.tracker.Update(rate.Sample{
+			BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c),
+		})
+		ns.Ifaces = append(ns.Ifaces, IfaceSample{Name: name, Raw: c, Result: res})
+	}
+	for name, f := range a.ifaces {
+		if _, ok := r.Ifaces[name]; ok || f.obsolete {
+			continue
+		}
+		if f.absentSince.IsZero() {
+			f.absentSince = a.pendingTick
+		}
+		is := IfaceSample{Name: name, Absent: true}
+		if s.cfg.ObsoleteAfter > 0 && a.pendingTick.Sub(f.absentSince) >= s.cfg.ObsoleteAfter {
+			f.obsolete, is.Obsolete = true, true
+		}
+		ns.Ifaces = append(ns.Ifaces, is)
+	}
+	slices.SortFunc(ns.Ifaces, func(x, y IfaceSample) int { return strings.Compare(x.Name, y.Name) })
+	return ns
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
