@@ -1,0 +1,248 @@
+package netdev
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+// MaxFileSize bounds how much of /proc/net/dev is read: a kernel line is
+// about 130 bytes, so 1 MiB holds several thousand interfaces, while a
+// ProcRoot pointed at something endless still cannot exhaust memory.
+const MaxFileSize = 1 << 20
+
+// maxLineErrors bounds the line errors kept per read; the rest are counted.
+const maxLineErrors = 8
+
+// Error categories. A hard error (the whole read failed) wraps ErrFormat or
+// ErrTooLarge; a skipped line is a *LineError wrapping ErrBadLine.
+var (
+	ErrFormat   = errors.New("not in /proc/net/dev format")
+	ErrTooLarge = errors.New("file too large")
+	ErrBadLine  = errors.New("bad /proc/net/dev line")
+)
+
+// fields is the number of counter columns the kernel prints per interface
+// (net/core/net-procfs.c, dev_seq_printf_stats).
+const fields = 16
+
+// LineError describes one line of /proc/net/dev that was skipped. The
+// other lines of the same read are still reported.
+type LineError struct {
+	Line int    // 1-based line number in the file
+	Name string // interface name if one could be read, else ""
+	Err  error  // why; wraps ErrBadLine
+}
+
+func (e *LineError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("line %d (%q): %v", e.Line, e.Name, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+func badLine(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadLine}, args...)...)
+}
+
+// Parse parses the text of /proc/net/dev read from r (at most MaxFileSize
+// bytes). It returns a hard error, and no interfaces, when the two header
+// lines are missing or the input is too large or unreadable. Lines that
+// cannot be trusted — too few or too many columns, a field that is not a
+// decimal uint64, a missing colon, an invalid name, a name seen twice (both
+// copies are dropped: we cannot tell which is right) — are skipped, and
+// skipped holds one *LineError per line (joined, at most a few are kept).
+func Parse(r io.Reader) (ifaces map[string]wire.Counters, skipped error, err error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading /proc/net/dev: %w", err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, nil, fmt.Errorf("reading /proc/net/dev: %w: more than %d bytes", ErrTooLarge, MaxFileSize)
+	}
+	ifaces = map[string]wire.Counters{}
+	var p lineParser
+	dups := map[string]bool{}
+	err = p.parse(b, func(name []byte, c *wire.Counters, line int) {
+		if _, seen := ifaces[string(name)]; seen {
+			dups[string(name)] = true
+			p.addErr(&LineError{Line: line, Name: string(name), Err: badLine("duplicate interface")})
+			return
+		}
+		ifaces[string(name)] = *c
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for name := range dups {
+		delete(ifaces, name)
+	}
+	return ifaces, p.skipped(), nil
+}
+
+// lineParser walks the bytes of one read. It keeps the line errors of the
+// last parse; in steady state (no bad lines) it allocates nothing.
+type lineParser struct {
+	errs    []error
+	dropped int // line errors beyond maxLineErrors
+}
+
+func (p *lineParser) addErr(e *LineError) {
+	if len(p.errs) < maxLineErrors {
+		p.errs = append(p.errs, e)
+		return
+	}
+	p.dropped++
+}
+
+// skipped returns the line errors of the last parse as one error, or nil.
+func (p *lineParser) skipped() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	errs := p.errs
+	if p.dropped > 0 {
+		errs = append(errs[:len(errs):len(errs)], fmt.Errorf("%w: %d more lines skipped", ErrBadLine, p.dropped))
+	}
+	return errors.Join(errs...)
+}
+
+// parse checks the header of b and calls visit for every well-formed
+// interface line, in file order. name aliases b and is valid only during
+// the call. Duplicates are the caller's to detect.
+func (p *lineParser) parse(b []byte, visit func(name []byte, c *wire.Counters, line int)) error {
+	p.errs = p.errs[:0]
+	p.dropped = 0
+
+	h1, rest, ok1 := bytes.Cut(b, []byte{'\n'})
+	h2, rest, ok2 := bytes.Cut(rest, []byte{'\n'})
+	// The kernel has printed this two-line header since 2.x; anything else
+	// is not the file we expect, and column positions cannot be trusted.
+	if !ok1 || !ok2 ||
+		!bytes.HasPrefix(bytes.TrimLeft(h1, " "), []byte("Inter-|")) ||
+		!bytes.HasPrefix(bytes.TrimLeft(h2, " "), []byte("face |")) {
+		return fmt.Errorf("reading /proc/net/dev: %w: missing header", ErrFormat)
+	}
+
+	var c wire.Counters
+	for line := 3; len(rest) > 0; line++ {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte{'\n'})
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
+		name, err := parseLine(l, &c)
+		if err != nil {
+			p.addErr(&LineError{Line: line, Name: printableName(name), Err: err})
+			continue
+		}
+		visit(name, &c, line)
+	}
+	return nil
+}
+
+// printableName keeps a name for an error message only if it is one.
+func printableName(name []byte) string {
+	if wire.ValidIface(string(name)) {
+		return string(name)
+	}
+	return ""
+}
+
+// parseLine parses "  name: c0 c1 … c15" into c. The name ends at the
+// last colon: names cannot contain one on current kernels, but old alias
+// devices ("eth0:1") did, and old kernels printed no space after it.
+func parseLine(l []byte, c *wire.Counters) (name []byte, err error) {
+	i := bytes.LastIndexByte(l, ':')
+	if i < 0 {
+		return nil, badLine("missing colon")
+	}
+	name = bytes.Trim(l[:i], " \t")
+	if err := checkName(name); err != nil {
+		return name, err
+	}
+	var v [fields]uint64
+	n := 0
+	rest := l[i+1:]
+	for {
+		rest = bytes.TrimLeft(rest, " \t\r")
+		if len(rest) == 0 {
+			break
+		}
+		end := bytes.IndexAny(rest, " \t\r")
+		if end < 0 {
+			end = len(rest)
+		}
+		if n == fields {
+			return name, badLine("more than %d columns", fields)
+		}
+		x, ok := parseUint(rest[:end])
+		if !ok {
+			return name, badLine("column %d: %q is not a uint64", n+1, truncate(rest[:end]))
+		}
+		v[n] = x
+		n++
+		rest = rest[end:]
+	}
+	if n < fields {
+		return name, badLine("%d columns, want %d", n, fields)
+	}
+	// Column order of dev_seq_printf_stats: rx bytes packets errs drop fifo
+	// frame compressed multicast, tx bytes packets errs drop fifo colls
+	// carrier compressed. rx drop there is rx_dropped + rx_missed_errors.
+	*c = wire.Counters{
+		RxBytes: v[0], RxPackets: v[1], RxErrors: v[2], RxDropped: v[3],
+		TxBytes: v[8], TxPackets: v[9], TxErrors: v[10], TxDropped: v[11],
+	}
+	return name, nil
+}
+
+// checkName applies the kernel's rules (dev_valid_name) as far as they
+// matter to us, plus what the wire accepts: the name becomes a path under
+// /sys/class/net and a JSON key.
+func checkName(name []byte) error {
+	switch {
+	case len(name) == 0:
+		return badLine("empty interface name")
+	case string(name) == "." || string(name) == "..":
+		return badLine("invalid interface name")
+	case !wire.ValidIface(string(name)):
+		return badLine("invalid interface name %q", truncate(name))
+	}
+	return nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 32 {
+		return string(b[:32]) + "…"
+	}
+	return string(b)
+}
+
+// maxDigits is len("18446744073709551615"); the kernel never pads with zeros.
+const maxDigits = 20
+
+// parseUint is strconv.ParseUint(s, 10, 64) on bytes without allocating:
+// decimal digits only, no sign, overflow rejected.
+func parseUint(s []byte) (uint64, bool) {
+	if len(s) == 0 || len(s) > maxDigits {
+		return 0, false
+	}
+	var v uint64
+	for _, ch := range s {
+		d := uint64(ch) - '0'
+		if d > 9 {
+			return 0, false
+		}
+		if v > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
+}

@@ -1,0 +1,235 @@
+package netdev
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+// kline renders one interface line as the kernel does, with the eight
+// counters we keep taken from c and the other columns zero.
+func kline(name string, c wire.Counters) string {
+	b := netdevtest.Format(map[string]wire.Counters{name: c})
+	return string(b[len(netdevtest.Header):])
+}
+
+var (
+	eth0 = wire.Counters{RxBytes: 1000, RxPackets: 10, RxErrors: 1, RxDropped: 2, TxBytes: 2000, TxPackets: 20, TxErrors: 3, TxDropped: 4}
+	eth1 = wire.Counters{RxBytes: 5, RxPackets: 1, TxBytes: 6, TxPackets: 1}
+)
+
+// hostileCase is one content of /proc/net/dev and what must come of it:
+// either a hard error of category wantErr, or the interfaces in want with
+// the lines in wantSkipped reported as skipped.
+type hostileCase struct {
+	name        string
+	content     string
+	wantErr     error
+	want        map[string]wire.Counters
+	wantSkipped []int
+}
+
+// hostileCases is the one table of /proc/net/dev contents, shared by the
+// Parse and Reader tests and seeding FuzzParse.
+func hostileCases() []hostileCase {
+	h := netdevtest.Header
+	good := h + kline("eth0", eth0)
+	sixteen := " 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"
+	return []hostileCase{
+		{name: "kernel format", content: good + kline("eth1", eth1),
+			want: map[string]wire.Counters{"eth0": eth0, "eth1": eth1}},
+		{name: "empty file", content: "", wantErr: ErrFormat},
+		{name: "header only", content: h, want: map[string]wire.Counters{}},
+		{name: "missing header", content: kline("eth0", eth0) + kline("eth1", eth1), wantErr: ErrFormat},
+		{name: "first header line only", content: strings.SplitAfter(h, "\n")[0] + kline("eth0", eth0), wantErr: ErrFormat},
+		{name: "truncated line", content: good + "  eth1:     5       1    0\n" + kline("eth2", eth1),
+			want: map[string]wire.Counters{"eth0": eth0, "eth2": eth1}, wantSkipped: []int{4}},
+		{name: "truncated last line without newline", content: good + strings.TrimSuffix(kline("eth1", eth1), "\n")[:40],
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "garbage number", content: good + "eth1: 12a" + sixteen[3:] + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "negative", content: good + "eth1: -5" + sixteen[2:] + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "plus sign", content: good + "eth1: +5" + sixteen[2:] + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "2^64 overflows", content: good + "eth1: 18446744073709551616" + sixteen[2:] + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "2^64-1 fits", content: h + "eth1: 18446744073709551615" + sixteen[2:] + "\n",
+			want: map[string]wire.Counters{"eth1": {RxBytes: 1<<64 - 1, RxPackets: 2, RxErrors: 3, RxDropped: 4, TxBytes: 9, TxPackets: 10, TxErrors: 11, TxDropped: 12}}},
+		{name: "binary junk", content: "\x00\xff\xfe\x01junk\x00\n\x7f\x80:\x00\n\xde\xad", wantErr: ErrFormat},
+		{name: "binary junk after header", content: good + "\x00\xff:\x01\x02\n\xde\xad\xbe\xef\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4, 5}},
+		{name: "line without colon", content: good + "eth1" + sixteen + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "empty name", content: good + ":" + sixteen + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "name with space", content: good + "eth 1:" + sixteen + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "dot-dot name", content: good + "..:" + sixteen + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "invalid UTF-8 name", content: good + "eth\xff:" + sixteen + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "duplicate interface drops both", content: good + kline("eth1", eth1) + kline("eth0", eth1),
+			want: map[string]wire.Counters{"eth1": eth1}, wantSkipped: []int{5}},
+		{name: "extra column", content: good + "eth1:" + sixteen + " 17\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "two lines run together", content: good + strings.TrimSuffix(kline("eth1", eth1), "\n") + kline("eth2", eth1),
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "blank lines and CRLF", content: strings.ReplaceAll(good+"\n   \n"+kline("eth1", eth1), "\n", "\r\n"),
+			want: map[string]wire.Counters{"eth0": eth0, "eth1": eth1}},
+		{name: "names that break naive code", content: h + kline("eth0.10", eth0) + kline("pppoe-wan", eth1) +
+			kline("wlan0-1", eth0) + kline("br-lan", eth1) + kline("💩0", eth0) + kline("eth0:1", eth1) +
+			kline("averylongname15", eth0) + "ibr10:30:" + sixteen + "\n",
+			want: map[string]wire.Counters{"eth0.10": eth0, "pppoe-wan": eth1, "wlan0-1": eth0, "br-lan": eth1,
+				"💩0": eth0, "eth0:1": eth1, "averylongname15": eth0,
+				"ibr10:30": {RxBytes: 1, RxPackets: 2, RxErrors: 3, RxDropped: 4, TxBytes: 9, TxPackets: 10, TxErrors: 11, TxDropped: 12}}},
+		{name: "old kernel without space after colon", content: h + "  eth0:12345678 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15\n",
+			want: map[string]wire.Counters{"eth0": {RxBytes: 12345678, RxPackets: 1, RxErrors: 2, RxDropped: 3, TxBytes: 8, TxPackets: 9, TxErrors: 10, TxDropped: 11}}},
+		{name: "one 100 KB line", content: good + "eth1:" + strings.Repeat(" 1", 50_000) + "\n",
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4}},
+		{name: "many bad lines are capped", content: good + strings.Repeat("x\n", 20),
+			want: map[string]wire.Counters{"eth0": eth0}, wantSkipped: []int{4, 5, 6, 7, 8, 9, 10, 11}},
+		{name: "5 MB", content: good + strings.Repeat(kline("eth9", eth1), 5<<20/len(kline("eth9", eth1))+1), wantErr: ErrTooLarge},
+	}
+}
+
+// skippedLines returns the line numbers of the *LineErrors in err.
+func skippedLines(t *testing.T, err error) []int {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	var lines []int
+	for _, e := range errs {
+		if !errors.Is(e, ErrBadLine) {
+			t.Errorf("skipped error %v does not wrap ErrBadLine", e)
+		}
+		if le, ok := e.(*LineError); ok {
+			lines = append(lines, le.Line)
+		}
+	}
+	return lines
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	for _, tt := range hostileCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, skipped, err := Parse(strings.NewReader(tt.content))
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Parse() error = %v, want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Parse() interfaces (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantSkipped, skippedLines(t, skipped)); diff != "" {
+				t.Errorf("Parse() skipped lines (-want +got):\n%s\nskipped: %v", diff, skipped)
+			}
+		})
+	}
+}
+
+func TestParseLineErrorMessage(t *testing.T) {
+	t.Parallel()
+	_, skipped, err := Parse(strings.NewReader(netdevtest.Header + "  eth1: 5 x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `line 3 ("eth1"): bad /proc/net/dev line: column 2: "x" is not a uint64`
+	if skipped == nil || skipped.Error() != want {
+		t.Errorf("Parse() skipped = %v, want %s", skipped, want)
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
+
+func TestParseReadError(t *testing.T) {
+	t.Parallel()
+	got, _, err := Parse(errReader{})
+	if err == nil || got != nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Parse(failing reader) = %v, %v; want nil and the reader's error", got, err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, tt := range hostileCases() {
+		if len(tt.content) < 64<<10 {
+			f.Add([]byte(tt.content))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, skipped, err := Parse(bytes.NewReader(data))
+		if err != nil {
+			if got != nil || skipped != nil {
+				t.Fatalf("Parse() = %v, %v with error %v", got, skipped, err)
+			}
+			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("Parse() error %v is neither ErrFormat nor ErrTooLarge", err)
+			}
+			return
+		}
+		for name := range got {
+			if !wire.ValidIface(name) || name == "." || name == ".." {
+				t.Fatalf("Parse() returned invalid name %q", name)
+			}
+		}
+		skippedLines(t, skipped)
+		// What we accepted, printed as the kernel would, parses back to
+		// the same values with nothing skipped.
+		again, skipped2, err := Parse(bytes.NewReader(netdevtest.Format(got)))
+		if err != nil || skipped2 != nil {
+			t.Fatalf("re-parse of %v: skipped %v, error %v", got, skipped2, err)
+		}
+		if diff := cmp.Diff(got, again); diff != "" {
+			t.Fatalf("re-parse differs (-first +again):\n%s", diff)
+		}
+	})
+}
+
+func TestParseUint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"42", 42, true},
+		{"18446744073709551615", 1<<64 - 1, true},
+		{"18446744073709551616", 0, false},
+		{"99999999999999999999", 0, false},
+		{"", 0, false},
+		{"-1", 0, false},
+		{"1e3", 0, false},
+		{"０", 0, false}, // fullwidth digit
+	}
+	for _, tt := range tests {
+		got, ok := parseUint([]byte(tt.in))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseUint(%q) = %d, %v, want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+	// Every value near the overflow boundary agrees with fmt.
+	for d := uint64(0); d < 20; d++ {
+		v := uint64(1<<64-1) - d
+		if got, ok := parseUint([]byte(fmt.Sprint(v))); !ok || got != v {
+			t.Errorf("parseUint(%d) = %d, %v", v, got, ok)
+		}
+	}
+}
