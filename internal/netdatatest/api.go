@@ -1,0 +1,176 @@
+package netdatatest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// pollInterval is how often the Wait methods ask the API again.
+const pollInterval = 200 * time.Millisecond
+
+// Chart is one entry of /api/v1/charts, with the fields tests look at.
+type Chart struct {
+	ID          string `json:"id"`   // type.id as the plugin sent it
+	Name        string `json:"name"` // type.name, or the id without a name
+	Type        string `json:"type"`
+	Family      string `json:"family"`
+	Context     string `json:"context"`
+	Title       string `json:"title"`
+	Units       string `json:"units"`
+	ChartType   string `json:"chart_type"` // line, area or stacked
+	Priority    int    `json:"priority"`
+	Plugin      string `json:"plugin"`
+	Module      string `json:"module"`
+	UpdateEvery int    `json:"update_every"` // seconds
+	// Dimensions are keyed by dimension id.
+	Dimensions map[string]Dimension `json:"dimensions"`
+}
+
+// Dimension is one dimension of a Chart.
+type Dimension struct {
+	Name string `json:"name"`
+}
+
+// Charts returns every chart of the local host, keyed by type.id.
+func (n *Netdata) Charts(ctx context.Context) (map[string]Chart, error) {
+	var resp struct {
+		Charts map[string]Chart `json:"charts"`
+	}
+	if err := n.getJSON(ctx, "/api/v1/charts", &resp); err != nil {
+		return nil, err
+	}
+	return resp.Charts, nil
+}
+
+// WaitChart polls /api/v1/charts until chart id (type.id) is listed. When
+// ctx ends first the error carries the tail of the error log, which says why
+// a plugin was disabled.
+func (n *Netdata) WaitChart(ctx context.Context, id string) (Chart, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		charts, err := n.Charts(ctx)
+		if c, ok := charts[id]; ok && err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Chart{}, fmt.Errorf("waiting for chart %s: %w (last error: %v); error log tail:\n%s",
+				id, ctx.Err(), err, tail(n.ErrorLog(), 30))
+		case <-tick.C:
+		}
+	}
+}
+
+// Data is the answer of /api/v1/data in format=json, rows oldest first.
+// Labels are as Netdata sends them: "time" first, then dimension names (not
+// ids); Rows[i][0] is the point's time in Unix seconds and Rows[i][j] the
+// value of Labels[j], nil where Netdata has null (a gap).
+type Data struct {
+	Labels []string
+	Rows   [][]*float64
+}
+
+// Column returns the values of the dimension named label, oldest first, and
+// false if there is no such label.
+func (d *Data) Column(label string) ([]*float64, bool) {
+	j := slices.Index(d.Labels, label)
+	if j < 0 {
+		return nil, false
+	}
+	col := make([]*float64, len(d.Rows))
+	for i, row := range d.Rows {
+		if j < len(row) {
+			col[i] = row[j]
+		}
+	}
+	return col, true
+}
+
+// Data returns the points of chart (type.id) stored in the last after
+// seconds: /api/v1/data?chart=..&after=-after&format=json&options=seconds.
+func (n *Netdata) Data(ctx context.Context, chart string, after int) (*Data, error) {
+	if after <= 0 {
+		return nil, fmt.Errorf("data of %s: after = %d, want seconds > 0", chart, after)
+	}
+	q := url.Values{
+		"chart":   {chart},
+		"after":   {strconv.Itoa(-after)},
+		"format":  {"json"},
+		"options": {"seconds"},
+	}
+	var raw struct {
+		Labels []string     `json:"labels"`
+		Data   [][]*float64 `json:"data"`
+	}
+	if err := n.getJSON(ctx, "/api/v1/data?"+q.Encode(), &raw); err != nil {
+		return nil, err
+	}
+	for i, row := range raw.Data {
+		if len(row) != len(raw.Labels) || row[0] == nil {
+			return nil, fmt.Errorf("data of %s: row %d has %d values for %d labels or no time", chart, i, len(row), len(raw.Labels))
+		}
+	}
+	// Netdata sends newest first.
+	slices.SortStableFunc(raw.Data, func(a, b []*float64) int { return cmp.Compare(*a[0], *b[0]) })
+	return &Data{Labels: raw.Labels, Rows: raw.Data}, nil
+}
+
+// WaitPoints polls Data until dimension label of chart has, after its first
+// non-null point, skip warm-up points and then n more, and returns those n
+// (nil for a gap). It waits while the chart does not exist yet; when ctx
+// ends first the error says what was seen and carries the error log tail.
+func (n *Netdata) WaitPoints(ctx context.Context, chart, label string, skip, count int) ([]*float64, error) {
+	if skip < 0 || count <= 0 {
+		return nil, fmt.Errorf("points of %s: skip %d, count %d", chart, skip, count)
+	}
+	// Enough history for the start-up nulls, the warm-up and the points,
+	// but no more than the daemon's age: 1.37 logs an INTERNAL ERROR for
+	// every query reaching before its first slot.
+	maxAfter := skip + count + 60
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	var last []*float64
+	for {
+		after := min(maxAfter, max(1, int(time.Since(n.started)/time.Second)))
+		d, err := n.Data(ctx, chart, after)
+		if err == nil {
+			col, ok := d.Column(label)
+			if !ok {
+				return nil, fmt.Errorf("points of %s: no dimension named %q in %q", chart, label, d.Labels)
+			}
+			last = col
+			first := slices.IndexFunc(col, func(v *float64) bool { return v != nil })
+			if first >= 0 && len(col) >= first+skip+count {
+				return col[first+skip : first+skip+count], nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for %d points of %s/%s after %d warm-up: %w (last error: %v, last column: %s); error log tail:\n%s",
+				count, chart, label, skip, ctx.Err(), err, formatPoints(last), tail(n.ErrorLog(), 30))
+		case <-tick.C:
+		}
+	}
+}
+
+// formatPoints prints values with null for gaps.
+func formatPoints(vs []*float64) string {
+	b := []byte{'['}
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		if v == nil {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, *v, 'g', -1, 64)
+		}
+	}
+	return string(append(b, ']'))
+}

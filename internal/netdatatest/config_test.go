@@ -1,0 +1,120 @@
+package netdatatest
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func TestRenderConfigGolden(t *testing.T) {
+	t.Parallel()
+	got, err := renderConfig(configInput{
+		Layout:      layout{Root: "/T"},
+		User:        "netdata",
+		Port:        19999,
+		UpdateEvery: 1,
+		Plugins:     []string{"test", "ifstat", "apps"},
+		CommandOpts: map[string]string{"ifstat": "--broker tcp://127.0.0.1:1883 -v"},
+	})
+	if err != nil {
+		t.Fatalf("renderConfig() error = %v", err)
+	}
+	golden := filepath.Join("testdata", t.Name()+".golden")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("renderConfig() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRenderConfigRejects(t *testing.T) {
+	t.Parallel()
+	base := func() configInput {
+		return configInput{Layout: layout{Root: "/T"}, User: "netdata", Port: 1, UpdateEvery: 1, Plugins: []string{"test"}}
+	}
+	tests := []struct {
+		name    string
+		mod     func(*configInput)
+		wantErr string
+	}{
+		{"options for an unknown plugin", func(c *configInput) { c.CommandOpts = map[string]string{"other": "-v"} }, `command options for "other"`},
+		{"newline in options", func(c *configInput) { c.CommandOpts = map[string]string{"test": "-v\n[web]"} }, "line breaks"},
+		{"space in root", func(c *configInput) { c.Layout.Root = "/tmp/a b" }, "spaces"},
+		{"newline in user", func(c *configInput) { c.User = "a\nb" }, "line breaks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := base()
+			tt.mod(&in)
+			_, err := renderConfig(in)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("renderConfig() error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestPluginName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		file    string
+		want    string
+		wantErr bool
+	}{
+		{file: "ifstat.plugin", want: "ifstat"},
+		{file: "go.d.plugin", want: "go.d"},
+		{file: "ifstat", wantErr: true},
+		{file: ".plugin", wantErr: true},
+		{file: "sub/x.plugin", wantErr: true},
+		{file: "../x.plugin", wantErr: true},
+		{file: "a b.plugin", wantErr: true},
+		{file: "a=b.plugin", wantErr: true},
+		{file: "a]b.plugin", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			got, err := pluginName(tt.file)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("pluginName(%q) = %q, %v; want %q, error %v", tt.file, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestTail(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		n    int
+		want string
+	}{
+		{"shorter", "a\nb\n", 5, "a\nb"},
+		{"cut", "a\nb\nc\n", 2, "b\nc"},
+		{"no final newline", "a\nb\nc", 1, "c"},
+		{"empty", "", 3, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tail(tt.in, tt.n); got != tt.want {
+				t.Errorf("tail(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+			}
+		})
+	}
+}
