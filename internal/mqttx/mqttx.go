@@ -190,23 +190,39 @@ func clientID(role, node, machine string) string {
 }
 
 // RoutePahoLogs points paho's package-level ERROR, CRITICAL and WARN loggers
-// at l. paho keeps them in package variables, so main calls this once.
+// at l. paho keeps them in package variables, so main calls this once. While
+// the broker is down paho repeats the same lines every retry for as long as
+// the outage lasts, so each distinct line is logged at most once a minute.
 func RoutePahoLogs(l *logrus.Logger) {
 	e := l.WithField("component", "paho")
-	mqtt.ERROR = pahoLogger{e, logrus.ErrorLevel}
-	mqtt.CRITICAL = pahoLogger{e, logrus.ErrorLevel}
-	mqtt.WARN = pahoLogger{e, logrus.WarnLevel}
+	lim := logx.NewLimiter(1, time.Minute, nil)
+	mqtt.ERROR = pahoLogger{e, logrus.ErrorLevel, lim}
+	mqtt.CRITICAL = pahoLogger{e, logrus.ErrorLevel, lim}
+	mqtt.WARN = pahoLogger{e, logrus.WarnLevel, lim}
 }
 
 type pahoLogger struct {
 	e     *logrus.Entry
 	level logrus.Level
+	lim   *logx.Limiter
 }
 
 func (p pahoLogger) Println(v ...any) {
-	p.e.Log(p.level, strings.TrimSpace(fmt.Sprintln(v...)))
+	p.log(strings.TrimSpace(fmt.Sprintln(v...)))
 }
 
 func (p pahoLogger) Printf(format string, v ...any) {
-	p.e.Logf(p.level, format, v...)
+	p.log(fmt.Sprintf(format, v...))
+}
+
+func (p pahoLogger) log(msg string) {
+	ok, suppressed := p.lim.Allow(msg)
+	if !ok {
+		return
+	}
+	e := p.e
+	if suppressed > 0 {
+		e = e.WithField("suppressed", suppressed)
+	}
+	e.Log(p.level, msg)
 }

@@ -1,6 +1,7 @@
 package mqttx
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 )
@@ -215,5 +218,25 @@ func TestClientID(t *testing.T) {
 	}
 	if got := ClientID("agent", "er-x"); got != ClientID("agent", "er-x") || len(got) > MaxClientIDLen {
 		t.Errorf("ClientID = %q: not stable or too long", got)
+	}
+}
+
+func TestRoutePahoLogs(t *testing.T) {
+	// Not parallel: paho's loggers are package variables.
+	var buf bytes.Buffer
+	l := logrus.New()
+	l.SetOutput(&buf)
+	l.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, DisableColors: true})
+	saved := []mqtt.Logger{mqtt.ERROR, mqtt.CRITICAL, mqtt.WARN}
+	t.Cleanup(func() { mqtt.ERROR, mqtt.CRITICAL, mqtt.WARN = saved[0], saved[1], saved[2] })
+	RoutePahoLogs(l)
+	for range 3 {
+		mqtt.ERROR.Println("[client]", "dial tcp: connection refused")
+	}
+	mqtt.WARN.Printf("[%s] %s", "net", "ping timeout")
+	want := "level=error msg=\"[client] dial tcp: connection refused\" component=paho\n" +
+		"level=warning msg=\"[net] ping timeout\" component=paho\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("paho log lines (-want +got):\n%s", diff)
 	}
 }
