@@ -68,13 +68,13 @@ func Parse(r io.Reader) (ifaces map[string]wire.Counters, skipped error, err err
 	ifaces = map[string]wire.Counters{}
 	var p lineParser
 	dups := map[string]bool{}
-	err = p.parse(b, func(name []byte, c *wire.Counters, line int) {
+	err = p.parse(b, func(name []byte, c wire.Counters, line int) {
 		if _, seen := ifaces[string(name)]; seen {
 			dups[string(name)] = true
 			p.addErr(&LineError{Line: line, Name: string(name), Err: badLine("duplicate interface")})
 			return
 		}
-		ifaces[string(name)] = *c
+		ifaces[string(name)] = c
 	})
 	if err != nil {
 		return nil, nil, err
@@ -115,7 +115,7 @@ func (p *lineParser) skipped() error {
 // parse checks the header of b and calls visit for every well-formed
 // interface line, in file order. name aliases b and is valid only during
 // the call. Duplicates are the caller's to detect.
-func (p *lineParser) parse(b []byte, visit func(name []byte, c *wire.Counters, line int)) error {
+func (p *lineParser) parse(b []byte, visit func(name []byte, c wire.Counters, line int)) error {
 	p.errs = p.errs[:0]
 	p.dropped = 0
 
@@ -141,7 +141,7 @@ func (p *lineParser) parse(b []byte, visit func(name []byte, c *wire.Counters, l
 			p.addErr(&LineError{Line: line, Name: printableName(name), Err: err})
 			continue
 		}
-		visit(name, &c, line)
+		visit(name, c, line)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package netdev
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -152,7 +151,7 @@ func (r *Reader) Read() (Snapshot, error) {
 	return Snapshot{MonoNS: mono, TimeNS: wall, Ifaces: r.snap, Skipped: r.p.skipped()}, nil
 }
 
-func (r *Reader) visit(name []byte, c *wire.Counters, line int) {
+func (r *Reader) visit(name []byte, c wire.Counters, line int) {
 	st := r.state[string(name)]
 	if st == nil {
 		st = &iface{name: string(name)}
@@ -177,12 +176,12 @@ func (r *Reader) visit(name []byte, c *wire.Counters, line int) {
 	if !present {
 		r.changed = true
 		r.refresh(st)
-	} else if decreased(&st.last, c) {
+	} else if decreased(&st.last, &c) {
 		r.refresh(st)
 	}
-	st.last = *c
+	st.last = c
 	c.Ifindex, c.SpeedMbps = st.ifindex, st.speed
-	r.snap[st.name] = *c
+	r.snap[st.name] = c
 }
 
 // finish drops duplicates and vanished interfaces and, when the set of
@@ -260,7 +259,7 @@ func (r *Reader) readFile() (mono, wall int64, err error) {
 			b = slices.Grow(b, min(cap(b), MaxFileSize+1-len(b)))
 		}
 		n, err := unix.Read(fd, b[len(b):cap(b)])
-		if errors.Is(err, unix.EINTR) {
+		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
@@ -307,7 +306,11 @@ func readInt(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+	v, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+	if err != nil {
+		return 0, err // ParseInt returns the clamped value on overflow
+	}
+	return v, nil
 }
 
 // readBootID returns the trimmed boot id, or "" when it is unreadable or
