@@ -44,15 +44,18 @@
 //     to the link speed: virtual interfaces report speeds they exceed (tun
 //     says 10 Mbit/s). Default MaxBitsPerSec: 10 Gbit/s; raise it for
 //     faster links.
-//  6. Stale: rx/tx bytes and packets all unchanged while the last
-//     delta-bearing interval (OK or Gap) moved one of them, and less than
-//     StaleLimitNS (default 3 s) since the last change: the driver has not
-//     refreshed its statistics yet. No rate, nothing booked, and the
-//     baseline (values and MonoNS of the last change) is kept, so the next
-//     change is divided by the true span since the last one. Unchanged for
-//     StaleLimitNS or longer, or unchanged after an idle interval, is a
-//     genuine zero: OK with a zero delta. A negative StaleLimitNS turns the
-//     rule off.
+//  6. Stale: rx/tx bytes and packets all unchanged, unless the last OK or
+//     Gap interval showed the interface idle, and less than StaleLimitNS
+//     (default 3 s) since the last change: the driver has not refreshed its
+//     statistics yet. No rate, nothing booked, and the baseline (values and
+//     MonoNS of the last change) is kept, so the next change is divided by
+//     the true span since the last one. Unchanged for StaleLimitNS or
+//     longer, or unchanged after an interval that measured no traffic, is a
+//     genuine zero: OK with a zero delta. After First, Reset and
+//     Implausible nothing is known yet, so stillness counts as stale: an
+//     idle interface reports its first zero StaleLimitNS after start,
+//     rather than a sampler faster than the driver reporting a false zero
+//     and then a spike. A negative StaleLimitNS turns the rule off.
 //  7. Gap: DtNS > MaxGapNS (when set) gives no rate, but the delta is booked.
 //  8. Otherwise OK: Delta over DtNS is the rate (PerSecond).
 //

@@ -236,8 +236,11 @@ type Tracker struct {
 
 	base     Values // counters at the last change
 	baseMono int64  // MonoNS of the last change
-	traffic  bool   // the last delta-bearing interval moved a main counter
-	seen64   [N]bool
+	// idle: the last OK or Gap interval moved no main counter. False after
+	// First, Reset and Implausible: whether the driver is refreshing is
+	// unknown, so stillness is not believed at once.
+	idle   bool
+	seen64 [N]bool
 
 	totals Values
 }
@@ -257,6 +260,7 @@ func (t *Tracker) SetTotals(v Values) { t.totals = v }
 func (t *Tracker) Update(s Sample) Result {
 	if !t.started {
 		t.started = true
+		t.idle = false
 		t.rebase(s)
 		return Result{Status: First, Total: t.totals}
 	}
@@ -315,13 +319,13 @@ func (t *Tracker) Update(s Sample) Result {
 		if !res.Wrapped[i] && res.Delta[i] > b.max(Counter(i)) {
 			reason := fmt.Sprintf("%v rose by %d in %d ns, over the bound %d", Counter(i), res.Delta[i], span, b.max(Counter(i)))
 			t.rebase(s)
-			t.traffic = false
+			t.idle = false
 			return Result{Status: Implausible, Reason: reason, DtNS: res.DtNS, Total: t.totals}
 		}
 	}
 
 	moved := res.Delta[RxBytes]|res.Delta[TxBytes]|res.Delta[RxPackets]|res.Delta[TxPackets] != 0
-	if !moved && t.traffic {
+	if !moved && !t.idle {
 		if limit := t.cfg.staleLimit(); limit > 0 && span < uint64(limit) {
 			// Keep base and baseMono: the next change is divided by the
 			// whole span since the last one.
@@ -339,7 +343,7 @@ func (t *Tracker) Update(s Sample) Result {
 	t.book(&res.Delta)
 	res.Total = t.totals
 	t.rebase(s)
-	t.traffic = moved
+	t.idle = !moved
 	return res
 }
 
@@ -356,7 +360,7 @@ func (t *Tracker) restart(s Sample, reason string) Result {
 	res.Total = t.totals
 	t.seen64 = [N]bool{}
 	t.rebase(s)
-	t.traffic = false
+	t.idle = false
 	return res
 }
 
@@ -384,7 +388,7 @@ func (t *Tracker) resetByDecrease(s Sample, res Result, b bounds, reason string)
 	res.Total = t.totals
 	t.seen64 = [N]bool{}
 	t.rebase(s)
-	t.traffic = false
+	t.idle = false
 	return res
 }
 

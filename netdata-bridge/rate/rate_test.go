@@ -226,11 +226,23 @@ func TestUpdate(t *testing.T) {
 			},
 		},
 		{
-			name: "genuine idle is zero",
+			name: "genuine idle is zero once known",
 			steps: []step{
 				{at(0, 500, 0, 5, 0), Result{Status: First}},
-				{at(1, 500, 0, 5, 0), Result{Status: OK, DtNS: sec, Rate: true}},
-				{at(2, 500, 0, 5, 0), Result{Status: OK, DtNS: sec, Rate: true}},
+				{at(1, 500, 0, 5, 0), Result{Status: Stale, DtNS: sec}},
+				{at(3, 500, 0, 5, 0), Result{Status: OK, DtNS: 3 * sec, Rate: true}},
+				{at(4, 500, 0, 5, 0), Result{Status: OK, DtNS: sec, Rate: true}},
+				{at(5, 500, 0, 5, 0), Result{Status: OK, DtNS: sec, Rate: true}},
+			},
+		},
+		{
+			name: "idle measured after traffic is zero at once",
+			steps: []step{
+				{at(0, 500, 0, 5, 0), Result{Status: First}},
+				{at(1, 600, 0, 6, 0), Result{Status: OK, DtNS: sec, Rate: true, Delta: Values{100, 0, 1}, Total: Values{100, 0, 1}}},
+				{at(2, 600, 0, 6, 0), Result{Status: Stale, DtNS: sec, Total: Values{100, 0, 1}}},
+				{at(4, 600, 0, 6, 0), Result{Status: OK, DtNS: 3 * sec, Rate: true, Total: Values{100, 0, 1}}},
+				{at(5, 600, 0, 6, 0), Result{Status: OK, DtNS: sec, Rate: true, Total: Values{100, 0, 1}}},
 			},
 		},
 		{

@@ -1,0 +1,160 @@
+package rate
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// driverSim is a driver that refreshes its statistics only at its refresh
+// times, carrying a constant 100 Mbit/s: 1 byte per 80 ns, 1250 bytes per
+// packet.
+type driverSim struct {
+	refreshes []int64 // ns, ascending
+}
+
+const nsPerByte = 80 // 100 Mbit/s
+
+// at returns the counters the driver shows at t: the traffic up to its last
+// refresh at or before t.
+func (d *driverSim) at(t int64) Values {
+	last := int64(0)
+	for _, r := range d.refreshes {
+		if r > t {
+			break
+		}
+		last = r
+	}
+	return Values{uint64(last / nsPerByte), 0, uint64(last / nsPerByte / 1250)}
+}
+
+type simStats struct {
+	rated, stale, zero  int
+	maxErr, minErr      float64 // rate / true rate - 1
+	doubled             int     // rated intervals at >= 1.9 x the true rate
+	boundBroken         int     // intervals outside (DtNS-S, DtNS+S) of traffic
+	firstBoundBroken    string
+	bookedBytes, shownB uint64
+}
+
+// run samples the driver every s ns from start for n samples.
+func (d *driverSim) run(cfg Config, start, s int64, n int) simStats {
+	tr := New(cfg)
+	st := simStats{maxErr: -1, minErr: 1e9}
+	firstRated := true
+	for i := range n {
+		t := start + int64(i)*s
+		r := tr.Update(Sample{BootID: "b", MonoNS: t, Values: d.at(t)})
+		st.bookedBytes = r.Total[RxBytes]
+		switch {
+		case r.Status == Stale:
+			st.stale++
+		case r.Rate:
+			st.rated++
+			if r.Delta[RxBytes] == 0 {
+				st.zero++
+			}
+			if firstRated { // its baseline is no change sample
+				firstRated = false
+				continue
+			}
+			e := float64(PerSecond(r.Delta[RxBytes], r.DtNS, 8))/100e6 - 1
+			st.maxErr = max(st.maxErr, e)
+			st.minErr = min(st.minErr, e)
+			if e >= 0.9 {
+				st.doubled++
+			}
+			// Each end of the interval is a sample that saw a change, so
+			// the refresh it saw lies within one sample period before
+			// it: the traffic counted covers more than DtNS-s and less
+			// than DtNS+s. (Without the stale rule the start need not be
+			// a change sample and this does not hold.)
+			lo, hi := (r.DtNS-s)/nsPerByte-1, (r.DtNS+s)/nsPerByte+1
+			if got := int64(r.Delta[RxBytes]); got < lo || got > hi {
+				st.boundBroken++
+			}
+		}
+	}
+	st.shownB = d.at(start + int64(n-1)*s)[RxBytes] - d.at(start)[RxBytes]
+	return st
+}
+
+func periodic(period, phase, until int64) *driverSim {
+	d := &driverSim{}
+	for r := phase; r <= until; r += period {
+		d.refreshes = append(d.refreshes, r)
+	}
+	return d
+}
+
+func jittered(rng *rand.Rand, lo, hi, until int64) *driverSim {
+	d := &driverSim{}
+	for r := lo; r <= until; r += lo + rng.Int64N(hi-lo+1) {
+		d.refreshes = append(d.refreshes, r)
+	}
+	return d
+}
+
+func TestSimulatedDriverRefresh(t *testing.T) {
+	t.Parallel()
+	const minute = 60 * sec
+	tests := []struct {
+		name   string
+		driver *driverSim
+		every  int64
+		n      int
+		cfg    Config
+		// bounds on the relative error of every rated interval
+		wantMaxErr, wantMinErr float64
+		wantBound              bool // the (DtNS-S, DtNS+S) bound holds
+	}{
+		{
+			// One or two refreshes per interval, never none: the stale
+			// rule has nothing to do, and an interval holding two
+			// refreshes reads 2 x 0.9765 = 1.953 x the rate.
+			name:   "refresh 0.9765 s, sampled every 1 s",
+			driver: periodic(976_500_000, 300_000_000, 11*minute),
+			every:  sec, n: 600,
+			wantMaxErr: 2*0.9765 - 1 + 1e-6, wantMinErr: 0.9765 - 1 - 1e-6, wantBound: true,
+		},
+		{
+			// Sampled faster than the driver refreshes: the stale rule
+			// divides each refresh by the span between the samples that
+			// saw it, 0.75 or 1.0 s: 0.9765/0.75 = 1.302 x at most.
+			name:   "refresh 0.9765 s, sampled every 0.25 s",
+			driver: periodic(976_500_000, 300_000_000, 11*minute),
+			every:  sec / 4, n: 2400,
+			wantMaxErr: 0.9765/0.75 - 1 + 1e-6, wantMinErr: 0.9765 - 1 - 1e-6, wantBound: true,
+		},
+		{
+			name:   "refresh 0.9765 s, sampled every 0.25 s, stale rule off",
+			driver: periodic(976_500_000, 300_000_000, 11*minute),
+			every:  sec / 4, n: 2400, cfg: Config{StaleLimitNS: -1},
+			wantMaxErr: 0.9765/0.25 - 1 + 1e-6, wantMinErr: -1,
+		},
+		{
+			// Intervals with no refresh are stale; the next change is
+			// divided by 2 s whether it holds one refresh or two.
+			name:   "refresh 0.9 to 1.1 s at random, sampled every 1 s",
+			driver: jittered(rand.New(rand.NewPCG(1, 2)), 900_000_000, 1_100_000_000, 11*minute),
+			every:  sec, n: 600,
+			wantMaxErr: 1 + 1e-6, wantMinErr: -0.5 - 1e-6, wantBound: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st := tt.driver.run(tt.cfg, 2*sec, tt.every, tt.n)
+			t.Logf("rated %d, stale %d, zero %d, >= 1.9x %d; error per interval %+.4f .. %+.4f; booked %d of %d bytes shown",
+				st.rated, st.stale, st.zero, st.doubled, st.minErr, st.maxErr, st.bookedBytes, st.shownB)
+			if st.maxErr > tt.wantMaxErr || st.minErr < tt.wantMinErr {
+				t.Errorf("error per interval %+.4f .. %+.4f, want within %+.4f .. %+.4f", st.minErr, st.maxErr, tt.wantMinErr, tt.wantMaxErr)
+			}
+			if tt.wantBound && st.boundBroken != 0 {
+				t.Errorf("%d intervals counted traffic outside (DtNS-S, DtNS+S)", st.boundBroken)
+			}
+			if st.bookedBytes != st.shownB {
+				t.Errorf("booked %d bytes, the driver showed %d", st.bookedBytes, st.shownB)
+			}
+		})
+	}
+}
