@@ -1,0 +1,50 @@
+package rate_test
+
+import (
+	"fmt"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+)
+
+// A 32-bit rx_bytes counter wraps at 2^32 on a 100 Mbit/s link, the driver
+// then misses a refresh, and finally the router reboots.
+func Example() {
+	tr := rate.New(rate.Config{MaxGapNS: 3_000_000_000})
+	replies := []struct {
+		boot string
+		sec  int64
+		c    wire.Counters
+	}{
+		{"b1", 10, wire.Counters{RxBytes: 1<<32 - 6_000_000, RxPackets: 1000, SpeedMbps: 100}},
+		{"b1", 11, wire.Counters{RxBytes: 6_500_000, RxPackets: 11_000, SpeedMbps: 100}},
+		{"b1", 12, wire.Counters{RxBytes: 6_500_000, RxPackets: 11_000, SpeedMbps: 100}},
+		{"b1", 13, wire.Counters{RxBytes: 31_500_000, RxPackets: 31_000, SpeedMbps: 100}},
+		{"b2", 25, wire.Counters{RxBytes: 2_000, RxPackets: 2, SpeedMbps: 100}},
+	}
+	for _, r := range replies {
+		res := tr.Update(rate.Sample{
+			BootID:    r.boot,
+			MonoNS:    r.sec * 1_000_000_000,
+			SpeedMbps: r.c.SpeedMbps,
+			Values:    rate.FromWire(r.c),
+		})
+		line := fmt.Sprintf("%-6v total %d bytes", res.Status, res.Total[rate.RxBytes])
+		if res.Rate {
+			line += fmt.Sprintf(", %d bit/s over %d ms", res.PerSecond(rate.RxBytes, 8), res.DtNS/1_000_000)
+		}
+		if res.Wrapped[rate.RxBytes] {
+			line += ", wrapped"
+		}
+		if res.Reason != "" {
+			line += ", " + res.Reason
+		}
+		fmt.Println(line)
+	}
+	// Output:
+	// first  total 0 bytes
+	// ok     total 12500000 bytes, 100000000 bit/s over 1000 ms, wrapped
+	// stale  total 12500000 bytes
+	// ok     total 37500000 bytes, 100000000 bit/s over 2000 ms
+	// reset  total 37502000 bytes, boot id changed
+}
