@@ -455,3 +455,26 @@ func TestReadAllocs(t *testing.T) {
 		t.Errorf("Read() allocates %v times per call, want 1", allocs)
 	}
 }
+
+// TestReadThisMachine reads the real /proc and /sys: the header must parse,
+// no line may be skipped, and "lo" is left out by default.
+func TestReadThisMachine(t *testing.T) {
+	t.Parallel()
+	r, err := NewReader(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Skipped != nil {
+		t.Errorf("Read() of /proc/net/dev skipped lines: %v", snap.Skipped)
+	}
+	if _, ok := snap.Ifaces["lo"]; ok {
+		t.Error("Read() with no selector reported lo")
+	}
+	if r.BootID() == "" {
+		t.Error("BootID() of this machine is empty")
+	}
+}
