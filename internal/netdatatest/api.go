@@ -122,8 +122,10 @@ func (n *Netdata) Data(ctx context.Context, chart string, after int) (*Data, err
 }
 
 // WaitPoints polls Data until dimension label of chart has, after its first
-// non-null point, skip warm-up points and then n more, and returns those n
-// (nil for a gap). It waits while the chart does not exist yet; when ctx
+// non-null point, skip warm-up points and then count more, and returns those
+// (nil for a gap). Netdata 1.37 stores absolute values exactly from the first
+// point and incremental rates exactly from the third, so skip 2 suits both
+// (README.md). It waits while the chart does not exist yet; when ctx
 // ends first the error says what was seen and carries the error log tail.
 func (n *Netdata) WaitPoints(ctx context.Context, chart, label string, skip, count int) ([]*float64, error) {
 	if skip < 0 || count <= 0 {
@@ -145,9 +147,8 @@ func (n *Netdata) WaitPoints(ctx context.Context, chart, label string, skip, cou
 				return nil, fmt.Errorf("points of %s: no dimension named %q in %q", chart, label, d.Labels)
 			}
 			last = col
-			first := slices.IndexFunc(col, func(v *float64) bool { return v != nil })
-			if first >= 0 && len(col) >= first+skip+count {
-				return col[first+skip : first+skip+count], nil
+			if pts, ok := pickPoints(col, skip, count); ok {
+				return pts, nil
 			}
 		}
 		select {
@@ -157,6 +158,19 @@ func (n *Netdata) WaitPoints(ctx context.Context, chart, label string, skip, cou
 		case <-tick.C:
 		}
 	}
+}
+
+// pickPoints returns the count points after the first non-null point of
+// col and skip more, and whether col is long enough for them.
+func pickPoints(col []*float64, skip, count int) ([]*float64, bool) {
+	first := slices.IndexFunc(col, func(v *float64) bool { return v != nil })
+	// After a chart's first END, 1.37 reports 0 for the slot being
+	// collected and turns it into null a second later, so a first non-null
+	// point counts only once a row follows it.
+	if first < 0 || first == len(col)-1 || len(col) < first+skip+count {
+		return nil, false
+	}
+	return col[first+skip : first+skip+count], true
 }
 
 // formatPoints prints values with null for gaps.

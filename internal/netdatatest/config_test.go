@@ -118,3 +118,34 @@ func TestTail(t *testing.T) {
 		})
 	}
 }
+
+func TestPickPoints(t *testing.T) {
+	t.Parallel()
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name        string
+		col         []*float64
+		skip, count int
+		want        []*float64
+		wantOK      bool
+	}{
+		{"all null", []*float64{nil, nil}, 0, 1, nil, false},
+		{"transient zero of the first END", []*float64{nil, nil, f(0)}, 0, 1, nil, false},
+		{"first point followed by a row", []*float64{nil, f(1), f(2)}, 0, 1, []*float64{f(1)}, true},
+		{"skip warm-up", []*float64{nil, f(935), f(1973), f(2500), f(2500)}, 2, 2, []*float64{f(2500), f(2500)}, true},
+		{"too short", []*float64{nil, f(935), f(1973), f(2500)}, 2, 2, nil, false},
+		{"gap kept", []*float64{f(1), nil, f(3), f(4)}, 0, 3, []*float64{f(1), nil, f(3)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := pickPoints(tt.col, tt.skip, tt.count)
+			if ok != tt.wantOK {
+				t.Fatalf("pickPoints() ok = %v, want %v", ok, tt.wantOK)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("pickPoints() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
