@@ -162,32 +162,35 @@ func parseLine(l []byte, c *wire.Counters) (name []byte, err error) {
 	if i < 0 {
 		return nil, badLine("missing colon")
 	}
-	name = bytes.Trim(l[:i], " \t")
+	name = trimSep(l[:i])
 	if err := checkName(name); err != nil {
 		return name, err
 	}
+	// A hand-written scan: bytes.Fields/TrimLeft/IndexAny cost three
+	// quarters of a read in profiles, and this runs on every request.
 	var v [fields]uint64
 	n := 0
-	rest := l[i+1:]
-	for {
-		rest = bytes.TrimLeft(rest, " \t\r")
-		if len(rest) == 0 {
+	for j := i + 1; ; {
+		for j < len(l) && isSep(l[j]) {
+			j++
+		}
+		if j == len(l) {
 			break
 		}
-		end := bytes.IndexAny(rest, " \t\r")
-		if end < 0 {
-			end = len(rest)
+		k := j
+		for k < len(l) && !isSep(l[k]) {
+			k++
 		}
 		if n == fields {
 			return name, badLine("more than %d columns", fields)
 		}
-		x, ok := parseUint(rest[:end])
+		x, ok := parseUint(l[j:k])
 		if !ok {
-			return name, badLine("column %d: %q is not a uint64", n+1, truncate(rest[:end]))
+			return name, badLine("column %d: %q is not a uint64", n+1, truncate(l[j:k]))
 		}
 		v[n] = x
 		n++
-		rest = rest[end:]
+		j = k
 	}
 	if n < fields {
 		return name, badLine("%d columns, want %d", n, fields)
@@ -200,6 +203,19 @@ func parseLine(l []byte, c *wire.Counters) (name []byte, err error) {
 		TxBytes: v[8], TxPackets: v[9], TxErrors: v[10], TxDropped: v[11],
 	}
 	return name, nil
+}
+
+func isSep(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
+
+// trimSep trims the separators isSep accepts from both ends of b.
+func trimSep(b []byte) []byte {
+	for len(b) > 0 && isSep(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSep(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // checkName applies the kernel's rules (dev_valid_name) as far as they
