@@ -169,7 +169,9 @@ const (
 // zero field means its default.
 type Config struct {
 	// MaxGapNS is the longest DtNS that still gives a rate; longer is Gap.
-	// 0 means no limit; the bridge sets about 3 x its interval.
+	// 0 means no limit; the bridge sets about 3 x its interval. A change
+	// after stale reads spans up to StaleLimitNS plus one interval, so a
+	// MaxGapNS below that turns such changes into Gaps.
 	MaxGapNS int64
 	// StaleLimitNS is how long counters may stand still after traffic
 	// before the stillness is believed (a genuine zero). If zero,
