@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -51,8 +52,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	var cfg bridge.Config
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [-config FILE] [update-every]\n\n", name)
-		fmt.Fprintf(stderr, "Samples ifstat agents over MQTT and writes Netdata charts.\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: %s [-config FILE] [update-every | demo | watch]\n\n", name)
+		fmt.Fprintf(stderr, "Samples ifstat agents over MQTT and writes Netdata charts.\n\n")
+		fmt.Fprintf(stderr, "  demo   this machine's interfaces live in the terminal: starts a broker on 127.0.0.1\n")
+		fmt.Fprintf(stderr, "         (unless IFSTAT_BROKER is set) and an agent in this process\n")
+		fmt.Fprintf(stderr, "  watch  the same view for every agent on IFSTAT_BROKER\n\nflags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nenvironment:\n")
 		config.Usage(stderr, &cfg)
@@ -68,7 +72,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 
-	plugin := name == "ifstat.plugin" || os.Getenv("NETDATA_VERSION") != "" || os.Getenv("NETDATA_USER_CONFIG_DIR") != ""
+	args = fs.Args()
+	mode := ""
+	if len(args) > 0 && (args[0] == "demo" || args[0] == "watch") {
+		mode, args = args[0], args[1:]
+	}
+	plugin := mode == "" && (name == "ifstat.plugin" || os.Getenv("NETDATA_VERSION") != "" || os.Getenv("NETDATA_USER_CONFIG_DIR") != "")
 	file := *configFile
 	if plugin && file == "" {
 		if dir := os.Getenv("NETDATA_USER_CONFIG_DIR"); dir != "" {
@@ -77,14 +86,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 		}
 	}
-	if err := loadConfig(&cfg, file, plugin, fs.Args()); err != nil {
+	if err := loadConfig(&cfg, file, plugin, args); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return config.ExitUsage
 	}
 
+	if _, set := os.LookupEnv("IFSTAT_LOG_LEVEL"); mode != "" && !set {
+		cfg.LogLevel = "warn" // info lines would scroll the table away
+	}
 	logger := logx.New(stderr, cfg.LogLevel, cfg.LogFormat)
 	mqttx.RoutePahoLogs(logger)
 	log := logrus.NewEntry(logger).WithField("component", "bridge")
+	if mode != "" {
+		cfg.Netdata = "off"
+		return runWatch(ctx, cfg, log, mode == "demo", stdout)
+	}
 
 	var outputs []bridge.Output
 	if cfg.Netdata == "on" || cfg.Netdata == "auto" && plugin {
@@ -139,6 +155,14 @@ func loadConfig(cfg *bridge.Config, file string, plugin bool, args []string) err
 		return config.Errorf("NETDATA", "off", "cannot be off when run by Netdata")
 	}
 	return cfg.Validate()
+}
+
+func parseHostPort(broker string) ([2]string, error) {
+	u, err := url.Parse(broker)
+	if err != nil {
+		return [2]string{}, err
+	}
+	return [2]string{u.Hostname(), u.Port()}, nil
 }
 
 func fileExists(p string) bool {
