@@ -176,7 +176,13 @@ func TestAbsoluteChart(t *testing.T) {
 
 func TestIncrementalChart(t *testing.T) {
 	t.Parallel()
-	n := Start(t, Options{Plugins: map[string][]byte{"test.plugin": []byte(incrementalPlugin)}})
+	// Given as a file, the way a test passes a Go binary it built, from a
+	// directory the daemon's user cannot enter: Start must copy it.
+	src := filepath.Join(t.TempDir(), "built")
+	if err := os.WriteFile(src, []byte(incrementalPlugin), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	n := Start(t, Options{PluginFiles: map[string]string{"test.plugin": src}})
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
 	start := time.Now()
@@ -346,6 +352,55 @@ func TestParseProcNetTCP(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
 				t.Errorf("parseProcNetTCP() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// recordTB stands in for *testing.T where Start must stop the test: it
+// records the outcome and unwinds with a panic the test recovers.
+type recordTB struct {
+	testing.TB
+	outcome string
+}
+
+type stopped struct{}
+
+func (r *recordTB) Helper() {}
+func (r *recordTB) Fatalf(format string, args ...any) {
+	r.outcome = "fatal: " + fmt.Sprintf(format, args...)
+	panic(stopped{})
+}
+func (r *recordTB) Skipf(format string, args ...any) {
+	r.outcome = "skip: " + fmt.Sprintf(format, args...)
+	panic(stopped{})
+}
+
+func TestStartWithoutNetdata(t *testing.T) {
+	tests := []struct {
+		ci   string
+		want string
+	}{
+		{ci: "true", want: "fatal: "},
+		{ci: "", want: "skip: "},
+		{ci: "false", want: "skip: "},
+	}
+	for _, tt := range tests {
+		t.Run("CI="+tt.ci, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			r := &recordTB{TB: t}
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						if _, ok := v.(stopped); !ok {
+							panic(v)
+						}
+					}
+				}()
+				Start(r, Options{Binary: filepath.Join(t.TempDir(), "no-netdata")})
+			}()
+			if !strings.HasPrefix(r.outcome, tt.want) || !strings.Contains(r.outcome, "no-netdata") {
+				t.Errorf("Start() without netdata: %q, want it to start with %q and name the binary", r.outcome, tt.want)
 			}
 		})
 	}
