@@ -59,14 +59,44 @@ func TestE2ENetdata(t *testing.T) {
 			"ifstat.conf": []byte("# as the docs describe it\nIFSTAT_BROKER=tcp://" + broker.Addr() + "\n"),
 		},
 	})
-	e := &e2e{nd: nd, started: time.Now(), agentBin: bin.agent, broker: broker.URL()}
+	e := &e2e{nd: nd, agentBin: bin.agent, broker: broker.URL(), born: map[string]time.Time{}}
 	t.Logf("netdata %s on %s, broker %s", nd.Version(), nd.URL(), broker.URL())
 
-	t.Run("constant_rate", e.constantRate)
-	t.Run("interface_added", e.interfaceAdded)
-	t.Run("agent_restarted", e.agentRestarted)
-	t.Run("ppp0_recreated", e.pppRecreated)
-	t.Run("wrap32", e.wrap32)
+	// The group returns when its parallel scenarios are done, so the
+	// checks after it see the whole run.
+	t.Run("scenarios", func(t *testing.T) {
+		t.Run("constant_rate", e.constantRate)
+		t.Run("interface_added", e.interfaceAdded)
+		t.Run("agent_restarted", e.agentRestarted)
+		t.Run("ppp0_recreated", e.pppRecreated)
+		t.Run("wrap32", e.wrap32)
+	})
+	// Netdata starts the plugin once; any restart or kill is a bug even
+	// when the points look right.
+	log := nd.ErrorLog()
+	if n := strings.Count(log, "plugins.d/ifstat.plugin' running on pid"); n != 1 {
+		t.Errorf("netdata started ifstat.plugin %d times, want 1", n)
+	}
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "PLUGINSD[ifstat]") && (strings.Contains(line, "disconnected") || strings.Contains(line, "killed") || strings.Contains(line, "disabl")) {
+			t.Errorf("netdata error log: %s", line)
+		}
+	}
+	if t.Failed() {
+		t.Logf("bridge stderr (from netdata's error log):\n%s", bridgeLines(log))
+	}
+}
+
+// bridgeLines returns the lines the bridge wrote to stderr, which Netdata
+// 1.37 copies into its error log without its own prefix.
+func bridgeLines(log string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if strings.Contains(line, "component=") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
 
 // constantRate: rx 12.5 MB/s and tx 2.5 MB/s are 100,000 and 20,000
@@ -79,6 +109,16 @@ func (e *e2e) constantRate(t *testing.T) {
 	})
 	e.startAgent(t, node, src)
 	chart := "ifstat_" + node + ".eth0_net"
+	ctx, cancel := context.WithTimeout(t.Context(), guard)
+	defer cancel()
+	c, err := e.nd.WaitChart(ctx, chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %s %s %s %s", c.Context, c.Family, c.Units, c.Dimensions["received"].Name, c.Dimensions["sent"].Name)
+	if want := "ifstat.net eth0 kilobits/s received sent"; got != want {
+		t.Errorf("chart %s: context, family, units, dimensions = %q, want %q", chart, got, want)
+	}
 	s := e.waitSeries(t, chart, time.Time{}, goodPoints+2)
 	judge(t, chart, s.afterWarmup(time.Time{}), 100_000, 20_000, false)
 }
@@ -176,9 +216,11 @@ func (e *e2e) wrap32(t *testing.T) {
 // e2e is what the scenarios share.
 type e2e struct {
 	nd       *netdatatest.Netdata
-	started  time.Time
 	agentBin string
 	broker   string
+
+	mu   sync.Mutex
+	born map[string]time.Time // when a chart was first listed
 }
 
 type binaries struct{ agent, bridge string }
@@ -471,9 +513,12 @@ const maxHistory = 120
 
 // fetch reads chart's received and sent columns from Netdata.
 func (e *e2e) fetch(ctx context.Context, chart string) (series, error) {
-	// Never ask for slots before the daemon started: Netdata 1.37 logs an
+	// Never ask for slots before the chart existed: Netdata 1.37 logs an
 	// internal error for each such query.
-	after := min(maxHistory, max(1, int(time.Since(e.started)/time.Second)))
+	e.mu.Lock()
+	born := e.born[chart]
+	e.mu.Unlock()
+	after := min(maxHistory, max(1, int(time.Since(born)/time.Second)))
 	d, err := e.nd.Data(ctx, chart, after)
 	if err != nil {
 		return nil, err
@@ -500,6 +545,11 @@ func (e *e2e) waitSeries(t *testing.T, chart string, since time.Time, n int) ser
 	if _, err := e.nd.WaitChart(ctx, chart); err != nil {
 		t.Fatal(err)
 	}
+	e.mu.Lock()
+	if _, ok := e.born[chart]; !ok {
+		e.born[chart] = time.Now()
+	}
+	e.mu.Unlock()
 	var last series
 	var lastErr error
 	tick := time.NewTicker(500 * time.Millisecond)
