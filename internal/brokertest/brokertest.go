@@ -218,6 +218,10 @@ func (b *Broker) URL() string { return "tcp://" + b.Addr() }
 // Addr is the broker's default listener, "127.0.0.1:PORT".
 func (b *Broker) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port())) }
 
+// addr is Addr for backends, which run with b.mu held (or before Start
+// returns, when nothing else can see b).
+func (b *Broker) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)) }
+
 // Port is the broker's default listener port. It stays the same across
 // Restart.
 func (b *Broker) Port() int {

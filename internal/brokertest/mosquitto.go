@@ -141,7 +141,7 @@ func (p *process) start(b *Broker) error {
 			return nil
 		}
 	}
-	if err := waitTCP(b.Addr(), deadline, alive); err != nil {
+	if err := waitTCP(b.addr(), deadline, alive); err != nil {
 		p.stop(true)
 		return err
 	}
