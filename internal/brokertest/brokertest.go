@@ -171,19 +171,28 @@ func Start(t testing.TB, opts ...Option) *Broker {
 
 // pickBackend chooses mosquitto or the embedded broker from the environment.
 func (b *Broker) pickBackend() (backend, error) {
-	switch want := os.Getenv("IFSTAT_TEST_BROKER"); {
+	return chooseBackend(os.Getenv, findMosquitto, b.dir)
+}
+
+// chooseBackend is pickBackend with its environment and binary lookup
+// passed in, so every combination can be tested on one machine.
+func chooseBackend(getenv func(string) string, find func() string, dir string) (backend, error) {
+	switch want := getenv("IFSTAT_TEST_BROKER"); {
 	case want == "embedded":
 		return &embedded{}, nil
 	case strings.ContainsRune(want, '/'):
 		if _, err := os.Stat(want); err != nil {
 			return nil, fmt.Errorf("IFSTAT_TEST_BROKER: %w", err)
 		}
-		return newProcess(want, b.dir), nil
+		return newProcess(want, dir), nil
 	case want == "" || want == "mosquitto":
-		if bin := findMosquitto(); bin != "" {
-			return newProcess(bin, b.dir), nil
+		if bin := find(); bin != "" {
+			return newProcess(bin, dir), nil
 		}
-		if want == "mosquitto" || os.Getenv("CI") == "true" {
+		if want == "mosquitto" {
+			return nil, errors.New("mosquitto not found; IFSTAT_TEST_BROKER=mosquitto requires it")
+		}
+		if getenv("CI") == "true" {
 			return nil, errors.New("mosquitto not found; CI requires it")
 		}
 		return &embedded{}, nil

@@ -258,3 +258,46 @@ func TestSubscribeDropsWhenFull(t *testing.T) {
 		}
 	})
 }
+
+func TestChooseBackend(t *testing.T) {
+	t.Parallel()
+	found := func() string { return "/usr/sbin/mosquitto" }
+	missing := func() string { return "" }
+	tests := []struct {
+		name string
+		env  map[string]string
+		find func() string
+		want string // "mosquitto:<bin>", "embedded" or "error: <message>"
+	}{
+		{"default finds mosquitto", nil, found, "mosquitto:/usr/sbin/mosquitto"},
+		{"default falls back", nil, missing, "embedded"},
+		{"CI requires mosquitto", map[string]string{"CI": "true"}, missing, "error: mosquitto not found; CI requires it"},
+		{"CI with mosquitto", map[string]string{"CI": "true"}, found, "mosquitto:/usr/sbin/mosquitto"},
+		{"CI=false falls back", map[string]string{"CI": "false"}, missing, "embedded"},
+		{"forced embedded", map[string]string{"IFSTAT_TEST_BROKER": "embedded", "CI": "true"}, found, "embedded"},
+		{"forced mosquitto missing", map[string]string{"IFSTAT_TEST_BROKER": "mosquitto"}, missing, "error: mosquitto not found; IFSTAT_TEST_BROKER=mosquitto requires it"},
+		{"explicit path", map[string]string{"IFSTAT_TEST_BROKER": "/bin/sh"}, missing, "mosquitto:/bin/sh"},
+		{"explicit path missing", map[string]string{"IFSTAT_TEST_BROKER": "/nonexistent/mosquitto"}, found,
+			"error: IFSTAT_TEST_BROKER: stat /nonexistent/mosquitto: no such file or directory"},
+		{"unknown value", map[string]string{"IFSTAT_TEST_BROKER": "mochi"}, found,
+			`error: IFSTAT_TEST_BROKER="mochi": want embedded, mosquitto or a path`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			be, err := chooseBackend(func(k string) string { return tt.env[k] }, tt.find, "/tmp/x")
+			var got string
+			switch be := be.(type) {
+			case nil:
+				got = "error: " + err.Error()
+			case *process:
+				got = "mosquitto:" + be.bin
+			case *embedded:
+				got = "embedded"
+			}
+			if got != tt.want {
+				t.Errorf("chooseBackend(%v) = %s, want %s", tt.env, got, tt.want)
+			}
+		})
+	}
+}
