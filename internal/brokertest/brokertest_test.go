@@ -224,3 +224,18 @@ func TestPauseResume(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStartStop measures what a test pays for its own broker.
+func BenchmarkStartStop(b *testing.B) {
+	for _, mode := range []string{"mosquitto", "embedded"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "mosquitto" && findMosquitto() == "" {
+				b.Skip("mosquitto not installed")
+			}
+			b.Setenv("IFSTAT_TEST_BROKER", mode)
+			for b.Loop() {
+				Start(b).Stop()
+			}
+		})
+	}
+}
