@@ -13,7 +13,8 @@
 //
 // The embedded broker cannot read mosquitto.conf lines, so tests that pass
 // WithConfig or WithListener are skipped there; WithTLSListener works on
-// both. Pause needs a process to SIGSTOP and skips on the embedded broker.
+// both, and NewCerts writes a throwaway CA, server and client certificate
+// for it. Pause needs a process to SIGSTOP and skips on the embedded broker.
 //
 // Running as root (as our CI does), Mosquitto 2.x would drop privileges to
 // the "mosquitto" user, who cannot open files in the 0700 t.TempDir(); the
