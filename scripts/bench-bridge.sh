@@ -8,9 +8,13 @@
 #   WARMUP=10 DURATION=60   seconds before and of each measurement window
 #   PER_CONN=250            simulated agents per loadgen MQTT connection
 #   IFACES=8                interfaces per agent
-#   MAX_QUEUED=1000         mosquitto max_queued_messages (1000 is its default;
-#                           since 2.0 it bounds QoS 0 messages queued for a
-#                           connected client too, and beyond it mosquitto drops)
+#   MAX_QUEUED=1000         mosquitto max_queued_messages (its default). With it,
+#                           a bridge started after more than ~1,300 agents loses
+#                           most of their retained statuses at subscribe
+#                           ("Outgoing messages are being dropped for client
+#                           bridge-…" in mosquitto.log) and never samples them:
+#                           measured 1541 of 2000 and 1321 of 5000 agents known.
+#                           MAX_QUEUED=100000 measures the bridge itself.
 #   OUT=<dir>               keep logs and raw snapshots here (default: a temp dir)
 #
 # Per N it starts, each as its own process and killed by its own PID: a
@@ -24,8 +28,9 @@
 # reported on its own, as % of one core.
 #
 # mosquitto: max_connections -1 (unlimited); each connection is a file
-# descriptor, so with PER_CONN=1 the script raises ulimit -n (soft) to the
-# hard limit before starting it.
+# descriptor, so the script raises ulimit -n (soft) to the hard limit before
+# starting it. PER_CONN=250 (20 connections at N=5000) is the default;
+# PER_CONN=1 (one connection per agent) was measured to work at N=1000.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
