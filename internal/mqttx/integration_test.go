@@ -1,0 +1,73 @@
+package mqttx
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/sirupsen/logrus"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
+)
+
+// TestReconnectResubscribes starts a client while the broker is down, then
+// restarts the broker under it: each time OnConnect resubscribes and
+// messages flow again, without touching the client.
+func TestReconnectResubscribes(t *testing.T) {
+	t.Parallel()
+	const guard = 30 * time.Second // failure guard only
+	b := brokertest.Start(t)
+	b.Stop()
+
+	got := make(chan string, 10)
+	connects := make(chan struct{}, 10)
+	l := logrus.New()
+	l.SetOutput(io.Discard) // paho may log after the test ends
+	c, err := NewClient(Options{
+		Config:   config.Common{Broker: b.URL()},
+		ClientID: "mqttx-reconnect",
+		Will:     &Message{Topic: "t/status", Payload: []byte("offline"), QoS: 1, Retained: true},
+		OnConnect: func(c mqtt.Client) {
+			if err := Wait(c.Subscribe("t/request", 0, func(_ mqtt.Client, m mqtt.Message) {
+				got <- string(m.Payload())
+			}), guard); err != nil {
+				t.Errorf("subscribe: %v", err)
+			}
+			connects <- struct{}{}
+		},
+		Log: logrus.NewEntry(l),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Connect() // retries in the background while the broker is down
+	t.Cleanup(func() { c.Disconnect(0) })
+
+	for round := range 3 {
+		if round > 0 {
+			b.Stop()
+		}
+		b.Restart()
+		select {
+		case <-connects:
+		case <-time.After(guard):
+			t.Fatalf("round %d: no (re)connect within %v", round, guard)
+		}
+		pub := b.Client(t, "mqttx-pub")
+		want := "hello " + string(rune('0'+round))
+		if err := Wait(pub.Publish("t/request", 0, false, want), guard); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if m != want {
+				t.Errorf("round %d: got %q, want %q", round, m, want)
+			}
+		case <-time.After(guard):
+			t.Fatalf("round %d: message not delivered after reconnect", round)
+		}
+		pub.Disconnect(0)
+	}
+}
