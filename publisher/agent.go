@@ -225,13 +225,18 @@ func (a *Agent) Run(ctx context.Context) error {
 // session has forgotten the subscription, and the retained status may be
 // the broker's copy of our will.
 func (a *Agent) onConnect(c mqtt.Client) {
-	if err := mqttx.Wait(c.Subscribe(a.topics.Request(), 0, a.onMessage), waitTimeout); err != nil {
-		// Without the subscription the agent is deaf: drop the connection
-		// so paho's reconnect tries again.
-		a.log.WithError(err).WithField("topic", a.topics.Request()).Error("subscribing; reconnecting")
-		c.Disconnect(0)
-		go a.reconnect(c)
+	topic := a.topics.Request()
+	tok := c.Subscribe(topic, 0, a.onMessage)
+	if err := mqttx.Wait(tok, waitTimeout); err != nil {
+		// A stalled broker: keepalive will drop this connection and the
+		// next connect subscribes again.
+		a.log.WithError(err).WithField("topic", topic).Error("subscribing")
 		return
+	}
+	if st, ok := tok.(*mqtt.SubscribeToken); ok && st.Result()[topic] == 0x80 {
+		// Refused (an ACL): reconnecting would not help; say so loudly
+		// and still announce, so the problem is visible on the broker.
+		a.log.WithField("topic", topic).Error("broker refused the request subscription; check its ACL")
 	}
 	a.mu.Lock()
 	info := a.info
@@ -240,13 +245,6 @@ func (a *Agent) onConnect(c mqtt.Client) {
 	if err := mqttx.Wait(c.Publish(a.topics.Status(), 1, true, wire.StatusOnline), waitTimeout); err != nil {
 		a.log.WithError(err).Warn("publishing online status")
 	}
-}
-
-// reconnect restarts the connect loop after a manual Disconnect, which
-// paho does not follow with an automatic reconnect.
-func (a *Agent) reconnect(c mqtt.Client) {
-	time.Sleep(mqttx.ConnectRetryInterval)
-	c.Connect()
 }
 
 func (a *Agent) onMessage(_ mqtt.Client, m mqtt.Message) { a.handle(m.Payload()) }
