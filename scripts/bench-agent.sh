@@ -6,7 +6,10 @@
 # Environment:
 #   RATES     requests per second to run (default "10 100")
 #   SECONDS_EACH  measured seconds per run (default 20)
-#   TARGETS   which runs (default "agent agent-gogc100 floor-transport floor-read node-exporter")
+#   TARGETS   which runs (default "agent agent-gogc100 floor-transport floor-read node-exporter");
+#             agent+VAR=VALUE[+VAR=VALUE…] and floor-transport+… run with those
+#             variables added, e.g. agent+GOMAXPROCS=1, or floor-transport flags
+#             (floor-transport+-unordered+-handoff) (experiments)
 #
 # For each rate it runs, one after another, against a private mosquitto on
 # a free 127.0.0.1 port:
@@ -115,10 +118,14 @@ for rate in $rates; do
 	for t in $targets; do
 		echo "rate $rate/s: $t" >&2
 		case $t in
-		agent | agent-gogc100)
+		agent | agent-gogc100 | agent+*)
 			envs=(-u GOGC -u GOMEMLIMIT)
 			if [[ $t == agent-gogc100 ]]; then
 				envs=(GOGC=100 GOMEMLIMIT=off)
+			fi
+			if [[ $t == agent+* ]]; then
+				IFS=+ read -r -a extra <<<"${t#agent+}"
+				envs+=("${extra[@]}")
 			fi
 			env "${envs[@]}" IFSTAT_BROKER="$broker" IFSTAT_NODE=bench IFSTAT_LOG_LEVEL=info \
 				"$bin/ifstat-agent" 2>>"$work/agent.log" &
@@ -127,12 +134,24 @@ for rate in $rates; do
 			measure "$t" "$p" "$rate" mqtt -save-reply "$reply"
 			stop "$p"
 			;;
-		floor-transport)
+		floor-transport | floor-transport+*)
 			payload=()
 			if [[ -s $reply ]]; then
 				payload=(-payload "$reply")
 			fi
-			"$bin/floor-transport" -broker "$broker" -node bench "${payload[@]}" 2>>"$work/floor.log" &
+			extra=() flags=()
+			if [[ $t == floor-transport+* ]]; then
+				IFS=+ read -r -a extra <<<"${t#floor-transport+}"
+			fi
+			# Extras starting with "-" are floor-transport flags
+			# (-unordered, -handoff), the others environment.
+			for i in "${!extra[@]}"; do
+				if [[ ${extra[i]} == -* ]]; then
+					flags+=("${extra[i]}")
+					unset 'extra[i]'
+				fi
+			done
+			env "${extra[@]}" "$bin/floor-transport" -broker "$broker" -node bench "${payload[@]}" "${flags[@]}" 2>>"$work/floor.log" &
 			p=$!
 			pids+=("$p")
 			measure "$t" "$p" "$rate" mqtt

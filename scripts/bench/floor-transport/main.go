@@ -29,6 +29,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	prefix := fs.String("prefix", "ifstat", "topic prefix")
 	node := fs.String("node", "bench", "node id")
 	payloadFile := fs.String("payload", "", "file whose bytes are the constant reply (default: a built-in reply of three interfaces)")
+	unordered := fs.Bool("unordered", false, "experiment: SetOrderMatters(false), as the agent's client has: a goroutine per message")
+	handoff := fs.Bool("handoff", false, "experiment: the handler hands off to a worker goroutine, which publishes and waits on the token, as the agent does")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,7 +50,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	opts := mqtt.NewClientOptions().
 		AddBroker(*broker).
 		SetClientID("floor-transport-" + strconv.Itoa(os.Getpid())).
-		SetCleanSession(true)
+		SetCleanSession(true).
+		SetOrderMatters(!*unordered)
 	c := mqtt.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		fmt.Fprintf(stderr, "floor-transport: connecting to %s: %v\n", *broker, tok.Error())
@@ -58,6 +61,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	// The payload never changes, so the token need not be awaited before
 	// the next publish: nothing is reused.
 	handler := func(c mqtt.Client, _ mqtt.Message) { c.Publish(reply, 0, false, payload) }
+	if *handoff {
+		work := make(chan struct{}, 64)
+		handler = func(mqtt.Client, mqtt.Message) {
+			select {
+			case work <- struct{}{}:
+			default:
+			}
+		}
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-work:
+				}
+				c.Publish(reply, 0, false, payload).WaitTimeout(10 * time.Second)
+			}
+		}()
+	}
 	if tok := c.Subscribe(request, 0, handler); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		fmt.Fprintf(stderr, "floor-transport: subscribing to %s: %v\n", request, tok.Error())
 		return 1
