@@ -3,6 +3,7 @@ package netdev
 import (
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -477,4 +478,74 @@ func TestReadThisMachine(t *testing.T) {
 	if r.BootID() == "" {
 		t.Error("BootID() of this machine is empty")
 	}
+}
+
+// TestReadKeepsProcOpen checks the two read paths: the kernel's file is
+// kept open and re-read with pread (fresh data every time), a regular file
+// is reopened so a replacement by rename is seen.
+func TestReadKeepsProcOpen(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/net/dev"); err != nil {
+		t.Skip("no /proc/net/dev here")
+	}
+	r, err := NewReader(Options{ProcRoot: "/proc", SysRoot: "/sys", Select: mustSelector(t, "*")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	first, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := first.Ifaces["lo"]
+	if r.fd < 0 {
+		t.Fatal("the procfs file was not kept open")
+	}
+	// Traffic on lo between the reads proves the second read is fresh,
+	// not a replay of the first one's bytes.
+	if c, err := net.Dial("tcp", "127.0.0.1:1"); err == nil {
+		c.Close()
+	}
+	second, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := second.Ifaces["lo"]; got.TxPackets <= lo.TxPackets {
+		t.Errorf("lo tx_packets %d then %d: second read not fresh", lo.TxPackets, got.TxPackets)
+	}
+	if second.MonoNS <= first.MonoNS {
+		t.Errorf("mono_ns %d then %d: not increasing", first.MonoNS, second.MonoNS)
+	}
+
+	tree := netdevtest.NewTree(t)
+	tree.Set("eth0", wire.Counters{RxBytes: 1})
+	tree.Write()
+	fr, err := NewReader(Options{ProcRoot: tree.ProcRoot(), SysRoot: tree.SysRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fr.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if fr.fd >= 0 {
+		t.Error("a regular file was kept open: a rename would go unseen")
+	}
+	tree.Set("eth0", wire.Counters{RxBytes: 2})
+	tree.Write()
+	snap, err := fr.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.Ifaces["eth0"].RxBytes; got != 2 {
+		t.Errorf("after rewrite rx_bytes = %d, want 2", got)
+	}
+}
+
+func mustSelector(t *testing.T, p ...string) *Selector {
+	t.Helper()
+	s, err := NewSelector(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

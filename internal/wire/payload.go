@@ -108,7 +108,9 @@ func DecodeRequest(p []byte) (Request, error) {
 	if !utf8.Valid(p) {
 		return r, fmt.Errorf("%w: not valid UTF-8", ErrMalformedRequest)
 	}
-	if err := json.Unmarshal(p, &r); err != nil {
+	if id, ok := plainRequest(p); ok {
+		r.ID = id
+	} else if err := json.Unmarshal(p, &r); err != nil {
 		return Request{}, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}
 	if len(r.ID) > MaxIDLen {
@@ -118,6 +120,54 @@ func DecodeRequest(p []byte) (Request, error) {
 		return Request{}, fmt.Errorf("%w: id is not valid UTF-8", ErrMalformedRequest)
 	}
 	return r, nil
+}
+
+// plainRequest recognises the two requests every well-behaved requester
+// sends, {} and {"id":"<text without escapes>"} (with optional spaces),
+// without encoding/json: on the agent, json.Unmarshal on paho's fresh
+// per-message goroutine cost 13 % of the CPU, most of it growing the stack.
+// Anything else reports ok=false and goes the general way. p is trimmed,
+// valid UTF-8 and starts with '{'.
+func plainRequest(p []byte) (id string, ok bool) {
+	i := skipSpace(p, 1)
+	if i < len(p) && p[i] == '}' {
+		return "", skipSpace(p, i+1) == len(p)
+	}
+	const key = `"id"`
+	if !bytes.HasPrefix(p[i:], []byte(key)) {
+		return "", false
+	}
+	i = skipSpace(p, i+len(key))
+	if i >= len(p) || p[i] != ':' {
+		return "", false
+	}
+	i = skipSpace(p, i+1)
+	if i >= len(p) || p[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	end := start
+	for end < len(p) && p[end] != '"' {
+		if c := p[end]; c == '\\' || c < 0x20 {
+			return "", false
+		}
+		end++
+	}
+	if end >= len(p) {
+		return "", false
+	}
+	i = skipSpace(p, end+1)
+	if i >= len(p) || p[i] != '}' || skipSpace(p, i+1) != len(p) {
+		return "", false
+	}
+	return string(p[start:end]), true
+}
+
+func skipSpace(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // DecodeReply parses and validates a reply payload.

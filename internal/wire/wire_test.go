@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -264,4 +265,60 @@ func BenchmarkDecodeRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestPlainRequestAgreesWithJSON checks the fast path against
+// encoding/json on every request the shared table and a few near misses
+// hold: same id, same acceptance.
+func TestPlainRequestAgreesWithJSON(t *testing.T) {
+	t.Parallel()
+	payloads := []string{`{}`, `{ }`, `{"id":"a-1"}`, `{ "id" : "a-1" }`, "{\n\"id\":\"x\"\n}", `{"id":""}`,
+		`{"id":"a\"b"}`, `{"id":"a\\nb"}`, `{"id":"a\u0041"}`, `{"id":"a"`, `{"id":"a"}}`, `{"id":"a",}`, `{"idx":"a"}`,
+		`{"id":1}`, `{"id":"a","b":1}`, `{"id":"ü"}`, `{"id" "a"}`, `{"id":"a" x}`}
+	for _, tt := range requestCases {
+		payloads = append(payloads, tt.payload)
+	}
+	for _, p := range payloads {
+		b := bytes.TrimSpace([]byte(p))
+		if len(b) == 0 || b[0] != '{' || !utf8.Valid(b) {
+			continue // DecodeRequest rejects these before the fast path
+		}
+		id, ok := plainRequest(b)
+		if !ok {
+			continue
+		}
+		var r Request
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Errorf("plainRequest(%q) accepted what encoding/json rejects: %v", p, err)
+			continue
+		}
+		if r.ID != id {
+			t.Errorf("plainRequest(%q) = %q, encoding/json says %q", p, id, r.ID)
+		}
+	}
+	for _, p := range []string{`{}`, `{"id":"a-1"}`, `{ "id" : "bridge-7" }`} {
+		if _, ok := plainRequest([]byte(p)); !ok {
+			t.Errorf("plainRequest(%q) not taken: the common case must be fast", p)
+		}
+	}
+}
+
+func FuzzPlainRequest(f *testing.F) {
+	for _, tt := range requestCases {
+		f.Add([]byte(tt.payload))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		b := bytes.TrimSpace(p)
+		if len(b) == 0 || b[0] != '{' || !utf8.Valid(b) {
+			return // DecodeRequest rejects these before the fast path
+		}
+		id, ok := plainRequest(b)
+		if !ok {
+			return
+		}
+		var r Request
+		if err := json.Unmarshal(b, &r); err != nil || r.ID != id {
+			t.Fatalf("plainRequest(%q) = %q; encoding/json: %q, %v", b, id, r.ID, err)
+		}
+	})
 }
