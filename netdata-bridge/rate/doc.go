@@ -2,8 +2,10 @@
 // agent into deltas, exact rates, a status per interval and 64-bit totals
 // that never decrease. It is pure: time comes in as the agent's MonoNS, and
 // it neither logs nor touches the network. Matching replies to agents,
-// choosing what to publish and persisting totals are the bridge's job; a
-// Tracker only remembers what it needs for the next Update.
+// choosing what to publish and storing checkpoints are the bridge's job; a
+// Tracker only remembers what it needs for the next Update, and hands that
+// over as a Checkpoint (Tracker.Snapshot) so that a restarted bridge
+// continues exactly (Tracker.Restore), booking the traffic of its downtime.
 //
 // # Rules, in the order Update applies them
 //

@@ -123,7 +123,8 @@ func (s Status) String() string {
 // Result is what one Update concluded.
 type Result struct {
 	Status Status
-	// Reason says why for Reset, Implausible and OutOfOrder; empty otherwise.
+	// Reason says why for Reset, Implausible, OutOfOrder and an ambiguous
+	// Gap (see Ambiguous); empty otherwise.
 	Reason string
 	// DtNS is the span in ns the delta covers: since the last read at which
 	// the counters changed (see Stale). 0 when the clocks cannot be compared
@@ -134,6 +135,10 @@ type Result struct {
 	Delta Values
 	// Wrapped marks the counters that wrapped at 2^32 in this interval.
 	Wrapped [N]bool
+	// Ambiguous marks the counters whose Delta is only a lower bound: a
+	// 32-bit counter that may have wrapped more than once in an interval
+	// spanning a Restore (see Tracker.Restore). Status is then Gap.
+	Ambiguous [N]bool
 	// Total holds the running 64-bit totals after this sample; they never
 	// decrease and saturate at 2^64-1.
 	Total Values
@@ -243,6 +248,9 @@ type Tracker struct {
 	// unknown, so stillness is not believed at once.
 	idle   bool
 	seen64 [N]bool
+	// restored: the baseline comes from Restore, so the next booked
+	// interval spans the bridge's downtime (see Restore).
+	restored bool
 
 	totals Values
 }
@@ -341,6 +349,12 @@ func (t *Tracker) Update(s Sample) Result {
 	if t.cfg.MaxGapNS > 0 && span > uint64(t.cfg.MaxGapNS) {
 		res.Status = Gap
 	}
+	if t.restored {
+		if c := t.ambiguous(s, &res, b); c >= 0 {
+			res.Status = Gap
+			res.Reason = fmt.Sprintf("%v may have wrapped more than once in %d ns since the restored baseline: only the delta modulo 2^32 is booked", c, span)
+		}
+	}
 	res.Rate = res.Status == OK
 	t.book(&res.Delta)
 	res.Total = t.totals
@@ -407,6 +421,7 @@ func (t *Tracker) rebase(s Sample) {
 	t.base = s.Values
 	t.baseMono = s.MonoNS
 	t.lastMono = s.MonoNS
+	t.restored = false
 	t.note(s)
 }
 
