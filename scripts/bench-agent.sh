@@ -13,7 +13,7 @@
 #
 # For each rate it runs, one after another, against a private mosquitto on
 # a free 127.0.0.1 port:
-#   agent            cmd/ifstat-agent as shipped (its own GOGC=50 and 24 MiB
+#   agent            cmd/ifstat-agent as shipped (its own GOGC=50 and 8 MiB
 #                    GOMEMLIMIT defaults; GOGC/GOMEMLIMIT removed from the env)
 #   agent-gogc100    the same binary with Go's defaults (GOGC=100, no limit)
 #   floor-transport  a minimal paho client answering every request with a

@@ -196,9 +196,13 @@ func clientID(role, node, machine string) string {
 func RoutePahoLogs(l *logrus.Logger) {
 	e := l.WithField("component", "paho")
 	lim := logx.NewLimiter(1, time.Minute, nil)
-	mqtt.ERROR = pahoLogger{e, logrus.ErrorLevel, lim}
+	// paho reports routine events as warnings and errors ("memorystore
+	// wiped" at every connect, EOF at every broker restart); the
+	// connection handlers above log what a user needs at info/warn, so
+	// paho's own lines are debug detail. Only CRITICAL stays an error.
+	mqtt.ERROR = pahoLogger{e, logrus.DebugLevel, lim}
 	mqtt.CRITICAL = pahoLogger{e, logrus.ErrorLevel, lim}
-	mqtt.WARN = pahoLogger{e, logrus.WarnLevel, lim}
+	mqtt.WARN = pahoLogger{e, logrus.DebugLevel, lim}
 }
 
 type pahoLogger struct {

@@ -229,13 +229,18 @@ func TestRoutePahoLogs(t *testing.T) {
 	l.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, DisableColors: true})
 	saved := []mqtt.Logger{mqtt.ERROR, mqtt.CRITICAL, mqtt.WARN}
 	t.Cleanup(func() { mqtt.ERROR, mqtt.CRITICAL, mqtt.WARN = saved[0], saved[1], saved[2] })
+	l.SetLevel(logrus.DebugLevel)
 	RoutePahoLogs(l)
 	for range 3 {
 		mqtt.ERROR.Println("[client]", "dial tcp: connection refused")
 	}
 	mqtt.WARN.Printf("[%s] %s", "net", "ping timeout")
-	want := "level=error msg=\"[client] dial tcp: connection refused\" component=paho\n" +
-		"level=warning msg=\"[net] ping timeout\" component=paho\n"
+	mqtt.CRITICAL.Println("[client]", "bug")
+	// Routine paho errors and warnings are debug detail; only CRITICAL
+	// is an error. Repeats are rate-limited.
+	want := "level=debug msg=\"[client] dial tcp: connection refused\" component=paho\n" +
+		"level=debug msg=\"[net] ping timeout\" component=paho\n" +
+		"level=error msg=\"[client] bug\" component=paho\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("paho log lines (-want +got):\n%s", diff)
 	}
