@@ -314,6 +314,10 @@ func (a *Agent) reply(id string) {
 		a.lim.Warn(a.log.WithError(err), "read", "reading counters, request not answered")
 		return
 	}
+	if snap.Skipped != nil {
+		// A malformed line costs only that interface; say so, rarely.
+		a.lim.Warn(a.log.WithError(snap.Skipped), "skipped", "skipped malformed lines of /proc/net/dev")
+	}
 	a.seq++
 	r := wire.Reply{
 		ID:     id,
