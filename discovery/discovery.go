@@ -1,0 +1,494 @@
+package discovery
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultHAPrefix = "homeassistant"
+	DefaultInterval = 10 * time.Second
+	// ExpireFactor times the HA interval is every state-fed entity's
+	// expire_after: two lost state messages are tolerated, the third makes
+	// the entity unavailable instead of frozen.
+	ExpireFactor = 3
+	// SupportURL goes into every payload's origin block.
+	SupportURL = "https://github.com/ifstat-mqtt/ifstat-mqtt"
+	// OriginName goes into every payload's origin block.
+	OriginName = "ifstat-mqtt"
+)
+
+// ErrInvalid marks options or router descriptions that cannot produce legal
+// discovery payloads.
+var ErrInvalid = errors.New("invalid discovery input")
+
+// Options are the bridge-wide settings every payload depends on.
+type Options struct {
+	// HAPrefix is Home Assistant's discovery prefix (IFSTAT_HA_PREFIX). If
+	// empty, DefaultHAPrefix.
+	HAPrefix string
+	// TopicPrefix is IFSTAT_TOPIC_PREFIX. If empty, wire.DefaultPrefix.
+	TopicPrefix string
+	// BridgeID names the bridge's own status topic P/bridge/<BridgeID>/status
+	// and device; 1–64 bytes of [a-z0-9_-], stable across restarts. Required.
+	BridgeID string
+	// BridgeVersion is the bridge's version, shown as origin sw_version.
+	BridgeVersion string
+	// Interval is IFSTAT_HA_INTERVAL, the time between state messages. If
+	// zero, DefaultInterval.
+	Interval time.Duration
+}
+
+func (o Options) haPrefix() string {
+	if o.HAPrefix == "" {
+		return DefaultHAPrefix
+	}
+	return o.HAPrefix
+}
+
+func (o Options) topicPrefix() string {
+	if o.TopicPrefix == "" {
+		return wire.DefaultPrefix
+	}
+	return o.TopicPrefix
+}
+
+func (o Options) interval() time.Duration {
+	if o.Interval == 0 {
+		return DefaultInterval
+	}
+	return o.Interval
+}
+
+// ExpireAfter is the expire_after, in whole seconds, of every state-fed
+// entity: ExpireFactor × Interval, rounded up.
+func (o Options) ExpireAfter() int {
+	return max(1, int(math.Ceil(ExpireFactor*o.interval().Seconds())))
+}
+
+// namespace is the first part of every id: "ifstat" for the default topic
+// prefix, so two installations with different prefixes on one HA never share
+// an id.
+func (o Options) namespace() string { return IfaceID(o.topicPrefix()) }
+
+// Validate reports options that cannot produce legal payloads.
+func (o Options) Validate() error {
+	switch {
+	case !wire.ValidNode(o.BridgeID):
+		return fmt.Errorf("%w: bridge id %q is not 1-%d bytes of [a-z0-9_-]", ErrInvalid, o.BridgeID, wire.MaxNodeLen)
+	case !wire.ValidPrefix(o.topicPrefix()):
+		return fmt.Errorf("%w: topic prefix %q", ErrInvalid, o.TopicPrefix)
+	case !validHAPrefix(o.haPrefix()):
+		return fmt.Errorf("%w: home assistant prefix %q", ErrInvalid, o.HAPrefix)
+	case o.Interval < 0:
+		return fmt.Errorf("%w: interval %v is negative", ErrInvalid, o.Interval)
+	}
+	return nil
+}
+
+// validHAPrefix: one or more topic levels, no wildcards, no empty level.
+func validHAPrefix(p string) bool {
+	return wire.ValidPrefix(p)
+}
+
+// Router is what the bridge knows about one agent.
+type Router struct {
+	// Node is the agent's node id.
+	Node string
+	// Info is the agent's retained description, or nil before it arrived.
+	Info *wire.Info
+	// Ifaces are the raw interface names to create entities for.
+	Ifaces []string
+}
+
+// Message is one MQTT publication. Configs are retained at QoS 1 by the
+// caller's choice; Retained says whether the broker must keep it.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// StateTopic is P/N/state, where the bridge publishes State messages.
+func StateTopic(prefix, node string) string { return prefix + "/" + node + "/state" }
+
+// BridgeStatusTopic is P/bridge/<id>/status, the bridge's retained LWT.
+func BridgeStatusTopic(prefix, bridgeID string) string {
+	return prefix + "/bridge/" + bridgeID + "/status"
+}
+
+// BirthTopic is where HA announces itself ("online") after a start.
+func BirthTopic(haPrefix string) string {
+	if haPrefix == "" {
+		haPrefix = DefaultHAPrefix
+	}
+	return haPrefix + "/status"
+}
+
+// IfaceID returns the stable id of an interface name, of [a-zA-Z0-9_-] only.
+// A name that is already legal is its own id; otherwise every other
+// character (rune) becomes '_' and "_" plus 6 hex digits of the SHA-256 of
+// the raw name is appended, so distinct names keep distinct ids.
+func IfaceID(name string) string {
+	var b strings.Builder
+	changed := name == ""
+	for _, r := range name {
+		if r < 0x80 && idByte(byte(r)) {
+			b.WriteRune(r)
+			continue
+		}
+		b.WriteByte('_')
+		changed = true
+	}
+	if !changed {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	b.WriteByte('_')
+	b.WriteString(hex.EncodeToString(sum[:3]))
+	return b.String()
+}
+
+func idByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// slug makes an entity-id part: lower-case [a-z0-9], runs of anything else
+// become one '_', none at either end.
+func slug(s string) string {
+	var b strings.Builder
+	pending := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if pending && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pending = false
+			b.WriteRune(r)
+			continue
+		}
+		pending = true
+	}
+	return b.String()
+}
+
+// metric describes one per-interface entity.
+type metric struct {
+	key      string // unique_id / object id suffix
+	name     string // entity name after the interface name
+	field    string // State JSON field
+	class    string // device_class
+	unit     string
+	stateCls string
+	prec     *int
+	optional bool // diagnostic, disabled by default
+}
+
+func intp(i int) *int    { return &i }
+func boolp(b bool) *bool { return &b }
+
+// ifaceMetrics is the fixed entity set per interface, in publication order.
+// Their keys are never a '_'-suffix of one another, so object ids
+// "<iface-id>_<key>" cannot collide between interfaces.
+var ifaceMetrics = [...]metric{
+	{key: "rx_rate", name: "receive rate", field: "rx_bps", class: "data_rate", unit: "bit/s", stateCls: "measurement", prec: intp(0)},
+	{key: "tx_rate", name: "send rate", field: "tx_bps", class: "data_rate", unit: "bit/s", stateCls: "measurement", prec: intp(0)},
+	{key: "rx_total", name: "received", field: "rx_bytes", class: "data_size", unit: "B", stateCls: "total_increasing"},
+	{key: "tx_total", name: "sent", field: "tx_bytes", class: "data_size", unit: "B", stateCls: "total_increasing"},
+	{key: "rx_packets", name: "receive packets", field: "rx_pps", unit: "packets/s", stateCls: "measurement", prec: intp(1), optional: true},
+	{key: "tx_packets", name: "send packets", field: "tx_pps", unit: "packets/s", stateCls: "measurement", prec: intp(1), optional: true},
+	{key: "rx_errors", name: "receive errors", field: "rx_errors_ps", unit: "errors/s", stateCls: "measurement", prec: intp(2), optional: true},
+	{key: "tx_errors", name: "send errors", field: "tx_errors_ps", unit: "errors/s", stateCls: "measurement", prec: intp(2), optional: true},
+	{key: "rx_drops", name: "receive drops", field: "rx_drops_ps", unit: "drops/s", stateCls: "measurement", prec: intp(2), optional: true},
+	{key: "tx_drops", name: "send drops", field: "tx_drops_ps", unit: "drops/s", stateCls: "measurement", prec: intp(2), optional: true},
+}
+
+// Router-level entity keys.
+const (
+	keyAgent = "agent"
+	keyAge   = "sample_age"
+)
+
+// config is one discovery payload. Field order is the JSON order; full key
+// names (not abbreviations) keep `mosquitto_sub -v` output readable.
+type config struct {
+	Name              *string        `json:"name"`
+	UniqueID          string         `json:"unique_id"`
+	DefaultEntityID   string         `json:"default_entity_id"`
+	StateTopic        string         `json:"state_topic"`
+	ValueTemplate     string         `json:"value_template,omitempty"`
+	PayloadOn         string         `json:"payload_on,omitempty"`
+	PayloadOff        string         `json:"payload_off,omitempty"`
+	DeviceClass       string         `json:"device_class,omitempty"`
+	Unit              string         `json:"unit_of_measurement,omitempty"`
+	StateClass        string         `json:"state_class,omitempty"`
+	Precision         *int           `json:"suggested_display_precision,omitempty"`
+	ExpireAfter       int            `json:"expire_after,omitempty"`
+	EntityCategory    string         `json:"entity_category,omitempty"`
+	EnabledByDefault  *bool          `json:"enabled_by_default,omitempty"`
+	Availability      []availability `json:"availability,omitempty"`
+	AvailabilityMode  string         `json:"availability_mode,omitempty"`
+	Device            device         `json:"device"`
+	Origin            origin         `json:"origin"`
+	componentForTopic string
+}
+
+type availability struct {
+	Topic               string `json:"topic"`
+	PayloadAvailable    string `json:"payload_available"`
+	PayloadNotAvailable string `json:"payload_not_available"`
+}
+
+type device struct {
+	Identifiers []string `json:"identifiers"`
+	Name        string   `json:"name"`
+	Model       string   `json:"model,omitempty"`
+	SWVersion   string   `json:"sw_version,omitempty"`
+	ViaDevice   string   `json:"via_device,omitempty"`
+}
+
+type origin struct {
+	Name       string `json:"name"`
+	SWVersion  string `json:"sw_version,omitempty"`
+	SupportURL string `json:"support_url"`
+}
+
+func (o Options) origin() origin {
+	return origin{Name: OriginName, SWVersion: o.BridgeVersion, SupportURL: SupportURL}
+}
+
+func (o Options) bridgeDeviceID() string { return o.namespace() + "-bridge:" + o.BridgeID }
+
+func (o Options) routerDevice(r Router) device {
+	d := device{
+		Identifiers: []string{o.namespace() + ":" + r.Node},
+		Name:        r.Node,
+		ViaDevice:   o.bridgeDeviceID(),
+	}
+	if in := r.Info; in != nil {
+		if in.Hostname != "" {
+			d.Name = in.Hostname
+		}
+		d.SWVersion = in.Version
+		var model []string
+		if in.OS != "" || in.Arch != "" {
+			model = append(model, strings.Trim(in.OS+"/"+in.Arch, "/"))
+		}
+		if in.Kernel != "" {
+			model = append(model, "kernel "+in.Kernel)
+		}
+		d.Model = strings.Join(model, ", ")
+	}
+	return d
+}
+
+func (o Options) availability(node string) []availability {
+	p := o.topicPrefix()
+	return []availability{
+		{Topic: wire.Topics{Prefix: p, Node: node}.Status(), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
+		{Topic: BridgeStatusTopic(p, o.BridgeID), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
+	}
+}
+
+func (o Options) configTopic(component, node, object string) string {
+	return o.haPrefix() + "/" + component + "/" + o.namespace() + "_" + node + "/" + object + "/config"
+}
+
+func (o Options) check(node string) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if !wire.ValidNode(node) {
+		return fmt.Errorf("%w: node %q", ErrInvalid, node)
+	}
+	return nil
+}
+
+func checkIfaces(ifaces []string) error {
+	seen := make(map[string]string, len(ifaces))
+	for _, name := range ifaces {
+		if !wire.ValidIface(name) {
+			return fmt.Errorf("%w: interface name %q", ErrInvalid, name)
+		}
+		id := IfaceID(name)
+		if prev, ok := seen[id]; ok && prev != name {
+			return fmt.Errorf("%w: interfaces %q and %q share id %q", ErrInvalid, prev, name, id)
+		}
+		seen[id] = name
+	}
+	return nil
+}
+
+// Configs returns every discovery config of router r, retained, in a
+// deterministic order: router-level entities, then per interface (in the
+// order of r.Ifaces) the metrics of the fixed set. Publishing them again is
+// harmless: HA ignores an unchanged config.
+func Configs(o Options, r Router) ([]Message, error) {
+	if err := o.check(r.Node); err != nil {
+		return nil, err
+	}
+	if err := checkIfaces(r.Ifaces); err != nil {
+		return nil, err
+	}
+	ns, p := o.namespace(), o.topicPrefix()
+	dev, org := o.routerDevice(r), o.origin()
+	state := StateTopic(p, r.Node)
+	avty := o.availability(r.Node)
+	nodeSlug := slug(r.Node)
+
+	var cfgs []config
+	agentName, ageName := "Agent", "Last sample age"
+	cfgs = append(cfgs,
+		config{
+			componentForTopic: "binary_sensor",
+			Name:              &agentName,
+			UniqueID:          ns + ":" + r.Node + ":" + keyAgent,
+			DefaultEntityID:   "binary_sensor." + nodeSlug + "_" + keyAgent,
+			StateTopic:        wire.Topics{Prefix: p, Node: r.Node}.Status(),
+			PayloadOn:         wire.StatusOnline,
+			PayloadOff:        wire.StatusOffline,
+			DeviceClass:       "connectivity",
+			EntityCategory:    "diagnostic",
+		},
+		config{
+			componentForTopic: "sensor",
+			Name:              &ageName,
+			UniqueID:          ns + ":" + r.Node + ":" + keyAge,
+			DefaultEntityID:   "sensor." + nodeSlug + "_" + keyAge,
+			StateTopic:        state,
+			ValueTemplate:     "{{ value_json.age_s | default(none) }}",
+			DeviceClass:       "duration",
+			Unit:              "s",
+			StateClass:        "measurement",
+			Precision:         intp(2),
+			ExpireAfter:       o.ExpireAfter(),
+			EntityCategory:    "diagnostic",
+			Availability:      avty,
+			AvailabilityMode:  "all",
+		})
+	for _, name := range r.Ifaces {
+		id := IfaceID(name)
+		for _, m := range ifaceMetrics {
+			entityName := name + " " + m.name
+			c := config{
+				componentForTopic: "sensor",
+				Name:              &entityName,
+				UniqueID:          ns + ":" + r.Node + ":" + id + ":" + m.key,
+				DefaultEntityID:   "sensor." + nodeSlug + "_" + slug(id) + "_" + m.key,
+				StateTopic:        state,
+				ValueTemplate:     ifaceTemplate(id, m.field),
+				DeviceClass:       m.class,
+				Unit:              m.unit,
+				StateClass:        m.stateCls,
+				Precision:         m.prec,
+				ExpireAfter:       o.ExpireAfter(),
+				Availability:      avty,
+				AvailabilityMode:  "all",
+			}
+			if m.optional {
+				c.EntityCategory = "diagnostic"
+				c.EnabledByDefault = boolp(false)
+			}
+			cfgs = append(cfgs, c)
+		}
+	}
+	msgs := make([]Message, 0, len(cfgs))
+	for _, c := range cfgs {
+		c.Device, c.Origin = dev, org
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, fmt.Errorf("encoding config %s: %w", c.UniqueID, err)
+		}
+		msgs = append(msgs, Message{Topic: o.configTopic(c.componentForTopic, r.Node, objectID(c.UniqueID)), Payload: b, Retained: true})
+	}
+	return msgs, nil
+}
+
+// objectID is the topic's object level: the unique_id without its
+// namespace and node (those are the node level), ':' turned into '_'.
+func objectID(uniqueID string) string {
+	parts := strings.SplitN(uniqueID, ":", 3)
+	return strings.ReplaceAll(parts[len(parts)-1], ":", "_")
+}
+
+// ifaceTemplate reads one field of one interface. default() turns a missing
+// interface or field into None (HA: unknown) without a template error, and
+// JSON null already renders as None.
+func ifaceTemplate(id, field string) string {
+	return "{{ (value_json.ifaces['" + id + "'] | default({}))." + field + " | default(none) }}"
+}
+
+// Removals returns empty retained payloads for every config of the
+// interfaces gone from node: HA deletes those entities and the broker drops
+// the retained configs. The router's other entities are untouched.
+func Removals(o Options, node string, gone []string) ([]Message, error) {
+	if err := o.check(node); err != nil {
+		return nil, err
+	}
+	if err := checkIfaces(gone); err != nil {
+		return nil, err
+	}
+	var msgs []Message
+	for _, name := range gone {
+		id := IfaceID(name)
+		for _, m := range ifaceMetrics {
+			msgs = append(msgs, Message{Topic: o.configTopic("sensor", node, id+"_"+m.key), Payload: []byte{}, Retained: true})
+		}
+	}
+	return msgs, nil
+}
+
+// RouterRemovals removes a whole router: its router-level entities and those
+// of ifaces. HA deletes the device once no entity references it.
+func RouterRemovals(o Options, node string, ifaces []string) ([]Message, error) {
+	msgs, err := Removals(o, node, ifaces)
+	if err != nil {
+		return nil, err
+	}
+	return append([]Message{
+		{Topic: o.configTopic("binary_sensor", node, keyAgent), Payload: []byte{}, Retained: true},
+		{Topic: o.configTopic("sensor", node, keyAge), Payload: []byte{}, Retained: true},
+	}, msgs...), nil
+}
+
+// BridgeConfigs returns the config of the bridge's own device: one
+// connectivity binary_sensor on its LWT. Routers name this device as their
+// via_device.
+func BridgeConfigs(o Options) ([]Message, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	name := "Connection"
+	c := config{
+		Name:            &name,
+		UniqueID:        o.bridgeDeviceID() + ":status",
+		DefaultEntityID: "binary_sensor.ifstat_bridge_" + slug(o.BridgeID),
+		StateTopic:      BridgeStatusTopic(o.topicPrefix(), o.BridgeID),
+		PayloadOn:       wire.StatusOnline,
+		PayloadOff:      wire.StatusOffline,
+		DeviceClass:     "connectivity",
+		EntityCategory:  "diagnostic",
+		Device: device{
+			Identifiers: []string{o.bridgeDeviceID()},
+			Name:        "ifstat-bridge " + o.BridgeID,
+			Model:       "ifstat-bridge",
+			SWVersion:   o.BridgeVersion,
+		},
+		Origin: o.origin(),
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encoding bridge config: %w", err)
+	}
+	topic := o.haPrefix() + "/binary_sensor/" + o.namespace() + "-bridge_" + o.BridgeID + "/status/config"
+	return []Message{{Topic: topic, Payload: b, Retained: true}}, nil
+}

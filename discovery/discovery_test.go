@@ -1,0 +1,300 @@
+package discovery_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/hatest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// awkward is a router whose interface names break naive id code.
+var awkward = discovery.Router{
+	Node: "er-x",
+	Info: &wire.Info{Node: "er-x", Version: "v0.1.0", OS: "linux", Arch: "mipsle", Kernel: "4.14.54-UBNT", Hostname: "ER-X"},
+	Ifaces: []string{"eth0", "eth0.100", "eth0_100", "veth1@if3", "pppoe-wan", "wlan0-1", "br-lan:1", "💩0"},
+}
+
+var opts = discovery.Options{BridgeID: "nas", BridgeVersion: "v0.2.0"}
+
+func golden(t *testing.T, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", t.Name()+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run with -update): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("output differs from %s (-want +got):\n%s", path, diff)
+	}
+}
+
+func render(msgs []discovery.Message) []byte {
+	var b bytes.Buffer
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "%s retained=%v\n%s\n\n", m.Topic, m.Retained, m.Payload)
+	}
+	return b.Bytes()
+}
+
+func TestIfaceID(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, want string }{
+		{"eth0", "eth0"},
+		{"pppoe-wan", "pppoe-wan"},
+		{"wlan0-1", "wlan0-1"},
+		{"eth0_100", "eth0_100"},
+		{"ETH0", "ETH0"},
+		{"eth0.100", "eth0_100_959ba6"},
+		{"veth1@if3", "veth1_if3_7528d3"},
+		{"br-lan:1", "br-lan_1_daef93"},
+		{"💩0", "_0_5967cb"},
+		{"wlan 0", "wlan_0_1f1f83"},
+		{"", "_e3b0c4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := discovery.IfaceID(tt.name); got != tt.want {
+				t.Errorf("IfaceID(%q) = %q, want %q", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigsGolden(t *testing.T) {
+	t.Parallel()
+	msgs, err := discovery.Configs(opts, awkward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, render(msgs))
+}
+
+func TestBridgeConfigsGolden(t *testing.T) {
+	t.Parallel()
+	msgs, err := discovery.BridgeConfigs(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, render(msgs))
+}
+
+// TestConfigsValid checks every payload against HA's rules, and that topics
+// and unique_ids never repeat, across routers and options.
+func TestConfigsValid(t *testing.T) {
+	t.Parallel()
+	routers := []discovery.Router{
+		awkward,
+		{Node: "er", Ifaces: []string{"x-eth0", "eth0"}}, // no Info yet
+		{Node: "er-x_2", Info: &wire.Info{Node: "er-x_2"}, Ifaces: []string{"eth0"}},
+	}
+	bridge, err := discovery.BridgeConfigs(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := bridge
+	for _, r := range routers {
+		msgs, err := discovery.Configs(opts, r)
+		if err != nil {
+			t.Fatalf("Configs(%s): %v", r.Node, err)
+		}
+		if want := 2 + 10*len(r.Ifaces); len(msgs) != want {
+			t.Errorf("Configs(%s) gave %d messages, want %d", r.Node, len(msgs), want)
+		}
+		all = append(all, msgs...)
+	}
+	// default_entity_id may repeat (node "er" + "x-eth0" and node "er-x" +
+	// "eth0" slugify alike): HA then appends _2, as for any entity id.
+	topics, uids := map[string]bool{}, map[string]bool{}
+	for _, m := range all {
+		if errs := hatest.Validate(m.Topic, m.Payload); errs != nil {
+			t.Errorf("%s: %v", m.Topic, errors.Join(errs...))
+		}
+		if !m.Retained {
+			t.Errorf("%s: config not retained", m.Topic)
+		}
+		uid := field(t, m.Payload, `"unique_id":"`)
+		for _, seen := range []struct {
+			set map[string]bool
+			key string
+		}{{topics, m.Topic}, {uids, uid}} {
+			if seen.set[seen.key] {
+				t.Errorf("%q used twice", seen.key)
+			}
+			seen.set[seen.key] = true
+		}
+	}
+}
+
+func field(t *testing.T, payload []byte, key string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(string(payload), key)
+	if !ok {
+		t.Fatalf("%s missing in %s", key, payload)
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
+}
+
+func TestConfigsDetails(t *testing.T) {
+	t.Parallel()
+	o := opts
+	o.Interval = 1500 * time.Millisecond
+	msgs, err := discovery.Configs(o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := string(msgs[2].Payload)
+	for _, want := range []string{
+		`"name":"eth0 receive rate"`,
+		`"unique_id":"ifstat:gw:eth0:rx_rate"`,
+		`"state_topic":"ifstat/gw/state"`,
+		`"expire_after":5`, // ceil(3 × 1.5 s)
+		`"availability_mode":"all"`,
+		`{"topic":"ifstat/gw/status","payload_available":"online","payload_not_available":"offline"}`,
+		`{"topic":"ifstat/bridge/nas/status","payload_available":"online","payload_not_available":"offline"}`,
+		`"device":{"identifiers":["ifstat:gw"],"name":"gw","via_device":"ifstat-bridge:nas"}`,
+	} {
+		if !strings.Contains(rx, want) {
+			t.Errorf("rx rate config lacks %s:\n%s", want, rx)
+		}
+	}
+	if got, want := msgs[2].Topic, "homeassistant/sensor/ifstat_gw/eth0_rx_rate/config"; got != want {
+		t.Errorf("topic = %q, want %q", got, want)
+	}
+}
+
+func TestOptionsPrefixes(t *testing.T) {
+	t.Parallel()
+	o := discovery.Options{HAPrefix: "ha", TopicPrefix: "lab/ifstat", BridgeID: "b1", Interval: time.Minute}
+	msgs, err := discovery.Configs(o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := msgs[2]
+	if got, want := m.Topic, "ha/sensor/lab_ifstat_d64500_gw/eth0_rx_rate/config"; got != want {
+		t.Errorf("topic = %q, want %q", got, want)
+	}
+	for _, want := range []string{`"state_topic":"lab/ifstat/gw/state"`, `"expire_after":180`, `"topic":"lab/ifstat/bridge/b1/status"`, `"unique_id":"lab_ifstat_d64500:gw:eth0:rx_rate"`} {
+		if !strings.Contains(string(m.Payload), want) {
+			t.Errorf("payload lacks %s:\n%s", want, m.Payload)
+		}
+	}
+	if errs := hatest.Validate(m.Topic, m.Payload); errs != nil {
+		t.Error(errors.Join(errs...))
+	}
+}
+
+func TestInvalidInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		o    discovery.Options
+		r    discovery.Router
+	}{
+		{"no bridge id", discovery.Options{}, discovery.Router{Node: "gw"}},
+		{"bridge id with slash", discovery.Options{BridgeID: "a/b"}, discovery.Router{Node: "gw"}},
+		{"wildcard prefix", discovery.Options{BridgeID: "b", TopicPrefix: "a/+"}, discovery.Router{Node: "gw"}},
+		{"bad ha prefix", discovery.Options{BridgeID: "b", HAPrefix: "#"}, discovery.Router{Node: "gw"}},
+		{"negative interval", discovery.Options{BridgeID: "b", Interval: -time.Second}, discovery.Router{Node: "gw"}},
+		{"node plus", opts, discovery.Router{Node: "+"}},
+		{"node upper", opts, discovery.Router{Node: "GW"}},
+		{"iface slash", opts, discovery.Router{Node: "gw", Ifaces: []string{"a/b"}}},
+		{"iface empty", opts, discovery.Router{Node: "gw", Ifaces: []string{""}}},
+		{"iface control", opts, discovery.Router{Node: "gw", Ifaces: []string{"a\x01"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			msgs, err := discovery.Configs(tt.o, tt.r)
+			if !errors.Is(err, discovery.ErrInvalid) || msgs != nil {
+				t.Errorf("Configs = %d msgs, %v; want ErrInvalid", len(msgs), err)
+			}
+			if _, err := discovery.Removals(tt.o, tt.r.Node, tt.r.Ifaces); !errors.Is(err, discovery.ErrInvalid) {
+				t.Errorf("Removals err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// TestRemovals: removing two interfaces clears exactly their configs, and
+// removing the router clears everything Configs published.
+func TestRemovals(t *testing.T) {
+	t.Parallel()
+	cfgs, err := discovery.Configs(opts, awkward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := []string{"eth0.100", "💩0"}
+	rm, err := discovery.Removals(opts, awkward.Node, gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, m := range cfgs {
+		for _, name := range gone {
+			if strings.Contains(m.Topic, "/"+discovery.IfaceID(name)+"_") {
+				want = append(want, m.Topic)
+			}
+		}
+	}
+	if diff := cmp.Diff(want, topicsOf(t, rm)); diff != "" {
+		t.Errorf("Removals topics (-want +got):\n%s", diff)
+	}
+	all, err := discovery.RouterRemovals(opts, awkward.Node, awkward.Ifaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(topicsOf(t, cfgs), topicsOf(t, all)); diff != "" {
+		t.Errorf("RouterRemovals topics (-want +got):\n%s", diff)
+	}
+}
+
+func topicsOf(t *testing.T, msgs []discovery.Message) []string {
+	t.Helper()
+	var ts []string
+	for _, m := range msgs {
+		if len(m.Payload) != 0 || !m.Retained {
+			if bytes.HasPrefix(m.Payload, []byte("{")) {
+				ts = append(ts, m.Topic)
+				continue
+			}
+			t.Errorf("%s: removal payload %q retained=%v", m.Topic, m.Payload, m.Retained)
+		}
+		ts = append(ts, m.Topic)
+	}
+	return ts
+}
+
+func TestTopics(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ got, want string }{
+		{discovery.StateTopic("ifstat", "er-x"), "ifstat/er-x/state"},
+		{discovery.BridgeStatusTopic("ifstat", "nas"), "ifstat/bridge/nas/status"},
+		{discovery.BirthTopic(""), "homeassistant/status"},
+		{discovery.BirthTopic("ha"), "ha/status"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

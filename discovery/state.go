@@ -1,0 +1,139 @@
+package discovery
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Rates are per-second averages over one HA window, computed by the bridge
+// from counters (Δcounter / Δmono over the window's valid intervals).
+type Rates struct {
+	RxBits, TxBits       float64 // bits/s
+	RxPackets, TxPackets float64 // packets/s
+	RxErrors, TxErrors   float64 // errors/s
+	RxDrops, TxDrops     float64 // drops/s
+}
+
+// IfaceState is one interface in a state message.
+type IfaceState struct {
+	// Rates is nil when the window held no valid interval (reset, stale,
+	// missing replies): every rate is published as null, HA shows unknown.
+	Rates *Rates
+	// RxBytes and TxBytes are the bridge's 64-bit totals, never lower than
+	// before (HA's total_increasing).
+	RxBytes, TxBytes uint64
+}
+
+// State is the payload of P/N/state for one router.
+type State struct {
+	// Time is the end of the window.
+	Time time.Time
+	// Window is the window's length, normally IFSTAT_HA_INTERVAL.
+	Window time.Duration
+	// Age is how old the newest sample was at publication; negative when
+	// there was none (published as null).
+	Age time.Duration
+	// Ifaces is keyed by raw interface name; Marshal keys them by IfaceID.
+	Ifaces map[string]IfaceState
+}
+
+// Marshal renders s as one line of JSON with interfaces in id order, so the
+// output is deterministic. A rate that is NaN, infinite or negative is
+// published as null: HA must never record a spike or a negative rate.
+func (s State) Marshal() []byte {
+	b := make([]byte, 0, 64+len(s.Ifaces)*256)
+	b = append(b, `{"time":"`...)
+	b = s.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","window_s":`...)
+	b = appendNum(b, s.Window.Seconds())
+	b = append(b, `,"age_s":`...)
+	if s.Age < 0 {
+		b = append(b, "null"...)
+	} else {
+		b = appendNum(b, s.Age.Seconds())
+	}
+	b = append(b, `,"ifaces":{`...)
+	ids := make([]string, 0, len(s.Ifaces))
+	names := make(map[string]string, len(s.Ifaces))
+	for name := range s.Ifaces {
+		id := IfaceID(name)
+		ids = append(ids, id)
+		names[id] = name
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		name := names[id]
+		st := s.Ifaces[name]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, id)
+		b = append(b, `:{"name":`...)
+		b = appendJSONString(b, name)
+		r := st.Rates
+		if r == nil {
+			r = &Rates{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+		}
+		b = appendField(b, "rx_bps", r.RxBits)
+		b = appendField(b, "tx_bps", r.TxBits)
+		b = append(b, `,"rx_bytes":`...)
+		b = strconv.AppendUint(b, st.RxBytes, 10)
+		b = append(b, `,"tx_bytes":`...)
+		b = strconv.AppendUint(b, st.TxBytes, 10)
+		b = appendField(b, "rx_pps", r.RxPackets)
+		b = appendField(b, "tx_pps", r.TxPackets)
+		b = appendField(b, "rx_errors_ps", r.RxErrors)
+		b = appendField(b, "tx_errors_ps", r.TxErrors)
+		b = appendField(b, "rx_drops_ps", r.RxDrops)
+		b = appendField(b, "tx_drops_ps", r.TxDrops)
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
+}
+
+func appendField(b []byte, key string, v float64) []byte {
+	b = append(b, `,"`...)
+	b = append(b, key...)
+	b = append(b, `":`...)
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return append(b, "null"...)
+	}
+	return appendNum(b, v)
+}
+
+// appendNum writes v rounded to 3 decimals in the shortest form: readable
+// in mosquitto_sub, and far finer than 0.1 % of any rate HA will graph.
+func appendNum(b []byte, v float64) []byte {
+	r := math.Round(v*1000) / 1000
+	if math.IsInf(r, 0) || math.IsNaN(r) {
+		return append(b, "null"...)
+	}
+	if r == 0 {
+		r = 0 // no "-0"
+	}
+	return strconv.AppendFloat(b, r, 'f', -1, 64)
+}
+
+// appendJSONString quotes s as JSON; interface names are valid UTF-8
+// without control characters (wire.ValidIface), and strconv's Go quoting
+// differs from JSON only for those and for \x escapes of invalid bytes,
+// which this escaper handles itself.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[r>>4], "0123456789abcdef"[r&0xf])
+		case r == 0xfffd:
+			b = append(b, `\ufffd`...)
+		default:
+			b = append(b, string(r)...)
+		}
+	}
+	return append(b, '"')
+}
