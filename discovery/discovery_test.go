@@ -22,8 +22,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // awkward is a router whose interface names break naive id code.
 var awkward = discovery.Router{
-	Node: "er-x",
-	Info: &wire.Info{Node: "er-x", Version: "v0.1.0", OS: "linux", Arch: "mipsle", Kernel: "4.14.54-UBNT", Hostname: "ER-X"},
+	Node:   "er-x",
+	Info:   &wire.Info{Node: "er-x", Version: "v0.1.0", OS: "linux", Arch: "mipsle", Kernel: "4.14.54-UBNT", Hostname: "ER-X"},
 	Ifaces: []string{"eth0", "eth0.100", "eth0_100", "veth1@if3", "pppoe-wan", "wlan0-1", "br-lan:1", "💩0"},
 }
 

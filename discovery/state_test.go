@@ -41,7 +41,7 @@ func TestStateValues(t *testing.T) {
 		{"empty", discovery.State{Time: end, Window: 10 * time.Second, Age: -1}, `{"time":"2026-11-22T10:00:10Z","window_s":10,"age_s":null,"ifaces":{}}`},
 		{"non-UTC time and fractional window", discovery.State{Time: end.In(time.FixedZone("x", 3600)).Add(500 * time.Millisecond), Window: 2500 * time.Millisecond, Age: 0}, `{"time":"2026-11-22T10:00:10.5Z","window_s":2.5,"age_s":0,"ifaces":{}}`},
 		{"bad rates become null", discovery.State{Time: end, Window: time.Second, Ifaces: map[string]discovery.IfaceState{"a\"b": {
-			Rates: &discovery.Rates{RxBits: math.NaN(), TxBits: math.Inf(1), RxPackets: -1, TxPackets: math.Copysign(0, -1), RxErrors: 1e15, TxErrors: 0.0004, RxDrops: 0.0005, TxDrops: 2},
+			Rates:   &discovery.Rates{RxBits: math.NaN(), TxBits: math.Inf(1), RxPackets: -1, TxPackets: math.Copysign(0, -1), RxErrors: 1e15, TxErrors: 0.0004, RxDrops: 0.0005, TxDrops: 2},
 			RxBytes: math.MaxUint64}}},
 			`{"time":"2026-11-22T10:00:10Z","window_s":1,"age_s":0,"ifaces":{"a_b_39a012":{"name":"a\"b","rx_bps":null,"tx_bps":null,"rx_bytes":18446744073709551615,"tx_bytes":0,"rx_pps":null,"tx_pps":0,"rx_errors_ps":1000000000000000,"tx_errors_ps":0,"rx_drops_ps":0.001,"tx_drops_ps":2}}}`},
 	}
@@ -82,8 +82,8 @@ func TestStateMatchesTemplates(t *testing.T) {
 		if err := json.Unmarshal(m.Payload, &c); err != nil {
 			t.Fatal(err)
 		}
-		var id, field string
-		if n, _ := fmtSscanf(c.ValueTemplate, &id, &field); n != 2 {
+		id, field, ok := templateRef(c.ValueTemplate)
+		if !ok {
 			continue
 		}
 		if _, ok := st.Ifaces[id][field]; !ok {

@@ -1,0 +1,13 @@
+// Package hatest checks MQTT discovery messages against Home Assistant's
+// rules for sensor and binary_sensor entities, as written down in
+// /work/shared/reference/home-assistant-discovery.md from HA core
+// (components/mqtt/{discovery,abbreviations,schemas,sensor,binary_sensor}.py,
+// components/sensor/const.py) for HA 2024.11 – 2026.x.
+//
+// It is stricter than HA where HA is silent: unknown keys (HA drops them
+// without a word, so a typo just vanishes), a missing device name or origin,
+// and a name that repeats the device name are errors here. It covers only
+// the components and device classes ifstat-mqtt uses; anything else is
+// reported as unsupported rather than passed. It leaves publishing to
+// others and never panics on any input.
+package hatest
