@@ -492,3 +492,40 @@ func BridgeConfigs(o Options) ([]Message, error) {
 	topic := o.haPrefix() + "/binary_sensor/" + o.namespace() + "-bridge_" + o.BridgeID + "/status/config"
 	return []Message{{Topic: topic, Payload: b, Retained: true}}, nil
 }
+
+// ParseConfigTopic reports whether topic is a discovery config topic this
+// package would publish under o, and for which router; the bridge uses it
+// on retained configs it finds at start-up to clear those of interfaces or
+// routers that vanished while it was down. bridge is true for the bridge's
+// own device.
+func ParseConfigTopic(o Options, topic string) (node string, bridge, ok bool) {
+	rest, found := strings.CutPrefix(topic, o.haPrefix()+"/")
+	if !found {
+		return "", false, false
+	}
+	levels := strings.Split(rest, "/")
+	if len(levels) != 4 || levels[3] != "config" || levels[0] != "sensor" && levels[0] != "binary_sensor" {
+		return "", false, false
+	}
+	ns := o.namespace()
+	if id, isBridge := strings.CutPrefix(levels[1], ns+"-bridge_"); isBridge {
+		return "", wire.ValidNode(id), wire.ValidNode(id)
+	}
+	node, found = strings.CutPrefix(levels[1], ns+"_")
+	if !found || !wire.ValidNode(node) || !idRe(levels[2]) {
+		return "", false, false
+	}
+	return node, false, true
+}
+
+func idRe(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !idByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}

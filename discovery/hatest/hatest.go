@@ -367,7 +367,7 @@ func (v *validator) name(cfg map[string]any) {
 		return
 	}
 	dev, _ := cfg["device"].(map[string]any)
-	if devName, _ := dev["name"].(string); devName != "" && strings.HasPrefix(strings.ToLower(name), strings.ToLower(devName)) {
+	if devName, _ := dev["name"].(string); devName != "" && (strings.EqualFold(name, devName) || strings.HasPrefix(strings.ToLower(name), strings.ToLower(devName)+" ")) {
 		v.add(RuleName, "name %q repeats the device name %q (HA shows %q)", name, devName, devName+" "+name)
 	}
 }

@@ -123,6 +123,8 @@ func TestValidate(t *testing.T) {
 		{name: "default_entity_id upper case", mutate: func(m map[string]any) { m["default_entity_id"] = "sensor.GW" }, want: []hatest.Rule{hatest.RuleDefaultEntity}},
 		{name: "object_id", mutate: func(m map[string]any) { m["object_id"] = "gw_eth0" }, want: []hatest.Rule{hatest.RuleObjectID}},
 		{name: "name repeats device", mutate: func(m map[string]any) { m["name"] = "gw eth0 receive rate" }, want: []hatest.Rule{hatest.RuleName}},
+		{name: "name equals device", mutate: func(m map[string]any) { m["name"] = "GW" }, want: []hatest.Rule{hatest.RuleName}},
+		{name: "name starts with device name as a word part", mutate: func(m map[string]any) { m["name"] = "gw0 receive rate" }},
 		{name: "name number", mutate: func(m map[string]any) { m["name"] = 1 }, want: []hatest.Rule{hatest.RuleName}},
 		{name: "name null", mutate: func(m map[string]any) { m["name"] = nil }},
 		{name: "last reset without total", mutate: func(m map[string]any) {
