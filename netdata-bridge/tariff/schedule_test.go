@@ -2,7 +2,6 @@ package tariff
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the DST tests must not depend on the machine's zoneinfo
@@ -271,5 +270,4 @@ func TestString(t *testing.T) {
 	if diff := cmp.Diff(changeList(s), changeList(again)); diff != "" {
 		t.Errorf("Parse(String()) differs (-want +got):\n%s", diff)
 	}
-	_ = strings.TrimSpace
 }
