@@ -302,3 +302,27 @@ func TestPropertyRestarts(t *testing.T) {
 	}
 	t.Logf("%d restarts, %d ambiguous intervals, totals equal", restarts, ambiguous)
 }
+
+// FuzzRestore restores arbitrary checkpoints (a file or a retained message
+// may hold anything that passes the codec) and feeds one sample: no panic,
+// and the totals never fall below the checkpoint's.
+func FuzzRestore(f *testing.F) {
+	f.Add(true, int64(10), int64(5), uint64(1)<<40, uint64(100), int64(11), uint64(200))
+	f.Add(true, int64(5), int64(10), uint64(1), uint64(100), int64(3), uint64(0))
+	f.Add(false, int64(0), int64(0), uint64(0), uint64(1)<<63, int64(0), uint64(1)<<63)
+	f.Fuzz(func(t *testing.T, started bool, last, base int64, baseVal, total uint64, mono int64, val uint64) {
+		cp := Checkpoint{Started: started, BootID: "b1", Ifindex: 2, LastMonoNS: last, BaseMonoNS: base,
+			Base: Values{baseVal, baseVal}, Seen64: [N]bool{baseVal >= 1<<32}, Totals: Values{total, total, total}}
+		tr := New(Config{MaxGapNS: 3 * sec})
+		tr.Restore(cp)
+		r := tr.Update(Sample{BootID: "b1", MonoNS: mono, Ifindex: 2, Values: Values{val, val, val}})
+		for c := range N {
+			if r.Total[c] < cp.Totals[c] {
+				t.Fatalf("Restore(%+v), Update: total %v %d below the checkpoint's %d", cp, Counter(c), r.Total[c], cp.Totals[c])
+			}
+		}
+		if r.Rate != (r.Status == OK) {
+			t.Fatalf("Restore(%+v), Update = %+v: Rate with status %v", cp, r, r.Status)
+		}
+	})
+}
