@@ -1,0 +1,141 @@
+package docs
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// demoGuard turns a demo that never shows a rate into a failure; nothing is
+// timed against it.
+const demoGuard = 20 * time.Second
+
+// ratedRow is a table row whose RX and TX columns hold numbers (kbit/s).
+var ratedRow = regexp.MustCompile(`(?m)^\S+\s+\S+\s+(\d+\.\d+)\s+(\d+\.\d+)\s+\d`)
+
+// TestDemoCapture runs the README's quick-start command, "ifstat-bridge
+// demo", in a 120×30 tmux pane with IFSTAT_BROKER unset and a private HOME
+// and tmux server, waits for a row with a numeric rate, checks the screen,
+// stops the demo with Ctrl-C and checks it exits 0. With -update the screen
+// is saved to demo-capture.txt, the capture the README shows.
+func TestDemoCapture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the demo; skipped with -short")
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: tmux is required")
+		}
+		t.Skip("tmux not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "ifstat-bridge")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/ifstat-bridge").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	home := t.TempDir()
+	// A private tmux server (-L) with no user configuration (-f): nothing of
+	// a developer's tmux leaks in, and killing it kills only what we made.
+	socket := fmt.Sprintf("ifstat-demo-test-%d", os.Getpid())
+	const session = "ifstat-demo"
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "IFSTAT_") || strings.HasPrefix(k, "TMUX") || k == "HOME" || strings.HasPrefix(k, "NETDATA_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "HOME="+home, "TMUX_TMPDIR="+home)
+	run := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(t.Context(), tmux, append([]string{"-L", socket, "-f", "/dev/null"}, args...)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	start := time.Now()
+	if out, err := run("new-session", "-d", "-s", session, "-x", "120", "-y", "30", bin+" demo", ";",
+		"set-option", "-t", session, "remain-on-exit", "on"); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		run("kill-session", "-t", session)
+		run("kill-server")
+	})
+
+	var screen string
+	for {
+		out, err := run("capture-pane", "-p", "-t", session)
+		if err != nil {
+			t.Fatalf("tmux capture-pane: %v\n%s", err, out)
+		}
+		screen = out
+		if ratedRow.MatchString(screen) {
+			break
+		}
+		if dead, _ := run("display-message", "-p", "-t", session, "#{pane_dead}"); strings.TrimSpace(dead) == "1" {
+			t.Fatalf("the demo exited before showing a rate:\n%s", screen)
+		}
+		if time.Since(start) > demoGuard {
+			t.Fatalf("no rated row after %v:\n%s", demoGuard, screen)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Informational: how long a fresh start took to show numbers here.
+	t.Logf("first rated row after %v", time.Since(start).Round(100*time.Millisecond))
+	screen = strings.TrimRight(screen, "\n") + "\n"
+	t.Logf("screen:\n%s", screen)
+
+	lines := strings.Split(screen, "\n")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`^ifstat-mqtt demo: embedded broker tcp://127\.0\.0\.1:\d+ \(loopback only\)`),
+		regexp.MustCompile(`^agent "[a-z0-9_-]+" in this process`),
+		regexp.MustCompile(`^raw messages: mosquitto_sub -h 127\.0\.0\.1 -p \d+ -v -t 'ifstat/#'$`),
+		regexp.MustCompile(`^NODE\s+IFACE\s+RX kbit/s\s+TX kbit/s\s+RX total\s+TX total\s+STATUS`),
+	} {
+		found := false
+		for _, l := range lines {
+			if want.MatchString(l) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("screen has no line matching %v", want)
+		}
+	}
+	if strings.Contains(screen, "level=") {
+		t.Errorf("log lines on the demo screen:\n%s", screen)
+	}
+
+	if *update {
+		if err := os.WriteFile("demo-capture.txt", []byte(screen), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Ctrl-C stops it cleanly: exit status 0.
+	if out, err := run("send-keys", "-t", session, "C-c"); err != nil {
+		t.Fatalf("tmux send-keys: %v\n%s", err, out)
+	}
+	stopStart := time.Now()
+	for {
+		out, _ := run("display-message", "-p", "-t", session, "#{pane_dead} #{pane_dead_status}")
+		if f := strings.Fields(out); len(f) == 2 && f[0] == "1" {
+			if f[1] != "0" {
+				t.Errorf("demo exited with status %s after Ctrl-C, want 0", f[1])
+			}
+			break
+		}
+		if time.Since(stopStart) > demoGuard {
+			t.Fatalf("demo still running %v after Ctrl-C", demoGuard)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
