@@ -275,7 +275,14 @@ func (r *Reader) readFile() (mono, wall int64, err error) {
 			}
 			b = slices.Grow(b, min(cap(b), MaxFileSize+1-len(b)))
 		}
-		n, err := unix.Pread(fd, b[len(b):cap(b)], int64(len(b)))
+		var n int
+		if fd == r.fd {
+			n, err = unix.Pread(fd, b[len(b):cap(b)], int64(len(b)))
+		} else {
+			// Plain read: a pipe or FIFO (a generated counter file)
+			// cannot seek.
+			n, err = unix.Read(fd, b[len(b):cap(b)])
+		}
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

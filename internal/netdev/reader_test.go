@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
@@ -548,4 +549,43 @@ func mustSelector(t *testing.T, p ...string) *Selector {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestReadFromFIFO: a counter file generated on each open (a named pipe,
+// as the end-to-end test serves it) cannot seek; it must still be read.
+func TestReadFromFIFO(t *testing.T) {
+	t.Parallel()
+	tree := netdevtest.NewTree(t)
+	tree.Set("eth0", wire.Counters{RxBytes: 7})
+	tree.Write()
+	content, err := os.ReadFile(filepath.Join(tree.ProcRoot(), "net", "dev"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(tree.ProcRoot(), "net", "dev")
+	if err := os.Remove(fifo); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.Write(content)
+		f.Close()
+	}()
+	r, err := NewReader(Options{ProcRoot: tree.ProcRoot(), SysRoot: tree.SysRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Read()
+	if err != nil {
+		t.Fatalf("Read() from a FIFO: %v", err)
+	}
+	if got := snap.Ifaces["eth0"].RxBytes; got != 7 {
+		t.Errorf("rx_bytes = %d, want 7", got)
+	}
 }
