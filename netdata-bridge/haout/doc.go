@@ -1,0 +1,35 @@
+// Package haout is the bridge's Home Assistant output: it turns the
+// NodeSamples the bridge's sampler produces into discovery configs and
+// state messages (built by package discovery) and hands them to a
+// Publisher.
+//
+// What it decides:
+//   - HA windows. States go out every discovery.Options.Interval
+//     (IFSTAT_HA_INTERVAL), windows aligned to wall-clock multiples of it.
+//     A sample at tick T covers (T−bridge interval, T] and belongs to the
+//     window ending at E = ceil(T / HA interval) × HA interval. Window E is
+//     published at the first Tick(t) with t > E: by then the sampler has
+//     emitted E's replies and gaps. Each rate is Σ Delta / Σ DtNS over the
+//     window's rated intervals (rate.Result.Rate), exact from the counters
+//     rather than a sample of one second; null when the window holds none.
+//     A rated interval that spans stale reads before it is booked whole in
+//     the window of its tick, so nothing is counted twice or lost.
+//   - Totals are the latest rate.Result.Total: the bridge's 64-bit totals,
+//     never lower than before.
+//   - When configs go out: a router first seen, its interface set grown, or
+//     its device description (hostname, version, OS, arch, kernel) changed;
+//     all configs again on HA's birth and after every (re)connect of the
+//     bridge's client (a retained config published while disconnected is
+//     lost, and a broker without persistence forgets them).
+//   - Removal: an interface absent from the agent's replies for longer than
+//     removeAfter, or flagged Obsolete by the sampler, gets empty retained
+//     configs and is forgotten; it is configured again if it comes back.
+//     Gaps (no reply at all) never count as absence: a silent agent is
+//     shown unavailable through its LWT, not stripped of its entities.
+//
+// What it leaves to others: payload shapes, ids and HA's rules (package
+// discovery); matching replies and computing per-interval rates
+// (netdata-bridge, netdata-bridge/rate); the random delay before Birth,
+// subscribing to homeassistant/status and the bridge's own LWT (the bridge);
+// the MQTT client itself (PahoPublisher only forwards).
+package haout

@@ -1,0 +1,492 @@
+package haout
+
+import (
+	"errors"
+	"io"
+	"math"
+	"math/bits"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+)
+
+// Publisher sends one MQTT message. It must not block: Output calls it from
+// the bridge's loop.
+type Publisher interface {
+	Publish(topic string, qos byte, retained bool, payload []byte)
+}
+
+// QoS levels of what Output publishes.
+const (
+	// ConfigQoS is used for discovery configs and their removals: retained
+	// and at least once, so HA and the broker both end up with them.
+	ConfigQoS = 1
+	// StateQoS is used for state messages: a lost one is replaced by the
+	// next window's, and expire_after covers a run of losses.
+	StateQoS = 0
+)
+
+// maxPendingWindows bounds the windows kept per router while waiting for a
+// Tick; beyond it the oldest is published early. Only a bridge that never
+// calls Tick reaches it.
+const maxPendingWindows = 4
+
+// maxRejected bounds the remembered invalid interface names per router, so
+// an agent that invents names cannot grow memory.
+const maxRejected = 256
+
+// Output is the bridge's Home Assistant output. Its methods are safe for
+// concurrent use (Birth may come from a timer goroutine).
+type Output struct {
+	opts        discovery.Options
+	interval    time.Duration
+	pub         Publisher
+	removeAfter time.Duration
+	log         *logrus.Entry
+	limiter     *logx.Limiter
+
+	mu    sync.Mutex
+	nodes map[string]*router
+}
+
+// router is what Output remembers of one agent.
+type router struct {
+	node    string
+	invalid bool // node id rejected by discovery: nothing is published
+	info    *wire.Info
+	// ifaces are the configured interfaces, by raw name.
+	ifaces map[string]*iface
+	// ids maps IfaceID to raw name among ifaces, to refuse a second name
+	// with the same id.
+	ids      map[string]string
+	rejected map[string]bool
+	// configured is set once the router's configs were published.
+	configured bool
+
+	windows   map[int64]*window // by end, Unix ns
+	published int64             // end of the last published window, Unix ns
+	lastReply time.Time         // bridge time of the last matched reply
+	lastState *discovery.State  // for Birth
+}
+
+type iface struct {
+	absentSince time.Time // tick of the first absent reply; zero while present
+	total       rate.Values
+}
+
+// window accumulates one HA window of one router.
+type window struct {
+	ifaces map[string]*acc
+}
+
+// acc sums the rated intervals of one interface within a window.
+type acc struct {
+	delta rate.Values
+	dtNS  int64
+	rated bool
+	total rate.Values
+	seen  bool // total is set
+}
+
+// New returns an output publishing through pub. removeAfter is how long an
+// interface may be missing from its agent's replies before its entities are
+// removed; 0 leaves removal to the sampler's Obsolete flag alone. log may
+// be nil (nothing is logged).
+func New(o discovery.Options, pub Publisher, removeAfter time.Duration, log *logrus.Entry) (*Output, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if pub == nil {
+		return nil, errors.New("home assistant output: nil publisher")
+	}
+	if removeAfter < 0 {
+		return nil, errors.New("home assistant output: negative remove-after")
+	}
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		log = logrus.NewEntry(l)
+	}
+	interval := o.Interval
+	if interval == 0 {
+		interval = discovery.DefaultInterval
+	}
+	return &Output{
+		opts: o, interval: interval, pub: pub, removeAfter: removeAfter,
+		log:     log,
+		limiter: logx.NewLimiter(1, time.Hour, nil),
+		nodes:   make(map[string]*router),
+	}, nil
+}
+
+func (o *Output) topicPrefix() string {
+	if o.opts.TopicPrefix == "" {
+		return wire.DefaultPrefix
+	}
+	return o.opts.TopicPrefix
+}
+
+// windowEnd returns ceil(t / interval) × interval in Unix ns: the end of
+// the HA window a sample at tick t belongs to.
+func (o *Output) windowEnd(t time.Time) int64 {
+	ns, iv := t.UnixNano(), int64(o.interval)
+	q := ns / iv
+	if ns%iv > 0 {
+		q++ // Go truncates toward zero; for negative ns that is already the ceiling
+	}
+	return q * iv
+}
+
+func (o *Output) router(node string) *router {
+	r := o.nodes[node]
+	if r == nil {
+		r = &router{
+			node:     node,
+			ifaces:   make(map[string]*iface),
+			ids:      make(map[string]string),
+			rejected: make(map[string]bool),
+			windows:  make(map[int64]*window),
+		}
+		if !wire.ValidNode(node) {
+			r.invalid = true
+			o.limiter.Warn(o.log.WithField("node", node), "node:"+node, "node id not usable in home assistant; router skipped")
+		}
+		o.nodes[node] = r
+	}
+	return r
+}
+
+// Emit books one tick of one router. It never fails: nothing it publishes
+// can end the bridge.
+func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
+	if ns == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := o.router(ns.Node)
+	if r.invalid {
+		return nil
+	}
+	changed := !r.configured
+	if in := ns.Info; in != nil && !sameDevice(r.info, in) {
+		cp := *in
+		r.info = &cp
+		changed = true
+	}
+	if !ns.Gap && ns.Reply != nil {
+		r.lastReply = now
+	}
+
+	var w *window
+	if end := o.windowEnd(ns.Tick); end > r.published {
+		w = r.windows[end]
+		if w == nil {
+			w = &window{ifaces: make(map[string]*acc)}
+			r.windows[end] = w
+			o.trimWindows(r)
+		}
+	}
+
+	var gone []string
+	for i := range ns.Ifaces {
+		is := &ns.Ifaces[i]
+		f := r.ifaces[is.Name]
+		switch {
+		case is.Obsolete:
+			if f != nil {
+				gone = append(gone, is.Name)
+			}
+			continue
+		case is.Absent:
+			// A gap is a silent agent, not a vanished interface.
+			if f != nil && !ns.Gap {
+				if f.absentSince.IsZero() {
+					f.absentSince = ns.Tick
+				}
+				if o.removeAfter > 0 && ns.Tick.Sub(f.absentSince) > o.removeAfter {
+					gone = append(gone, is.Name)
+				}
+			}
+			continue
+		}
+		if f == nil {
+			if !o.accept(r, is.Name) {
+				continue
+			}
+			f = &iface{}
+			r.ifaces[is.Name] = f
+			r.ids[discovery.IfaceID(is.Name)] = is.Name
+			changed = true
+		}
+		f.absentSince = time.Time{}
+		f.total = is.Result.Total
+		if w != nil {
+			w.add(is.Name, &is.Result)
+		}
+	}
+	if len(gone) > 0 {
+		o.remove(r, gone)
+	}
+	if changed {
+		o.publishConfigs(r)
+	}
+	return nil
+}
+
+func (w *window) add(name string, res *rate.Result) {
+	a := w.ifaces[name]
+	if a == nil {
+		a = &acc{}
+		w.ifaces[name] = a
+	}
+	a.total, a.seen = res.Total, true
+	if !res.Rate || res.DtNS <= 0 {
+		return
+	}
+	for c := range res.Delta {
+		a.delta[c] = addSat(a.delta[c], res.Delta[c])
+	}
+	a.dtNS += res.DtNS
+	a.rated = true
+}
+
+func addSat(a, b uint64) uint64 {
+	s, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return math.MaxUint64
+	}
+	return s
+}
+
+// trimWindows publishes the oldest windows early when Tick is not being
+// called, so memory stays bounded.
+func (o *Output) trimWindows(r *router) {
+	for len(r.windows) > maxPendingWindows {
+		oldest := int64(math.MaxInt64)
+		for end := range r.windows {
+			oldest = min(oldest, end)
+		}
+		o.publishWindow(r, oldest, r.lastReply)
+	}
+}
+
+// accept reports whether an interface can get entities; a name discovery
+// cannot use is logged once and skipped.
+func (o *Output) accept(r *router, name string) bool {
+	if r.rejected[name] {
+		return false
+	}
+	id := discovery.IfaceID(name)
+	var why string
+	switch {
+	case !wire.ValidIface(name):
+		why = "interface name not usable in home assistant; interface skipped"
+	case r.ids[id] != "" && r.ids[id] != name:
+		why = "interface id already taken by another interface; interface skipped"
+	default:
+		if _, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Ifaces: []string{name}}); err != nil {
+			o.limiter.Warn(o.log.WithError(err).WithField("node", r.node).WithField("iface", name), r.node+"/"+name,
+				"interface not usable in home assistant; interface skipped")
+			o.reject(r, name)
+			return false
+		}
+		return true
+	}
+	o.limiter.Warn(o.log.WithField("node", r.node).WithField("iface", name).WithField("id", id), r.node+"/"+name, why)
+	o.reject(r, name)
+	return false
+}
+
+func (o *Output) reject(r *router, name string) {
+	if len(r.rejected) < maxRejected {
+		r.rejected[name] = true
+	}
+}
+
+func (o *Output) names(r *router) []string {
+	names := make([]string, 0, len(r.ifaces))
+	for name := range r.ifaces {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (o *Output) publishConfigs(r *router) {
+	msgs, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Info: r.info, Ifaces: o.names(r)})
+	if err != nil {
+		// accept checked every name; only a bug gets here.
+		o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "configs:"+r.node, "cannot build discovery configs")
+		return
+	}
+	o.send(msgs, ConfigQoS)
+	r.configured = true
+}
+
+func (o *Output) remove(r *router, gone []string) {
+	msgs, err := discovery.Removals(o.opts, r.node, gone)
+	if err != nil {
+		o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "removals:"+r.node, "cannot build discovery removals")
+	} else {
+		o.send(msgs, ConfigQoS)
+	}
+	for _, name := range gone {
+		delete(r.ifaces, name)
+		delete(r.ids, discovery.IfaceID(name))
+		for _, w := range r.windows {
+			delete(w.ifaces, name)
+		}
+		if r.lastState != nil {
+			delete(r.lastState.Ifaces, name)
+		}
+		o.log.WithField("node", r.node).WithField("iface", name).Info("interface gone; home assistant entities removed")
+	}
+}
+
+func (o *Output) send(msgs []discovery.Message, qos byte) {
+	for _, m := range msgs {
+		o.pub.Publish(m.Topic, qos, m.Retained, m.Payload)
+	}
+}
+
+// Tick publishes every window that ended before t. The bridge calls it once
+// per clock tick, after the previous tick's gaps were emitted and before
+// the new requests go out; now is the bridge's clock, for age_s.
+func (o *Output) Tick(t, now time.Time) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	tNS := t.UnixNano()
+	for _, node := range o.sortedNodes() {
+		r := o.nodes[node]
+		var due []int64
+		for end := range r.windows {
+			if end < tNS {
+				due = append(due, end)
+			}
+		}
+		slices.Sort(due)
+		for _, end := range due {
+			o.publishWindow(r, end, now)
+		}
+	}
+	return nil
+}
+
+func (o *Output) sortedNodes() []string {
+	nodes := make([]string, 0, len(o.nodes))
+	for n := range o.nodes {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// publishWindow sends the state of window end and forgets it.
+func (o *Output) publishWindow(r *router, end int64, now time.Time) {
+	w := r.windows[end]
+	delete(r.windows, end)
+	r.published = max(r.published, end)
+	st := discovery.State{
+		Time:   time.Unix(0, end).UTC(),
+		Window: o.interval,
+		Age:    -1,
+		Ifaces: make(map[string]discovery.IfaceState, len(r.ifaces)),
+	}
+	if !r.lastReply.IsZero() {
+		st.Age = max(0, now.Sub(r.lastReply))
+	}
+	for name, f := range r.ifaces {
+		is := discovery.IfaceState{RxBytes: f.total[rate.RxBytes], TxBytes: f.total[rate.TxBytes]}
+		if a := w.ifaces[name]; a != nil {
+			if a.seen {
+				is.RxBytes, is.TxBytes = a.total[rate.RxBytes], a.total[rate.TxBytes]
+			}
+			if a.rated {
+				is.Rates = a.rates()
+			}
+		}
+		st.Ifaces[name] = is
+	}
+	r.lastState = &st
+	o.pub.Publish(discovery.StateTopic(o.topicPrefix(), r.node), StateQoS, false, st.Marshal())
+}
+
+// rates divides the window's summed deltas by its summed span: the exact
+// average over the rated part of the window.
+func (a *acc) rates() *discovery.Rates {
+	per := func(c rate.Counter, mult float64) float64 {
+		return float64(a.delta[c]) * mult * 1e9 / float64(a.dtNS)
+	}
+	return &discovery.Rates{
+		RxBits: per(rate.RxBytes, 8), TxBits: per(rate.TxBytes, 8),
+		RxPackets: per(rate.RxPackets, 1), TxPackets: per(rate.TxPackets, 1),
+		RxErrors: per(rate.RxErrors, 1), TxErrors: per(rate.TxErrors, 1),
+		RxDrops: per(rate.RxDropped, 1), TxDrops: per(rate.TxDropped, 1),
+	}
+}
+
+// Keepalive does nothing: states follow Tick, and expire_after covers a
+// bridge that stops.
+func (o *Output) Keepalive(time.Time) error { return nil }
+
+// Connected republishes the bridge's config and every router's configs
+// after a (re)connect: retained configs published while disconnected were
+// lost, and a broker without persistence forgot the others.
+func (o *Output) Connected(time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.publishBridge()
+	for _, node := range o.sortedNodes() {
+		if r := o.nodes[node]; !r.invalid && r.configured {
+			o.publishConfigs(r)
+		}
+	}
+}
+
+// Birth answers Home Assistant's "online" on its status topic: every
+// config again, then each router's last state so the entities show a value
+// at once instead of waiting for the next window.
+func (o *Output) Birth(time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.publishBridge()
+	nodes := o.sortedNodes()
+	for _, node := range nodes {
+		if r := o.nodes[node]; !r.invalid && r.configured {
+			o.publishConfigs(r)
+		}
+	}
+	for _, node := range nodes {
+		if r := o.nodes[node]; !r.invalid && r.lastState != nil {
+			o.pub.Publish(discovery.StateTopic(o.topicPrefix(), node), StateQoS, false, r.lastState.Marshal())
+		}
+	}
+}
+
+func (o *Output) publishBridge() {
+	msgs, err := discovery.BridgeConfigs(o.opts)
+	if err != nil {
+		// New validated the options; only a bug gets here.
+		o.limiter.Warn(o.log.WithError(err), "bridge-configs", "cannot build the bridge's discovery config")
+		return
+	}
+	o.send(msgs, ConfigQoS)
+}
+
+// sameDevice reports whether two descriptions render the same HA device.
+func sameDevice(a, b *wire.Info) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Hostname == b.Hostname && a.Version == b.Version && a.OS == b.OS &&
+		a.Arch == b.Arch && a.Kernel == b.Kernel
+}
