@@ -1,0 +1,114 @@
+package haout
+
+import (
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/hatest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+)
+
+// guard bounds every wait on the broker; a failure guard only, local round
+// trips take milliseconds.
+const guard = 10 * time.Second
+
+const syncTopic = "haout-test/sync"
+
+// flush waits until the broker has processed everything c published
+// before: one connection is processed in order, and a QoS 1 PUBACK comes
+// after the broker handled the PUBLISH.
+func flush(t *testing.T, c mqtt.Client, marker string) {
+	t.Helper()
+	tok := c.Publish(syncTopic, 1, false, marker)
+	if !tok.WaitTimeout(guard) || tok.Error() != nil {
+		t.Fatalf("sync publish: %v", tok.Error())
+	}
+}
+
+// retained returns what a new subscriber to homeassistant/# receives: the
+// broker's retained configs, by topic.
+func retained(t *testing.T, b *brokertest.Broker, id string) map[string]string {
+	t.Helper()
+	// In order, so the sync message comes after every retained one.
+	c := b.Client(t, id, func(o *mqtt.ClientOptions) { o.SetOrderMatters(true) })
+	ha := brokertest.Subscribe(t, c, "homeassistant/#", 4096)
+	done := brokertest.Subscribe(t, c, syncTopic, 16)
+	flush(t, c, id)
+	for waiting := true; waiting; {
+		select {
+		case m := <-done:
+			waiting = string(m.Payload()) != id
+		case <-time.After(guard):
+			t.Fatal("sync message never arrived")
+		}
+	}
+	got := make(map[string]string)
+	for {
+		select {
+		case m := <-ha:
+			if !m.Retained() {
+				t.Errorf("%s arrived not retained", m.Topic())
+			}
+			got[m.Topic()] = string(m.Payload())
+		default:
+			return got
+		}
+	}
+}
+
+func byTopic(msgs []msg) map[string]string {
+	m := make(map[string]string, len(msgs))
+	for _, x := range msgs {
+		m[x.Topic] = x.Payload
+	}
+	return m
+}
+
+// TestMosquitto publishes through PahoPublisher to a real broker: a new
+// subscriber gets every config retained and valid, and the empty retained
+// payloads of a removed interface delete exactly its configs.
+func TestMosquitto(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t)
+	t.Logf("broker: embedded=%t pid=%d", b.Embedded(), b.PID())
+	pc := b.Client(t, "haout-bridge")
+	out, err := New(testOptions(), PahoPublisher{Client: pc}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Connected(tick(0))
+	a := newAgent("er-x", erxInfo)
+	names := []string{"eth0", "eth0.100", "veth1@if3", "wg0"}
+	run(t, out, a, 0, 1, func(k int) map[string]rate.Values { return allAt(names, k) })
+	flush(t, pc, "bridge")
+
+	got := retained(t, b, "ha-1")
+	want := byTopic(append(bridgeConfigs(t), routerConfigs(t, erxInfo, names...)...))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("retained configs (-want +got):\n%s", diff)
+	}
+	for topic, payload := range got {
+		for _, err := range hatest.Validate(topic, []byte(payload)) {
+			t.Errorf("%s: %v", topic, err)
+		}
+	}
+
+	ns := a.reply(2, 2e9+12345, allAt(names[:3], 2))
+	for i := range ns.Ifaces {
+		ns.Ifaces[i].Obsolete = ns.Ifaces[i].Name == "wg0"
+	}
+	out.Emit(ns, tick(2))
+	flush(t, pc, "bridge")
+	got = retained(t, b, "ha-2")
+	want = byTopic(append(bridgeConfigs(t), routerConfigs(t, erxInfo, names[:3]...)...))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("retained configs after wg0 was removed (-want +got):\n%s", diff)
+	}
+	if t.Failed() {
+		t.Log(b.Log())
+	}
+}
