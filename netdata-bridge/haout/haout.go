@@ -249,7 +249,7 @@ func (w *window) add(name string, res *rate.Result) {
 		w.ifaces[name] = a
 	}
 	a.total, a.seen = res.Total, true
-	if !res.Rate || res.DtNS <= 0 {
+	if !res.Rate || res.DtNS <= 0 || a.dtNS > math.MaxInt64-res.DtNS {
 		return
 	}
 	for c := range res.Delta {
