@@ -33,4 +33,3 @@ func BenchmarkEmit(b *testing.B) {
 		k++
 	}
 }
-
