@@ -5,7 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
+	mrand "math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,18 +18,52 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/clock"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
 )
 
-// Output receives every node's samples in tick order.
+// Output receives every node's samples in tick order. All methods are
+// called from the bridge's one loop goroutine.
 type Output interface {
 	Emit(ns *NodeSample, now time.Time) error
 	// Keepalive is called every few seconds, with or without samples.
 	Keepalive(now time.Time) error
 }
 
+// Ticker is implemented by outputs that work on the clock: Tick runs once
+// per tick, after the previous tick's replies and gaps were emitted and
+// before the new requests go out.
+type Ticker interface {
+	Tick(t, now time.Time) error
+}
+
+// BirthListener is implemented by outputs that republish when Home
+// Assistant announces itself; the bridge has already waited a short random
+// delay, so that many bridges do not answer at once.
+type BirthListener interface {
+	Birth(now time.Time)
+}
+
+// ConnectListener is implemented by outputs that publish after every
+// (re)connect of the bridge's MQTT client.
+type ConnectListener interface {
+	Connected(now time.Time)
+}
+
+// Publisher publishes on the bridge's MQTT connection without waiting.
+type Publisher interface {
+	Publish(topic string, qos byte, retained bool, payload []byte)
+}
+
 // inboxSize bounds the messages waiting for the loop; beyond it they are
 // dropped and counted, so a flood cannot grow memory or block paho.
 const inboxSize = 1 << 14
+
+// Readiness: sampling starts once the retained state copies had time to
+// arrive after the subscription, or after stateWait if the broker is away.
+const (
+	stateSettle = 1500 * time.Millisecond
+	stateWait   = 10 * time.Second
+)
 
 type message struct {
 	topic   string
@@ -43,6 +78,14 @@ type message struct {
 	err   error
 }
 
+type event int
+
+const (
+	evConnected event = iota
+	evStateSubscribed
+	evBirth
+)
+
 // Bridge samples agents over MQTT and feeds its outputs.
 type Bridge struct {
 	cfg     Config
@@ -50,11 +93,18 @@ type Bridge struct {
 	outputs []Output
 	sampler *Sampler
 	limiter *logx.Limiter
+	runID   string
 
 	inbox   chan message
+	events  chan event
 	dropped atomic.Uint64
+	ready   atomic.Bool // sampling started; state copies are no longer read
+
+	mu     sync.Mutex
+	client mqtt.Client
 
 	newClient func(mqttx.Options) (mqtt.Client, error)
+	now       func() time.Time
 }
 
 // New returns a bridge for cfg (validated by the caller) writing to outputs.
@@ -63,31 +113,59 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 	if _, err := rand.Read(run); err != nil {
 		return nil, fmt.Errorf("run id: %w", err)
 	}
-	maxGap := cfg.MaxGap
+	runID := hex.EncodeToString(run)
 	s := NewSampler(SamplerConfig{
-		Interval: cfg.Interval, RunID: hex.EncodeToString(run), Nodes: cfg.Nodes, ObsoleteAfter: cfg.ObsoleteAfter,
-		Rate: rate.Config{MaxGapNS: int64(maxGap), MaxBitsPerSec: cfg.MaxBitsPerSec},
+		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, ObsoleteAfter: cfg.ObsoleteAfter,
+		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec},
 	})
 	return &Bridge{
-		cfg: cfg, log: log, outputs: outputs, sampler: s,
+		cfg: cfg, log: log, outputs: outputs, sampler: s, runID: runID,
 		limiter:   logx.NewLimiter(5, time.Minute, nil),
 		inbox:     make(chan message, inboxSize),
+		events:    make(chan event, 16),
 		newClient: mqttx.NewClient,
+		now:       time.Now,
 	}, nil
 }
 
+// AddOutput adds an output; call it before Run.
+func (b *Bridge) AddOutput(o Output) { b.outputs = append(b.outputs, o) }
+
 // Sampler returns the bridge's bookkeeping (read it only after Run returned).
 func (b *Bridge) Sampler() *Sampler { return b.sampler }
+
+// Publisher returns a Publisher on the bridge's connection, usable once Run
+// has started; before, and while disconnected, messages are dropped (the
+// outputs republish on Connected).
+func (b *Bridge) Publisher() Publisher { return clientPublisher{b} }
+
+type clientPublisher struct{ b *Bridge }
+
+func (p clientPublisher) Publish(topic string, qos byte, retained bool, payload []byte) {
+	p.b.mu.Lock()
+	c := p.b.client
+	p.b.mu.Unlock()
+	if c != nil {
+		c.Publish(topic, qos, retained, payload)
+	}
+}
+
+func (b *Bridge) statusTopic() string {
+	return b.cfg.TopicPrefix + "/bridge/" + b.cfg.BridgeID + "/status"
+}
+
+func (b *Bridge) birthTopic() string { return b.cfg.HAPrefix + "/status" }
 
 // Run connects and samples until ctx ends or an output fails (stdout
 // closed: Netdata went away). Broker trouble never ends it: paho retries.
 func (b *Bridge) Run(ctx context.Context) error {
 	prefix := b.cfg.TopicPrefix
-	host, _ := os.Hostname()
+	fileState := b.loadFile()
 	client, err := b.newClient(mqttx.Options{
 		Config:   b.cfg.Common,
-		ClientID: mqttx.ClientID("bridge", wire.NodeFromHostname(host)+"-"+b.sampler.cfg.RunID),
+		ClientID: mqttx.ClientID("bridge", b.cfg.BridgeID+"-"+b.runID),
 		Log:      b.log,
+		Will:     &mqttx.Message{Topic: b.statusTopic(), Payload: []byte(wire.StatusOffline), QoS: 1, Retained: true},
 		OnConnect: func(c mqtt.Client) {
 			// QoS 0 throughout: at QoS 1 a stock Mosquitto
 			// (max_queued_messages 1000) drops the retained statuses
@@ -99,28 +177,98 @@ func (b *Bridge) Run(ctx context.Context) error {
 				wire.Wildcard(prefix, wire.KindInfo):   0,
 				wire.Wildcard(prefix, wire.KindReply):  0,
 			}
+			if b.cfg.HA == "on" {
+				subs[b.birthTopic()] = 0
+			}
+			readState := !b.ready.Load()
+			if readState {
+				subs[state.Filter(prefix, b.cfg.BridgeID)] = 0
+			}
 			if err := mqttx.Wait(c.SubscribeMultiple(subs, b.handle), 10*time.Second); err != nil {
 				b.log.WithError(err).Error("subscribe failed")
+			} else if readState {
+				b.signal(evStateSubscribed)
 			}
+			c.Publish(b.statusTopic(), 1, true, wire.StatusOnline)
+			b.signal(evConnected)
 		},
 	})
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
+	b.client = client
+	b.mu.Unlock()
 	client.Connect() // completes only once connected; never awaited
-	defer client.Disconnect(250)
+	defer func() {
+		b.saveState(client, true)
+		if err := mqttx.Wait(client.Publish(b.statusTopic(), 1, true, wire.StatusOffline), 2*time.Second); err != nil {
+			b.log.WithError(err).Debug("publishing offline status")
+		}
+		client.Disconnect(250)
+	}()
+
+	var mqttState *state.Snapshot
+	readyTimer := time.NewTimer(stateWait)
+	defer readyTimer.Stop()
+	startSampling := func() {
+		if b.ready.Swap(true) {
+			return
+		}
+		readyTimer.Stop()
+		merged := state.Merge(fileState, mqttState)
+		b.sampler.Restore(merged)
+		if merged != nil {
+			b.log.WithField("nodes", len(merged.Nodes)).Info("restored totals")
+		}
+		client.Unsubscribe(state.Filter(prefix, b.cfg.BridgeID))
+	}
 
 	tk := clock.Start(ctx, b.cfg.Interval, 0)
 	keep := time.NewTicker(5 * time.Second)
 	defer keep.Stop()
+	save := time.NewTicker(b.cfg.StateInterval)
+	defer save.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-readyTimer.C:
+			startSampling()
+		case ev := <-b.events:
+			switch ev {
+			case evStateSubscribed:
+				readyTimer.Reset(stateSettle)
+			case evConnected:
+				now := b.now()
+				for _, o := range b.outputs {
+					if l, ok := o.(ConnectListener); ok {
+						l.Connected(now)
+					}
+				}
+			case evBirth:
+				now := b.now()
+				for _, o := range b.outputs {
+					if l, ok := o.(BirthListener); ok {
+						l.Birth(now)
+					}
+				}
+			}
 		case tick := <-tk.C:
+			if !b.ready.Load() {
+				continue
+			}
 			reqs, gaps := b.sampler.Tick(tick.At, tick.Skipped)
 			if err := b.emit(gaps); err != nil {
 				return err
+			}
+			now := b.now()
+			for _, o := range b.outputs {
+				if t, ok := o.(Ticker); ok {
+					if err := t.Tick(tick.At, now); err != nil {
+						return fmt.Errorf("output: %w", err)
+					}
+				}
 			}
 			for _, r := range reqs {
 				// QoS 0 and not awaited: the loop must never wait on the
@@ -128,8 +276,22 @@ func (b *Bridge) Run(ctx context.Context) error {
 				client.Publish(wire.Topics{Prefix: prefix, Node: r.Node}.Request(), 0, false, r.Payload)
 			}
 		case m := <-b.inbox:
+			if !m.valid {
+				if _, ok := state.ParseNodeTopic(prefix, b.cfg.BridgeID, m.topic); ok {
+					if !b.ready.Load() {
+						mqttState = b.readState(m, mqttState)
+					}
+				} else {
+					b.limiter.Warn(b.log.WithField("topic", m.topic), "topic", "ignoring message on an invalid topic")
+				}
+				continue
+			}
 			if err := b.process(m); err != nil {
 				return err
+			}
+		case <-save.C:
+			if b.ready.Load() {
+				b.saveState(client, false)
 			}
 		case now := <-keep.C:
 			for _, o := range b.outputs {
@@ -144,10 +306,26 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 }
 
+func (b *Bridge) signal(ev event) {
+	select {
+	case b.events <- ev:
+	default:
+	}
+}
+
 // handle runs on paho's goroutines: it parses the topic, decodes replies
 // and hands the result over without ever blocking.
 func (b *Bridge) handle(_ mqtt.Client, m mqtt.Message) {
 	msg := message{topic: m.Topic(), payload: m.Payload(), at: time.Now()}
+	switch msg.topic {
+	case b.birthTopic():
+		if string(msg.payload) == "online" {
+			// A short random delay, so that HA (and many bridges) are
+			// not hit by everything at the same instant.
+			time.AfterFunc(time.Duration(500+mrand.IntN(2500))*time.Millisecond, func() { b.signal(evBirth) })
+		}
+		return
+	}
 	msg.node, msg.kind, msg.valid = wire.ParseTopic(b.cfg.TopicPrefix, msg.topic)
 	if msg.valid && msg.kind == wire.KindReply {
 		r, err := wire.DecodeReply(msg.payload)
@@ -162,10 +340,6 @@ func (b *Bridge) handle(_ mqtt.Client, m mqtt.Message) {
 
 func (b *Bridge) process(m message) error {
 	node, kind := m.node, m.kind
-	if !m.valid {
-		b.limiter.Warn(b.log.WithField("topic", m.topic), "topic", "ignoring message on an invalid topic")
-		return nil
-	}
 	log := b.log.WithField("node", node)
 	switch kind {
 	case wire.KindStatus:
@@ -188,11 +362,10 @@ func (b *Bridge) process(m message) error {
 			b.limiter.Warn(log.WithError(m.err), "reply:"+node, "dropping malformed reply")
 			return nil
 		}
-		r := m.reply
-		ns, why := b.sampler.Reply(node, r, m.at)
+		ns, why := b.sampler.Reply(node, m.reply, m.at)
 		if ns == nil {
 			if why != DropUnexpected {
-				b.limiter.Warn(log.WithField("reason", string(why)).WithField("id", r.ID), "drop:"+node, "dropping reply")
+				b.limiter.Warn(log.WithField("reason", string(why)).WithField("id", m.reply.ID), "drop:"+node, "dropping reply")
 			}
 			return nil
 		}
@@ -202,7 +375,7 @@ func (b *Bridge) process(m message) error {
 }
 
 func (b *Bridge) emit(samples []*NodeSample) error {
-	now := time.Now()
+	now := b.now()
 	for _, ns := range samples {
 		for _, o := range b.outputs {
 			if err := o.Emit(ns, now); err != nil {

@@ -98,6 +98,10 @@ func TestBridgeAgainstRealBroker(t *testing.T) {
 	cfg := Config{
 		Common:   config.Common{Broker: b.URL(), TopicPrefix: "ifstat", LogLevel: "info", LogFormat: "text"},
 		Interval: 100 * time.Millisecond, Netdata: "off", ObsoleteAfter: time.Minute, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10,
+		BridgeID: "test", HA: "off", HAPrefix: "homeassistant", HAInterval: 10 * time.Second, StateInterval: time.Minute,
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
 	}
 	out := &collect{ch: make(chan *NodeSample, 1000)}
 	br, err := New(cfg, quietLog(t), out)

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"os"
+	"strings"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
@@ -16,6 +18,12 @@ type Config struct {
 	ObsoleteAfter time.Duration `split_words:"true" default:"5m" desc:"how long an interface may be missing before its charts are removed"`
 	MaxGap        time.Duration `split_words:"true" default:"10s" desc:"longest span between two replies that still gives a rate"`
 	MaxBitsPerSec uint64        `split_words:"true" default:"10000000000" desc:"fastest plausible link in bits/s where the agent reports no speed; bounds wrap detection"`
+	BridgeID      string        `split_words:"true" desc:"stable id of this bridge in topics and Home Assistant, [a-z0-9_-] (default: the host name)"`
+	HA            string        `split_words:"true" default:"on" desc:"Home Assistant discovery and states: on or off"`
+	HAPrefix      string        `split_words:"true" default:"homeassistant" desc:"Home Assistant discovery prefix"`
+	HAInterval    time.Duration `split_words:"true" default:"10s" desc:"time between Home Assistant state updates; each is the exact average over that window"`
+	StateDir      string        `split_words:"true" desc:"directory for state.json, the persisted totals (default: none; as a Netdata plugin: NETDATA_LIB_DIR); a retained copy is kept on the broker either way"`
+	StateInterval time.Duration `split_words:"true" default:"1m" desc:"how often the totals are saved"`
 }
 
 // MinInterval is the shortest request interval the bridge accepts.
@@ -39,6 +47,23 @@ func (c *Config) Validate() error {
 		return config.Errorf("MAX_GAP", c.MaxGap.String(), "must be at least IFSTAT_INTERVAL")
 	case c.MaxBitsPerSec == 0:
 		return config.Errorf("MAX_BITS_PER_SEC", "0", "must be positive")
+	}
+	switch {
+	case c.BridgeID == "" || !wire.ValidNode(c.BridgeID):
+		return config.Errorf("BRIDGE_ID", c.BridgeID, "not an id ([a-z0-9_-], at most %d bytes)", wire.MaxNodeLen)
+	case c.HA != "on" && c.HA != "off":
+		return config.Errorf("HA", c.HA, "must be on or off")
+	case !wire.ValidPrefix(c.HAPrefix) || strings.Contains(c.HAPrefix, "/"):
+		return config.Errorf("HA_PREFIX", c.HAPrefix, "must be one topic level without + or #")
+	case c.HAInterval < time.Second || c.HAInterval < c.Interval:
+		return config.Errorf("HA_INTERVAL", c.HAInterval.String(), "must be at least 1s and at least IFSTAT_INTERVAL")
+	case c.StateInterval < time.Second:
+		return config.Errorf("STATE_INTERVAL", c.StateInterval.String(), "must be at least 1s")
+	}
+	if c.StateDir != "" {
+		if st, err := os.Stat(c.StateDir); err != nil || !st.IsDir() {
+			return config.Errorf("STATE_DIR", c.StateDir, "not an existing directory")
+		}
 	}
 	for _, n := range c.Nodes {
 		if !wire.ValidNode(n) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
 )
 
 // Stats counts what the sampler did with requests and replies.
@@ -44,6 +45,8 @@ type NodeSample struct {
 	// Gap is set when the agent did not answer this tick's request.
 	Gap   bool
 	Reply *wire.Reply // nil on a gap
+	// Info is the agent's latest description (P/N/info), or nil.
+	Info *wire.Info
 	// Ifaces is sorted by name; on a gap it lists every known interface.
 	Ifaces []IfaceSample
 }
@@ -97,11 +100,17 @@ type Sampler struct {
 	agents map[string]*agent
 	seq    uint64
 	stats  Stats
+
+	// restored holds persisted tracker state by node and interface; a
+	// tracker created later starts from it. Nodes not seen in this run
+	// stay here, so the next snapshot keeps them.
+	restored map[string]state.NodeState
+	snapSeq  uint64
 }
 
 // NewSampler returns a sampler for cfg.
 func NewSampler(cfg SamplerConfig) *Sampler {
-	s := &Sampler{cfg: cfg, agents: make(map[string]*agent)}
+	s := &Sampler{cfg: cfg, agents: make(map[string]*agent), restored: make(map[string]state.NodeState)}
 	if len(cfg.Nodes) > 0 {
 		s.allow = make(map[string]bool, len(cfg.Nodes))
 		for _, n := range cfg.Nodes {
@@ -191,7 +200,7 @@ func (s *Sampler) Tick(t time.Time, skipped int) (reqs []Request, gaps []*NodeSa
 }
 
 func (s *Sampler) gap(a *agent, tick time.Time) *NodeSample {
-	ns := &NodeSample{Node: a.node, Tick: tick, Gap: true}
+	ns := &NodeSample{Node: a.node, Tick: tick, Gap: true, Info: a.info}
 	for _, name := range sortedKeys(a.ifaces) {
 		if f := a.ifaces[name]; !f.obsolete {
 			ns.Ifaces = append(ns.Ifaces, IfaceSample{Name: name, Absent: true})
@@ -257,11 +266,14 @@ func (s *Sampler) ownSeq(id string) (uint64, bool) {
 }
 
 func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
-	ns := &NodeSample{Node: a.node, Tick: a.pendingTick, Reply: r}
+	ns := &NodeSample{Node: a.node, Tick: a.pendingTick, Reply: r, Info: a.info}
 	for name, c := range r.Ifaces {
 		f := a.ifaces[name]
 		if f == nil {
 			f = &iface{tracker: rate.New(s.cfg.Rate)}
+			if cp, ok := s.restored[a.node].Ifaces[name]; ok {
+				f.tracker.Restore(cp)
+			}
 			a.ifaces[name] = f
 		}
 		f.absentSince, f.obsolete = time.Time{}, false
@@ -294,4 +306,57 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Restore takes persisted state (the newest of the state file and the
+// retained copies, merged per node). Trackers that already exist are
+// restored at once: a checkpoint older than their own state moves their
+// baseline back to it, which books the traffic since the checkpoint
+// exactly once. Call it before sampling starts, never with a snapshot this
+// run wrote itself.
+func (s *Sampler) Restore(snap *state.Snapshot) {
+	if snap == nil {
+		return
+	}
+	for node, ns := range snap.Nodes {
+		if !s.Wanted(node) {
+			continue
+		}
+		s.restored[node] = ns
+		a := s.agents[node]
+		if a == nil {
+			continue
+		}
+		for name, cp := range ns.Ifaces {
+			if f := a.ifaces[name]; f != nil {
+				f.tracker.Restore(cp)
+			}
+		}
+	}
+}
+
+// Snapshot captures every tracker's state, and keeps the restored state of
+// nodes not seen in this run, so nothing persisted is dropped.
+func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
+	s.snapSeq++
+	snap := &state.Snapshot{Bridge: bridgeID, Saved: now, Seq: s.snapSeq, Nodes: make(map[string]state.NodeState, len(s.agents))}
+	for node, ns := range s.restored {
+		snap.Nodes[node] = ns
+	}
+	for node, a := range s.agents {
+		if len(a.ifaces) == 0 {
+			continue
+		}
+		ns := state.NodeState{Saved: now, Seq: s.snapSeq, Ifaces: make(map[string]rate.Checkpoint, len(a.ifaces))}
+		// Interfaces restored but not (yet) seen again are kept too.
+		for name, cp := range s.restored[node].Ifaces {
+			ns.Ifaces[name] = cp
+		}
+		for name, f := range a.ifaces {
+			ns.Ifaces[name] = f.tracker.Snapshot()
+		}
+		ns.Extra = s.restored[node].Extra
+		snap.Nodes[node] = ns
+	}
+	return snap
 }

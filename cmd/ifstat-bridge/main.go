@@ -10,6 +10,10 @@ package main
 
 import (
 	"context"
+	// The bridge places samples in tariff periods of a time zone: embed the
+	// zone database, which distroless images and many hosts lack.
+	_ "time/tzdata"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +31,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
 )
@@ -150,6 +155,17 @@ func loadConfig(cfg *bridge.Config, file string, plugin bool, args []string) err
 		if _, set := os.LookupEnv("IFSTAT_INTERVAL"); !set {
 			cfg.Interval = time.Duration(sec) * time.Second
 		}
+	}
+	if cfg.BridgeID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return config.Errorf("BRIDGE_ID", "", "unset, and no hostname: %w", err)
+		}
+		cfg.BridgeID = wire.NodeFromHostname(host)
+	}
+	if _, set := os.LookupEnv("IFSTAT_STATE_DIR"); !set && cfg.StateDir == "" && plugin {
+		// Netdata's own state directory is writable by the plugin.
+		cfg.StateDir = os.Getenv("NETDATA_LIB_DIR")
 	}
 	if plugin && cfg.Netdata == "off" {
 		return config.Errorf("NETDATA", "off", "cannot be off when run by Netdata")
