@@ -160,7 +160,10 @@ func (b *Bridge) birthTopic() string { return b.cfg.HAPrefix + "/status" }
 // closed: Netdata went away). Broker trouble never ends it: paho retries.
 func (b *Bridge) Run(ctx context.Context) error {
 	prefix := b.cfg.TopicPrefix
-	fileState := b.loadFile()
+	var fileState *state.Snapshot
+	if !b.cfg.Viewer {
+		fileState = b.loadFile()
+	}
 	client, err := b.newClient(mqttx.Options{
 		Config:   b.cfg.Common,
 		ClientID: mqttx.ClientID("bridge", b.cfg.BridgeID+"-"+b.runID),
@@ -180,7 +183,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			if b.cfg.HA == "on" {
 				subs[b.birthTopic()] = 0
 			}
-			readState := !b.ready.Load()
+			readState := !b.ready.Load() && !b.cfg.Viewer
 			if readState {
 				subs[state.Filter(prefix, b.cfg.BridgeID)] = 0
 			}
@@ -201,7 +204,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.mu.Unlock()
 	client.Connect() // completes only once connected; never awaited
 	defer func() {
-		b.saveState(client, true)
+		if !b.cfg.Viewer {
+			b.saveState(client, true)
+		}
 		if err := mqttx.Wait(client.Publish(b.statusTopic(), 1, true, wire.StatusOffline), 2*time.Second); err != nil {
 			b.log.WithError(err).Debug("publishing offline status")
 		}
@@ -290,7 +295,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 				return err
 			}
 		case <-save.C:
-			if b.ready.Load() {
+			if b.ready.Load() && !b.cfg.Viewer {
 				b.saveState(client, false)
 			}
 		case now := <-keep.C:

@@ -24,6 +24,11 @@ type Config struct {
 	HAInterval    time.Duration `split_words:"true" default:"10s" desc:"time between Home Assistant state updates; each is the exact average over that window"`
 	StateDir      string        `split_words:"true" desc:"directory for state.json, the persisted totals (default: none; as a Netdata plugin: NETDATA_LIB_DIR); a retained copy is kept on the broker either way"`
 	StateInterval time.Duration `split_words:"true" default:"1m" desc:"how often the totals are saved"`
+
+	// Viewer marks a bridge that only looks (watch, demo): it neither
+	// reads nor writes persisted state, so it never overwrites the totals
+	// of the bridge that owns BridgeID.
+	Viewer bool `ignored:"true"`
 }
 
 // MinInterval is the shortest request interval the bridge accepts.

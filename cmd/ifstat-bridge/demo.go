@@ -23,6 +23,10 @@ import (
 // this process.
 func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bool, stdout io.Writer) int {
 	header := []string{"ifstat-mqtt watch: broker " + cfg.Broker + "   (Ctrl-C stops)"}
+	// A viewer: no Home Assistant output, no persisted state, and an id of
+	// its own, so it never competes with the bridge that owns the id.
+	cfg.Viewer, cfg.HA = true, "off"
+	cfg.BridgeID = cfg.BridgeID + "-watch"
 	var wg sync.WaitGroup
 	var broker *embedbroker.Broker
 	agentCtx, stopAgent := context.WithCancel(context.Background())

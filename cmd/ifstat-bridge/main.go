@@ -28,11 +28,13 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/haout"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
 )
 
@@ -127,6 +129,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		log.WithError(err).Error("start failed")
 		return 1
+	}
+	if cfg.HA == "on" {
+		ha, err := haout.New(discovery.Options{
+			HAPrefix: cfg.HAPrefix, TopicPrefix: cfg.TopicPrefix, BridgeID: cfg.BridgeID,
+			BridgeVersion: version, Interval: cfg.HAInterval,
+		}, b.Publisher(), cfg.ObsoleteAfter, log.WithField("component", "ha"))
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return config.ExitUsage
+		}
+		b.AddOutput(ha)
 	}
 	log.WithField("version", version).WithField("interval", cfg.Interval).WithField("broker", cfg.Broker).Info("starting")
 	if err := b.Run(ctx); err != nil {
