@@ -114,9 +114,13 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 		return nil, fmt.Errorf("run id: %w", err)
 	}
 	runID := hex.EncodeToString(run)
+	tariffs, err := cfg.TariffConfig()
+	if err != nil {
+		return nil, err
+	}
 	s := NewSampler(SamplerConfig{
 		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, ObsoleteAfter: cfg.ObsoleteAfter,
-		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec},
+		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: tariffs,
 	})
 	return &Bridge{
 		cfg: cfg, log: log, outputs: outputs, sampler: s, runID: runID,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/tariff"
 )
 
 // Config is the bridge's configuration, read from IFSTAT_* variables.
@@ -24,6 +25,11 @@ type Config struct {
 	HAInterval    time.Duration `split_words:"true" default:"10s" desc:"time between Home Assistant state updates; each is the exact average over that window"`
 	StateDir      string        `split_words:"true" desc:"directory for state.json, the persisted totals (default: none; as a Netdata plugin: NETDATA_LIB_DIR); a retained copy is kept on the broker either way"`
 	StateInterval time.Duration `split_words:"true" default:"1m" desc:"how often the totals are saved"`
+
+	Tariffs    string `split_words:"true" desc:"tariff schedule, e.g. happy=00:00-07:00;normal=* (see netdata-bridge/tariff); empty: no tariff accounting"`
+	TariffTZ   string `split_words:"true" desc:"IANA time zone of the tariff schedule and billing cycles (default: the system's)"`
+	BillingDay string `split_words:"true" default:"1" desc:"day of the month a billing cycle starts, 1-31 (clamped to the month's end)"`
+	TariffCaps string `split_words:"true" desc:"allowance per tariff and cycle, both directions, e.g. normal=500GB;happy="`
 
 	// Viewer marks a bridge that only looks (watch, demo): it neither
 	// reads nor writes persisted state, so it never overwrites the totals
@@ -70,10 +76,38 @@ func (c *Config) Validate() error {
 			return config.Errorf("STATE_DIR", c.StateDir, "not an existing directory")
 		}
 	}
+	if _, err := c.TariffConfig(); err != nil {
+		return err
+	}
 	for _, n := range c.Nodes {
 		if !wire.ValidNode(n) {
 			return config.Errorf("NODES", n, "not a node id ([a-z0-9_-], at most %d bytes)", wire.MaxNodeLen)
 		}
 	}
 	return nil
+}
+
+// TariffConfig builds the tariff accounting from the IFSTAT_TARIFF*
+// variables; nil when IFSTAT_TARIFFS is empty. Errors are *config.Error.
+func (c *Config) TariffConfig() (*Tariffs, error) {
+	if c.Tariffs == "" {
+		return nil, nil
+	}
+	loc, err := tariff.LoadZone(c.TariffTZ)
+	if err != nil {
+		return nil, err
+	}
+	s, err := tariff.Parse(c.Tariffs, loc)
+	if err != nil {
+		return nil, err
+	}
+	day, err := tariff.ParseBillingDay(c.BillingDay)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := tariff.ParseCaps(c.TariffCaps, s)
+	if err != nil {
+		return nil, err
+	}
+	return &Tariffs{Schedule: s, BillingDay: day, Caps: caps}, nil
 }

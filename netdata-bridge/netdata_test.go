@@ -164,3 +164,25 @@ func TestNetdataKeepalive(t *testing.T) {
 		t.Errorf("Keepalive wrote %q, want one line per 30 s of silence", buf.String())
 	}
 }
+
+func TestNetdataTariffChart(t *testing.T) {
+	t.Parallel()
+	s := tariffSampler(t)
+	s.Status("er-x", true)
+	var buf bytes.Buffer
+	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	t0 := time.Date(2026, 11, 22, 6, 59, 59, 0, time.UTC)
+	for i, rx := range []uint64{0, 3_000_000, 6_000_000} {
+		at := t0.Add(time.Duration(i) * time.Second)
+		s.Tick(at, 0)
+		ns, why := s.Reply("er-x", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "er-x", MonoNS: at.UnixNano(), TimeNS: at.UnixNano(), BootID: "b",
+			Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, Ifindex: 2}}}, at)
+		if ns == nil {
+			t.Fatal(why)
+		}
+		if err := o.Emit(ns, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden(t, t.Name(), buf.Bytes())
+}

@@ -35,6 +35,9 @@ type IfaceSample struct {
 	Obsolete bool
 	Raw      wire.Counters
 	Result   rate.Result
+	// Tariff is the interface's traffic by tariff, when tariffs are
+	// configured and the interface was in this reply.
+	Tariff *TariffUsage
 }
 
 // NodeSample is what one agent contributed to one tick: a matched reply or a
@@ -64,6 +67,8 @@ type SamplerConfig struct {
 	// charts are removed.
 	ObsoleteAfter time.Duration
 	Rate          rate.Config
+	// Tariffs, if set, splits every booked delta by tariff.
+	Tariffs *Tariffs
 }
 
 // Request is one request to publish.
@@ -74,7 +79,8 @@ type Request struct {
 
 type iface struct {
 	tracker     *rate.Tracker
-	absentSince time.Time // zero while present
+	tariff      *ifaceTariff // nil without tariffs
+	absentSince time.Time    // zero while present
 	obsolete    bool
 }
 
@@ -274,13 +280,20 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			if cp, ok := s.restored[a.node].Ifaces[name]; ok {
 				f.tracker.Restore(cp)
 			}
+			f.tariff = s.newTariff(a.node, name)
 			a.ifaces[name] = f
 		}
 		f.absentSince, f.obsolete = time.Time{}, false
 		res := f.tracker.Update(rate.Sample{
 			BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c),
 		})
-		ns.Ifaces = append(ns.Ifaces, IfaceSample{Name: name, Raw: c, Result: res})
+		is := IfaceSample{Name: name, Raw: c, Result: res}
+		if f.tariff != nil {
+			at := sampleTime(r.TimeNS, a.pendingTick)
+			f.tariff.book(&res, at)
+			is.Tariff = f.tariff.usage(s.cfg.Tariffs.Schedule, s.cfg.Tariffs.Caps, at)
+		}
+		ns.Ifaces = append(ns.Ifaces, is)
 	}
 	for name, f := range a.ifaces {
 		if _, ok := r.Ifaces[name]; ok || f.obsolete {
@@ -356,6 +369,9 @@ func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 			ns.Ifaces[name] = f.tracker.Snapshot()
 		}
 		ns.Extra = s.restored[node].Extra
+		if s.cfg.Tariffs != nil {
+			ns.Extra = withExtra(ns.Extra, extraKey, snapshotTariffs(a, ns.Extra[extraKey]))
+		}
 		snap.Nodes[node] = ns
 	}
 	return snap
