@@ -225,6 +225,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 			return
 		}
 		readyTimer.Stop()
+		if b.cfg.Viewer {
+			return
+		}
 		merged := state.Merge(fileState, mqttState)
 		b.sampler.Restore(merged)
 		if merged != nil {
@@ -233,6 +236,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		client.Unsubscribe(state.Filter(prefix, b.cfg.BridgeID))
 	}
 
+	if b.cfg.Viewer {
+		startSampling() // nothing persisted to wait for
+	}
 	tk := clock.Start(ctx, b.cfg.Interval, 0)
 	keep := time.NewTicker(5 * time.Second)
 	defer keep.Stop()
