@@ -108,6 +108,22 @@ type Router struct {
 	Info *wire.Info
 	// Ifaces are the raw interface names to create entities for.
 	Ifaces []string
+	// Tariffs are the bridge's tariffs in schedule order, empty without
+	// tariff accounting. Every interface gets the tariff entities of every
+	// tariff.
+	Tariffs []Tariff
+}
+
+// MaxTariffLen is the longest tariff name accepted, as IFSTAT_TARIFFS.
+const MaxTariffLen = 32
+
+// Tariff is one tariff as Home Assistant entities see it.
+type Tariff struct {
+	// Name is 1–MaxTariffLen bytes of [a-z0-9_-].
+	Name string
+	// Capped is set when the tariff has an allowance per billing cycle:
+	// its interfaces then get an "allowance used" entity.
+	Capped bool
 }
 
 // Message is one MQTT publication. Configs are retained at QoS 1 by the
@@ -212,10 +228,35 @@ var ifaceMetrics = [...]metric{
 	{key: "tx_drops", name: "send drops", field: "tx_drops_ps", unit: "drops/s", stateCls: "measurement", prec: intp(2), optional: true},
 }
 
-// Router-level entity keys.
+// tariffMetric describes one per-interface, per-tariff entity. Its key is
+// joined to the tariff name with '-' ("rx_total-happy"): no '_'-suffix of
+// such a key is a key of the fixed set, so an interface named like another
+// interface plus a tariff cannot take its topic (entities checks the rest).
+type tariffMetric struct {
+	key, name, field string
+	class, unit      string
+	stateCls         string
+	prec             *int
+	capped           bool // only for a tariff with an allowance
+}
+
+// tariffMetrics is the entity set per interface and tariff, in publication
+// order: lifetime totals (total_increasing, for statistics and
+// utility_meter), the current cycle (total, last_reset = cycle start), and
+// the share of the allowance used.
+var tariffMetrics = [...]tariffMetric{
+	{key: "rx_total", name: "received", field: "rx_bytes", class: "data_size", unit: "B", stateCls: "total_increasing"},
+	{key: "tx_total", name: "sent", field: "tx_bytes", class: "data_size", unit: "B", stateCls: "total_increasing"},
+	{key: "rx_cycle", name: "received this cycle", field: "rx_cycle", class: "data_size", unit: "B", stateCls: "total"},
+	{key: "tx_cycle", name: "sent this cycle", field: "tx_cycle", class: "data_size", unit: "B", stateCls: "total"},
+	{key: "share", name: "allowance used", field: "share", unit: "%", stateCls: "measurement", prec: intp(1), capped: true},
+}
+
+// Router-level and per-interface entity keys outside ifaceMetrics.
 const (
-	keyAgent = "agent"
-	keyAge   = "sample_age"
+	keyAgent  = "agent"
+	keyAge    = "sample_age"
+	keyTariff = "tariff" // the tariff in force, per interface
 )
 
 // config is one discovery payload. Field order is the JSON order; full key
@@ -226,11 +267,13 @@ type config struct {
 	DefaultEntityID   string         `json:"default_entity_id"`
 	StateTopic        string         `json:"state_topic"`
 	ValueTemplate     string         `json:"value_template,omitempty"`
+	LastResetTemplate string         `json:"last_reset_value_template,omitempty"`
 	PayloadOn         string         `json:"payload_on,omitempty"`
 	PayloadOff        string         `json:"payload_off,omitempty"`
 	DeviceClass       string         `json:"device_class,omitempty"`
 	Unit              string         `json:"unit_of_measurement,omitempty"`
 	StateClass        string         `json:"state_class,omitempty"`
+	Options           []string       `json:"options,omitempty"`
 	Precision         *int           `json:"suggested_display_precision,omitempty"`
 	ExpireAfter       int            `json:"expire_after,omitempty"`
 	EntityCategory    string         `json:"entity_category,omitempty"`
@@ -240,6 +283,7 @@ type config struct {
 	Device            device         `json:"device"`
 	Origin            origin         `json:"origin"`
 	componentForTopic string
+	routerLevel       bool // not removed with an interface
 }
 
 type availability struct {
@@ -328,19 +372,91 @@ func checkIfaces(ifaces []string) error {
 	return nil
 }
 
+// checkTariffs refuses tariff names that cannot be ids or template keys,
+// and duplicates.
+func checkTariffs(tariffs []Tariff) error {
+	seen := make(map[string]bool, len(tariffs))
+	for _, t := range tariffs {
+		if !validTariff(t.Name) {
+			return fmt.Errorf("%w: tariff name %q is not 1-%d bytes of [a-z0-9_-]", ErrInvalid, t.Name, MaxTariffLen)
+		}
+		if seen[t.Name] {
+			return fmt.Errorf("%w: tariff %q given twice", ErrInvalid, t.Name)
+		}
+		seen[t.Name] = true
+	}
+	return nil
+}
+
+func validTariff(name string) bool {
+	if name == "" || len(name) > MaxTariffLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // Configs returns every discovery config of router r, retained, in a
 // deterministic order: router-level entities, then per interface (in the
-// order of r.Ifaces) the metrics of the fixed set. Publishing them again is
-// harmless: HA ignores an unchanged config.
+// order of r.Ifaces) the metrics of the fixed set followed by its tariff
+// entities. Publishing them again is harmless: HA ignores an unchanged
+// config.
 func Configs(o Options, r Router) ([]Message, error) {
+	cfgs, err := o.entities(r)
+	if err != nil {
+		return nil, err
+	}
+	dev, org := o.routerDevice(r), o.origin()
+	msgs := make([]Message, 0, len(cfgs))
+	for _, c := range cfgs {
+		c.Device, c.Origin = dev, org
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, fmt.Errorf("encoding config %s: %w", c.UniqueID, err)
+		}
+		msgs = append(msgs, Message{Topic: o.topicOf(r.Node, c), Payload: b, Retained: true})
+	}
+	return msgs, nil
+}
+
+// ConfigTopics returns the topics Configs(o, r) publishes, in the same
+// order; the bridge compares two router descriptions with it to clear the
+// configs one of them no longer has.
+func ConfigTopics(o Options, r Router) ([]string, error) {
+	cfgs, err := o.entities(r)
+	if err != nil {
+		return nil, err
+	}
+	topics := make([]string, len(cfgs))
+	for i, c := range cfgs {
+		topics[i] = o.topicOf(r.Node, c)
+	}
+	return topics, nil
+}
+
+func (o Options) topicOf(node string, c config) string {
+	return o.configTopic(c.componentForTopic, node, objectID(c.UniqueID))
+}
+
+// entities builds every config of r without device and origin. It refuses
+// a description whose configs would share a topic: object ids join the
+// interface id and the metric key with '_', which both may contain, so
+// only a check proves that no two (interface, metric) pairs meet.
+func (o Options) entities(r Router) ([]config, error) {
 	if err := o.check(r.Node); err != nil {
 		return nil, err
 	}
 	if err := checkIfaces(r.Ifaces); err != nil {
 		return nil, err
 	}
+	if err := checkTariffs(r.Tariffs); err != nil {
+		return nil, err
+	}
 	ns, p := o.namespace(), o.topicPrefix()
-	dev, org := o.routerDevice(r), o.origin()
 	state := StateTopic(p, r.Node)
 	avty := o.availability(r.Node)
 	nodeSlug := slug(r.Node)
@@ -350,6 +466,7 @@ func Configs(o Options, r Router) ([]Message, error) {
 	cfgs = append(cfgs,
 		config{
 			componentForTopic: "binary_sensor",
+			routerLevel:       true,
 			Name:              &agentName,
 			UniqueID:          ns + ":" + r.Node + ":" + keyAgent,
 			DefaultEntityID:   "binary_sensor." + nodeSlug + "_" + keyAgent,
@@ -361,6 +478,7 @@ func Configs(o Options, r Router) ([]Message, error) {
 		},
 		config{
 			componentForTopic: "sensor",
+			routerLevel:       true,
 			Name:              &ageName,
 			UniqueID:          ns + ":" + r.Node + ":" + keyAge,
 			DefaultEntityID:   "sensor." + nodeSlug + "_" + keyAge,
@@ -377,40 +495,62 @@ func Configs(o Options, r Router) ([]Message, error) {
 		})
 	for _, name := range r.Ifaces {
 		id := IfaceID(name)
-		for _, m := range ifaceMetrics {
-			entityName := name + " " + m.name
-			c := config{
+		ifaceEntity := func(key, entityName string) config {
+			return config{
 				componentForTopic: "sensor",
 				Name:              &entityName,
-				UniqueID:          ns + ":" + r.Node + ":" + id + ":" + m.key,
-				DefaultEntityID:   "sensor." + nodeSlug + "_" + slug(id) + "_" + m.key,
+				UniqueID:          ns + ":" + r.Node + ":" + id + ":" + key,
+				DefaultEntityID:   "sensor." + nodeSlug + "_" + slug(id) + "_" + slug(key),
 				StateTopic:        state,
-				ValueTemplate:     ifaceTemplate(id, m.field),
-				DeviceClass:       m.class,
-				Unit:              m.unit,
-				StateClass:        m.stateCls,
-				Precision:         m.prec,
 				ExpireAfter:       o.ExpireAfter(),
 				Availability:      avty,
 				AvailabilityMode:  "all",
 			}
+		}
+		for _, m := range ifaceMetrics {
+			c := ifaceEntity(m.key, name+" "+m.name)
+			c.ValueTemplate = ifaceTemplate(id, field(m.field))
+			c.DeviceClass, c.Unit, c.StateClass, c.Precision = m.class, m.unit, m.stateCls, m.prec
 			if m.optional {
 				c.EntityCategory = "diagnostic"
 				c.EnabledByDefault = boolp(false)
 			}
 			cfgs = append(cfgs, c)
 		}
-	}
-	msgs := make([]Message, 0, len(cfgs))
-	for _, c := range cfgs {
-		c.Device, c.Origin = dev, org
-		b, err := json.Marshal(c)
-		if err != nil {
-			return nil, fmt.Errorf("encoding config %s: %w", c.UniqueID, err)
+		if len(r.Tariffs) == 0 {
+			continue
 		}
-		msgs = append(msgs, Message{Topic: o.configTopic(c.componentForTopic, r.Node, objectID(c.UniqueID)), Payload: b, Retained: true})
+		c := ifaceEntity(keyTariff, name+" tariff")
+		c.ValueTemplate = ifaceTemplate(id, field("tariff"), field("active"))
+		c.DeviceClass = "enum"
+		for _, t := range r.Tariffs {
+			c.Options = append(c.Options, t.Name)
+		}
+		cfgs = append(cfgs, c)
+		for _, t := range r.Tariffs {
+			for _, m := range tariffMetrics {
+				if m.capped && !t.Capped {
+					continue
+				}
+				c := ifaceEntity(m.key+"-"+t.Name, name+" "+m.name+" ("+t.Name+")")
+				c.ValueTemplate = ifaceTemplate(id, field("tariff"), field("usage"), item(t.Name), field(m.field))
+				c.DeviceClass, c.Unit, c.StateClass, c.Precision = m.class, m.unit, m.stateCls, m.prec
+				if m.stateCls == "total" {
+					c.LastResetTemplate = lastResetTemplate(id)
+				}
+				cfgs = append(cfgs, c)
+			}
+		}
 	}
-	return msgs, nil
+	seen := make(map[string]string, len(cfgs))
+	for _, c := range cfgs {
+		topic := o.topicOf(r.Node, c)
+		if prev, ok := seen[topic]; ok {
+			return nil, fmt.Errorf("%w: entities %s and %s share the config topic %s", ErrInvalid, prev, c.UniqueID, topic)
+		}
+		seen[topic] = c.UniqueID
+	}
+	return cfgs, nil
 }
 
 // objectID is the topic's object level: the unique_id without its
@@ -420,44 +560,69 @@ func objectID(uniqueID string) string {
 	return strings.ReplaceAll(parts[len(parts)-1], ":", "_")
 }
 
-// ifaceTemplate reads one field of one interface. default() turns a missing
-// interface or field into None (HA: unknown) without a template error, and
-// JSON null already renders as None.
-func ifaceTemplate(id, field string) string {
-	return "{{ (value_json.ifaces['" + id + "'] | default({}))." + field + " | default(none) }}"
+// step is one access in a template path: .name for our fixed keys,
+// ['name'] for tariff names, which may hold '-'.
+type step string
+
+func field(name string) step { return step("." + name) }
+func item(name string) step  { return step("['" + name + "']") }
+
+// ifacePath is the Jinja expression reading steps below one interface of
+// the state. Every level but the last is defaulted to {}, so a missing
+// interface, tariff object or tariff renders as None without a template
+// error; JSON null already renders as None.
+func ifacePath(id string, steps ...step) string {
+	e := "value_json.ifaces['" + id + "']"
+	for _, s := range steps {
+		e = "(" + e + " | default({}))" + string(s)
+	}
+	return e
+}
+
+// ifaceTemplate reads one value below one interface; missing renders None
+// (HA: unknown).
+func ifaceTemplate(id string, steps ...step) string {
+	return "{{ " + ifacePath(id, steps...) + " | default(none) }}"
+}
+
+// lastResetTemplate reads the interface's cycle start. HA ignores an empty
+// last_reset rendering but warns about "None", hence an empty string for
+// missing and null alike.
+func lastResetTemplate(id string) string {
+	return "{{ " + ifacePath(id, field("tariff"), field("cycle_start")) + " | default('', true) }}"
 }
 
 // Removals returns empty retained payloads for every config of the
-// interfaces gone from node: HA deletes those entities and the broker drops
-// the retained configs. The router's other entities are untouched.
-func Removals(o Options, node string, gone []string) ([]Message, error) {
-	if err := o.check(node); err != nil {
-		return nil, err
-	}
-	if err := checkIfaces(gone); err != nil {
+// interfaces gone from node, tariff entities included (tariffs as given
+// to Configs): HA deletes those entities and the broker drops the
+// retained configs. The router's other entities are untouched.
+func Removals(o Options, node string, gone []string, tariffs []Tariff) ([]Message, error) {
+	cfgs, err := o.entities(Router{Node: node, Ifaces: gone, Tariffs: tariffs})
+	if err != nil {
 		return nil, err
 	}
 	var msgs []Message
-	for _, name := range gone {
-		id := IfaceID(name)
-		for _, m := range ifaceMetrics {
-			msgs = append(msgs, Message{Topic: o.configTopic("sensor", node, id+"_"+m.key), Payload: []byte{}, Retained: true})
+	for _, c := range cfgs {
+		if !c.routerLevel {
+			msgs = append(msgs, Message{Topic: o.topicOf(node, c), Payload: []byte{}, Retained: true})
 		}
 	}
 	return msgs, nil
 }
 
-// RouterRemovals removes a whole router: its router-level entities and those
-// of ifaces. HA deletes the device once no entity references it.
-func RouterRemovals(o Options, node string, ifaces []string) ([]Message, error) {
-	msgs, err := Removals(o, node, ifaces)
+// RouterRemovals removes a whole router: its router-level entities and
+// those of ifaces with their tariffs. HA deletes the device once no entity
+// references it.
+func RouterRemovals(o Options, node string, ifaces []string, tariffs []Tariff) ([]Message, error) {
+	topics, err := ConfigTopics(o, Router{Node: node, Ifaces: ifaces, Tariffs: tariffs})
 	if err != nil {
 		return nil, err
 	}
-	return append([]Message{
-		{Topic: o.configTopic("binary_sensor", node, keyAgent), Payload: []byte{}, Retained: true},
-		{Topic: o.configTopic("sensor", node, keyAge), Payload: []byte{}, Retained: true},
-	}, msgs...), nil
+	msgs := make([]Message, len(topics))
+	for i, t := range topics {
+		msgs[i] = Message{Topic: t, Payload: []byte{}, Retained: true}
+	}
+	return msgs, nil
 }
 
 // BridgeConfigs returns the config of the bridge's own device: one

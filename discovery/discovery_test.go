@@ -229,7 +229,7 @@ func TestInvalidInput(t *testing.T) {
 			if !errors.Is(err, discovery.ErrInvalid) || msgs != nil {
 				t.Errorf("Configs = %d msgs, %v; want ErrInvalid", len(msgs), err)
 			}
-			if _, err := discovery.Removals(tt.o, tt.r.Node, tt.r.Ifaces); !errors.Is(err, discovery.ErrInvalid) {
+			if _, err := discovery.Removals(tt.o, tt.r.Node, tt.r.Ifaces, nil); !errors.Is(err, discovery.ErrInvalid) {
 				t.Errorf("Removals err = %v, want ErrInvalid", err)
 			}
 		})
@@ -245,7 +245,7 @@ func TestRemovals(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := []string{"eth0.100", "💩0"}
-	rm, err := discovery.Removals(opts, awkward.Node, gone)
+	rm, err := discovery.Removals(opts, awkward.Node, gone, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestRemovals(t *testing.T) {
 	if diff := cmp.Diff(want, topicsOf(t, rm)); diff != "" {
 		t.Errorf("Removals topics (-want +got):\n%s", diff)
 	}
-	all, err := discovery.RouterRemovals(opts, awkward.Node, awkward.Ifaces)
+	all, err := discovery.RouterRemovals(opts, awkward.Node, awkward.Ifaces, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func Example() {
 	fmt.Println(discovery.StateTopic("ifstat", "er-x"))
 	fmt.Printf("%s\n", state.Marshal())
 
-	gone, _ := discovery.Removals(o, "er-x", []string{"eth0.100"})
+	gone, _ := discovery.Removals(o, "er-x", []string{"eth0.100"}, nil)
 	fmt.Printf("%s %q retained=%v\n", gone[0].Topic, gone[0].Payload, gone[0].Retained)
 	// Output:
 	// 12 configs, first interface entity:

@@ -24,6 +24,38 @@ type IfaceState struct {
 	// RxBytes and TxBytes are the bridge's 64-bit totals, never lower than
 	// before (HA's total_increasing).
 	RxBytes, TxBytes uint64
+	// Tariff is the interface's traffic by tariff; nil without tariff
+	// accounting (no "tariff" object is published).
+	Tariff *TariffState
+}
+
+// TariffState is one interface's traffic by tariff, published as the
+// interface's "tariff" object.
+type TariffState struct {
+	// Active is the tariff in force.
+	Active string
+	// CycleStart and CycleEnd bound the current billing cycle; published
+	// in their own zone (ISO-8601 with offset), null when zero. The cycle
+	// entities read CycleStart as their last_reset.
+	CycleStart, CycleEnd time.Time
+	// Usage lists every tariff, in schedule order.
+	Usage []TariffUsage
+}
+
+// Bytes is a byte count per direction.
+type Bytes struct{ Rx, Tx uint64 }
+
+// TariffUsage is one tariff's traffic on one interface.
+type TariffUsage struct {
+	Name string
+	// Lifetime never decreases (total_increasing); Cycle is the current
+	// billing cycle, Previous the one before.
+	Lifetime, Cycle, Previous Bytes
+	// Capped is set when the tariff has an allowance; Share is then the
+	// percentage of it used this cycle (both directions, may exceed 100).
+	// Without one, share is published as null.
+	Capped bool
+	Share  float64
 }
 
 // State is the payload of P/N/state for one router.
@@ -88,9 +120,67 @@ func (s State) Marshal() []byte {
 		b = appendField(b, "tx_errors_ps", r.TxErrors)
 		b = appendField(b, "rx_drops_ps", r.RxDrops)
 		b = appendField(b, "tx_drops_ps", r.TxDrops)
+		if st.Tariff != nil {
+			b = st.Tariff.append(b)
+		}
 		b = append(b, '}')
 	}
 	return append(b, "}}"...)
+}
+
+// append writes `,"tariff":{…}`. Tariffs sit in their own "usage" object
+// so that no tariff name can clash with active or cycle_start.
+func (t *TariffState) append(b []byte) []byte {
+	b = append(b, `,"tariff":{"active":`...)
+	if t.Active == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, t.Active)
+	}
+	b = appendTime(append(b, `,"cycle_start":`...), t.CycleStart)
+	b = appendTime(append(b, `,"cycle_end":`...), t.CycleEnd)
+	b = append(b, `,"usage":{`...)
+	for i, u := range t.Usage {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, u.Name)
+		b = append(b, ':', '{')
+		for j, f := range [...]struct {
+			key string
+			v   uint64
+		}{
+			{"rx_bytes", u.Lifetime.Rx}, {"tx_bytes", u.Lifetime.Tx},
+			{"rx_cycle", u.Cycle.Rx}, {"tx_cycle", u.Cycle.Tx},
+			{"rx_prev", u.Previous.Rx}, {"tx_prev", u.Previous.Tx},
+		} {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, f.key...)
+			b = append(b, `":`...)
+			b = strconv.AppendUint(b, f.v, 10)
+		}
+		share := math.NaN()
+		if u.Capped {
+			share = u.Share
+		}
+		b = appendField(b, "share", share)
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
+}
+
+// appendTime writes t as a quoted RFC 3339 time in its own zone, which HA
+// parses as an aware datetime; null when zero.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339)
+	return append(b, '"')
 }
 
 func appendField(b []byte, key string, v float64) []byte {

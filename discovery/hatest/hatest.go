@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +38,7 @@ const (
 	RuleName           Rule = "name"              // string or null, not repeating the device name
 	RuleLastReset      Rule = "last_reset"        // last_reset_value_template only with state_class total
 	RulePrecision      Rule = "suggested_display_precision"
+	RuleOptions        Rule = "options" // non-empty list of strings, only with device_class enum, no state_class or unit
 )
 
 // Error is one broken rule.
@@ -110,7 +112,7 @@ var originKeys = []string{"name", "sw_version", "support_url"}
 var availabilityKeys = []string{"topic", "payload_available", "payload_not_available", "value_template"}
 
 // classRule is one device class: its exact units (nil: unit-less) and the
-// state classes HA accepts for it.
+// state classes HA accepts for it (nil: none).
 type classRule struct {
 	units       []string
 	stateClases []string
@@ -134,6 +136,10 @@ var sensorClasses = map[string]classRule{
 		units:       []string{"d", "h", "min", "s", "ms", "µs"},
 		stateClases: []string{"measurement", "total", "total_increasing"},
 	},
+	// enum: a text state out of options; HA's schema refuses a unit or a
+	// state class next to options, and its sensor refuses them without
+	// (they declare a numeric value).
+	"enum": {},
 }
 
 var binarySensorClasses = []string{"connectivity", "problem", "running", "update"}
@@ -342,8 +348,49 @@ func (v *validator) entity(component string, cfg map[string]any) {
 	if _, ok := cfg["object_id"]; ok {
 		v.add(RuleObjectID, "object_id is deprecated (2025.10) and ignored from 2026.4; use default_entity_id")
 	}
-	if _, ok := cfg["last_reset_value_template"]; ok && cfg["state_class"] != "total" {
-		v.add(RuleLastReset, "last_reset_value_template needs state_class total")
+	if tpl, ok := cfg["last_reset_value_template"]; ok {
+		if cfg["state_class"] != "total" {
+			v.add(RuleLastReset, "The option `last_reset_value_template` cannot be used together with state class `%v`", cfg["state_class"])
+		} else if s, isStr := tpl.(string); isStr && strings.TrimSpace(s) == "" {
+			v.add(RuleLastReset, "last_reset_value_template is empty: it must render the ISO-8601 time of the last reset")
+		}
+	}
+	v.options(cfg)
+}
+
+// options follows validate_sensor_state_and_device_class_config: options
+// must be a non-empty list, only with device_class enum, and neither
+// state_class nor unit_of_measurement may accompany it. Duplicates and
+// non-strings are errors here because HA compares the state as a string.
+func (v *validator) options(cfg map[string]any) {
+	val, ok := cfg["options"]
+	if !ok || val == nil {
+		return
+	}
+	list, isList := val.([]any)
+	if !isList || len(list) == 0 {
+		v.add(RuleOptions, "options must be a non-empty list (An empty options list is not allowed)")
+		return
+	}
+	seen := make(map[string]bool, len(list))
+	for _, o := range list {
+		s, isStr := o.(string)
+		if !isStr || s == "" {
+			v.add(RuleOptions, "options must be non-empty strings, got %v", o)
+			continue
+		}
+		if seen[s] {
+			v.add(RuleOptions, "option %q given twice", s)
+		}
+		seen[s] = true
+	}
+	if sc, unit := cfg["state_class"], cfg["unit_of_measurement"]; sc != nil || unit != nil {
+		// HA stops at the first of these; so does this check.
+		v.add(RuleOptions, "Specifying `options` is not allowed together with the `state_class` or `unit_of_measurement` option")
+		return
+	}
+	if dc := cfg["device_class"]; dc != "enum" {
+		v.add(RuleOptions, "The option `options` must be used together with device class `enum`, got `device_class` '%v'", dc)
 	}
 }
 
@@ -502,11 +549,34 @@ func (v *validator) deviceClass(component string, cfg map[string]any) {
 		return
 	}
 	if !hasClass {
+		// Any unit goes without a device class ("%", "packets/s"), but
+		// one of a device class this validator knows means a forgotten
+		// device_class: HA would neither convert nor check it.
+		if unitIsStr {
+			for _, c := range slices.Sorted(maps.Keys(sensorClasses)) {
+				if slices.Contains(sensorClasses[c].units, unit) {
+					v.add(RuleUnit, "unit %q without device_class: set device_class %s so HA validates and converts it", unit, c)
+					break
+				}
+			}
+		}
 		return
 	}
 	rule, ok := sensorClasses[class]
 	if !ok {
 		v.add(RuleDeviceClass, "sensor device_class %q is not one this validator knows", class)
+		return
+	}
+	if rule.units == nil {
+		if hasUnit && unitVal != nil {
+			v.add(RuleUnit, "device_class %s takes no unit of measurement, got %v", class, unitVal)
+		}
+		if hasState {
+			v.add(RuleStateClass, "device_class %s takes no state class, got %s", class, stateClass)
+		}
+		if _, ok := cfg["suggested_display_precision"]; ok {
+			v.add(RulePrecision, "device_class %s is not numeric: suggested_display_precision makes HA expect a number", class)
+		}
 		return
 	}
 	if !hasUnit || unitVal == nil {

@@ -35,6 +35,21 @@ func good() map[string]any {
 	}
 }
 
+// cycle turns good into a per-cycle byte count: state_class total with a
+// last_reset read from the state.
+func cycle(m map[string]any) {
+	m["device_class"], m["unit_of_measurement"], m["state_class"] = "data_size", "B", "total"
+	m["last_reset_value_template"] = "{{ value_json.cycle_start | default('', true) }}"
+}
+
+// enum turns good into a text sensor with a fixed set of states.
+func enum(m map[string]any) {
+	for _, k := range []string{"unit_of_measurement", "state_class", "suggested_display_precision"} {
+		delete(m, k)
+	}
+	m["device_class"], m["options"] = "enum", []any{"happy", "normal"}
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -131,6 +146,91 @@ func TestValidate(t *testing.T) {
 			m["device_class"], m["unit_of_measurement"], m["state_class"] = "data_size", "B", "total_increasing"
 			m["last_reset_value_template"] = "{{ value_json.reset }}"
 		}, want: []hatest.Rule{hatest.RuleLastReset}},
+		{name: "good total with last reset", mutate: func(m map[string]any) { cycle(m) }},
+		{name: "last reset with measurement", mutate: func(m map[string]any) {
+			cycle(m)
+			m["state_class"] = "measurement"
+		}, want: []hatest.Rule{hatest.RuleLastReset}},
+		{name: "last reset without state class", mutate: func(m map[string]any) {
+			cycle(m)
+			delete(m, "state_class")
+		}, want: []hatest.Rule{hatest.RuleLastReset}},
+		{name: "last reset empty", mutate: func(m map[string]any) {
+			cycle(m)
+			m["last_reset_value_template"] = " "
+		}, want: []hatest.Rule{hatest.RuleLastReset}},
+		{name: "last reset not a string", mutate: func(m map[string]any) {
+			cycle(m)
+			m["last_reset_value_template"] = 1
+		}, want: []hatest.Rule{hatest.RuleType}},
+		{name: "last reset abbreviated", mutate: func(m map[string]any) {
+			cycle(m)
+			m["lrst_val_tpl"] = m["last_reset_value_template"]
+			delete(m, "last_reset_value_template")
+		}},
+		{name: "good enum", mutate: func(m map[string]any) { enum(m) }},
+		{name: "good enum abbreviated options", mutate: func(m map[string]any) {
+			enum(m)
+			m["ops"] = m["options"]
+			delete(m, "options")
+		}},
+		{name: "enum without options", mutate: func(m map[string]any) {
+			enum(m)
+			delete(m, "options")
+		}},
+		{name: "enum with unit", mutate: func(m map[string]any) {
+			enum(m)
+			delete(m, "options")
+			m["unit_of_measurement"] = "B"
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "enum with state class", mutate: func(m map[string]any) {
+			enum(m)
+			delete(m, "options")
+			m["state_class"] = "measurement"
+		}, want: []hatest.Rule{hatest.RuleStateClass}},
+		{name: "enum with precision", mutate: func(m map[string]any) {
+			enum(m)
+			m["suggested_display_precision"] = 0
+		}, want: []hatest.Rule{hatest.RulePrecision}},
+		{name: "options with state class", mutate: func(m map[string]any) {
+			enum(m)
+			m["state_class"] = "measurement"
+		}, want: []hatest.Rule{hatest.RuleStateClass, hatest.RuleOptions}},
+		{name: "options empty", mutate: func(m map[string]any) {
+			enum(m)
+			m["options"] = []any{}
+		}, want: []hatest.Rule{hatest.RuleOptions}},
+		{name: "options not a list", mutate: func(m map[string]any) {
+			enum(m)
+			m["options"] = "happy"
+		}, want: []hatest.Rule{hatest.RuleOptions}},
+		{name: "options not strings", mutate: func(m map[string]any) {
+			enum(m)
+			m["options"] = []any{"happy", 1}
+		}, want: []hatest.Rule{hatest.RuleOptions}},
+		{name: "options twice", mutate: func(m map[string]any) {
+			enum(m)
+			m["options"] = []any{"happy", "happy"}
+		}, want: []hatest.Rule{hatest.RuleOptions}},
+		{name: "options without enum", mutate: func(m map[string]any) {
+			enum(m)
+			delete(m, "device_class")
+		}, want: []hatest.Rule{hatest.RuleOptions}},
+		{name: "options on data_rate", mutate: func(m map[string]any) { m["options"] = []any{"a"} }, want: []hatest.Rule{hatest.RuleOptions}},
+		{name: "good percent without device class", mutate: func(m map[string]any) {
+			delete(m, "device_class")
+			m["unit_of_measurement"] = "%"
+		}},
+		{name: "percent on data_rate", mutate: func(m map[string]any) { m["unit_of_measurement"] = "%" }, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "percent on data_size", mutate: func(m map[string]any) {
+			cycle(m)
+			m["unit_of_measurement"] = "%"
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "bytes without device class", mutate: func(m map[string]any) {
+			delete(m, "device_class")
+			m["unit_of_measurement"] = "B"
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "bit/s without device class", mutate: func(m map[string]any) { delete(m, "device_class") }, want: []hatest.Rule{hatest.RuleUnit}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,6 +70,9 @@ type router struct {
 	rejected map[string]bool
 	// configured is set once the router's configs were published.
 	configured bool
+	// tariffs is the tariff set of the latest samples that carried one;
+	// every interface gets its entities.
+	tariffs []discovery.Tariff
 
 	windows   map[int64]*window // by end, Unix ns
 	published int64             // end of the last published window, Unix ns
@@ -80,6 +83,7 @@ type router struct {
 type iface struct {
 	absentSince time.Time // tick of the first absent reply; zero while present
 	total       rate.Values
+	tariff      *discovery.TariffState // latest; nil without tariffs
 }
 
 // window accumulates one HA window of one router.
@@ -94,6 +98,8 @@ type acc struct {
 	rated bool
 	total rate.Values
 	seen  bool // total is set
+	// tariff is the latest tariff usage in the window, nil if none came.
+	tariff *discovery.TariffState
 }
 
 // New returns an output publishing through pub. removeAfter is how long an
@@ -196,6 +202,11 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 		}
 	}
 
+	if set, ok := o.tariffSet(r, ns); ok && !slices.Equal(set, r.tariffs) {
+		o.retariff(r, set)
+		changed = true
+	}
+
 	var gone []string
 	for i := range ns.Ifaces {
 		is := &ns.Ifaces[i]
@@ -229,8 +240,11 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 		}
 		f.absentSince = time.Time{}
 		f.total = is.Result.Total
+		if is.Tariff != nil {
+			f.tariff = tariffState(is.Tariff)
+		}
 		if w != nil {
-			w.add(is.Name, &is.Result)
+			w.add(is.Name, &is.Result, f.tariff)
 		}
 	}
 	if len(gone) > 0 {
@@ -242,13 +256,16 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 	return nil
 }
 
-func (w *window) add(name string, res *rate.Result) {
+func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffState) {
 	a := w.ifaces[name]
 	if a == nil {
 		a = &acc{}
 		w.ifaces[name] = a
 	}
 	a.total, a.seen = res.Total, true
+	if tariff != nil {
+		a.tariff = tariff
+	}
 	if !res.Rate || res.DtNS <= 0 || a.dtNS > math.MaxInt64-res.DtNS {
 		return
 	}
@@ -293,7 +310,10 @@ func (o *Output) accept(r *router, name string) bool {
 	case r.ids[id] != "" && r.ids[id] != name:
 		why = "interface id already taken by another interface; interface skipped"
 	default:
-		if _, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Ifaces: []string{name}}); err != nil {
+		// With the interfaces already configured: an object id may meet
+		// another interface's (see discovery's entities).
+		ifaces := append(o.names(r), name)
+		if _, err := discovery.ConfigTopics(o.opts, discovery.Router{Node: r.node, Ifaces: ifaces, Tariffs: r.tariffs}); err != nil {
 			o.limiter.Warn(o.log.WithError(err).WithField("node", r.node).WithField("iface", name), r.node+"/"+name,
 				"interface not usable in home assistant; interface skipped")
 			o.reject(r, name)
@@ -322,7 +342,7 @@ func (o *Output) names(r *router) []string {
 }
 
 func (o *Output) publishConfigs(r *router) {
-	msgs, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Info: r.info, Ifaces: o.names(r)})
+	msgs, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Info: r.info, Ifaces: o.names(r), Tariffs: r.tariffs})
 	if err != nil {
 		// accept checked every name; only a bug gets here.
 		o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "configs:"+r.node, "cannot build discovery configs")
@@ -333,7 +353,7 @@ func (o *Output) publishConfigs(r *router) {
 }
 
 func (o *Output) remove(r *router, gone []string) {
-	msgs, err := discovery.Removals(o.opts, r.node, gone)
+	msgs, err := discovery.Removals(o.opts, r.node, gone, r.tariffs)
 	if err != nil {
 		o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "removals:"+r.node, "cannot build discovery removals")
 	} else {
@@ -405,10 +425,13 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 		st.Age = max(0, now.Sub(r.lastReply))
 	}
 	for name, f := range r.ifaces {
-		is := discovery.IfaceState{RxBytes: f.total[rate.RxBytes], TxBytes: f.total[rate.TxBytes]}
+		is := discovery.IfaceState{RxBytes: f.total[rate.RxBytes], TxBytes: f.total[rate.TxBytes], Tariff: f.tariff}
 		if a := w.ifaces[name]; a != nil {
 			if a.seen {
 				is.RxBytes, is.TxBytes = a.total[rate.RxBytes], a.total[rate.TxBytes]
+			}
+			if a.tariff != nil {
+				is.Tariff = a.tariff
 			}
 			if a.rated {
 				is.Rates = a.rates()
@@ -480,6 +503,67 @@ func (o *Output) publishBridge() {
 		return
 	}
 	o.send(msgs, ConfigQoS)
+}
+
+// tariffSet returns the tariff set of a sample: that of its first
+// interface carrying tariff data (the schedule is the bridge's, the same
+// for every interface). ok is false when none does, or when discovery
+// refuses the names; the router then keeps its set.
+func (o *Output) tariffSet(r *router, ns *bridge.NodeSample) (set []discovery.Tariff, ok bool) {
+	for i := range ns.Ifaces {
+		u := ns.Ifaces[i].Tariff
+		if u == nil {
+			continue
+		}
+		set = make([]discovery.Tariff, 0, len(u.Tariffs))
+		for _, t := range u.Tariffs {
+			set = append(set, discovery.Tariff{Name: t.Name, Capped: t.Cap > 0})
+		}
+		if _, err := discovery.ConfigTopics(o.opts, discovery.Router{Node: r.node, Ifaces: o.names(r), Tariffs: set}); err != nil {
+			o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "tariffs:"+r.node, "tariffs not usable in home assistant; tariff entities unchanged")
+			return nil, false
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+// retariff makes set the router's tariff set. Configs of the old set that
+// the new one lacks (a renamed tariff, a cap dropped) are removed; the
+// caller publishes the new configs.
+func (o *Output) retariff(r *router, set []discovery.Tariff) {
+	if r.configured {
+		names := o.names(r)
+		old, err1 := discovery.ConfigTopics(o.opts, discovery.Router{Node: r.node, Ifaces: names, Tariffs: r.tariffs})
+		now, err2 := discovery.ConfigTopics(o.opts, discovery.Router{Node: r.node, Ifaces: names, Tariffs: set})
+		if err := errors.Join(err1, err2); err != nil {
+			o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "retariff:"+r.node, "cannot build discovery removals")
+		} else {
+			for _, t := range old {
+				if !slices.Contains(now, t) {
+					o.pub.Publish(t, ConfigQoS, true, []byte{})
+				}
+			}
+		}
+	}
+	r.tariffs = set
+}
+
+// tariffState copies the bridge's usage into discovery's state shape.
+func tariffState(u *bridge.TariffUsage) *discovery.TariffState {
+	ts := &discovery.TariffState{Active: u.Active, CycleStart: u.CycleStart, CycleEnd: u.CycleEnd,
+		Usage: make([]discovery.TariffUsage, 0, len(u.Tariffs))}
+	for _, t := range u.Tariffs {
+		ts.Usage = append(ts.Usage, discovery.TariffUsage{
+			Name:     t.Name,
+			Lifetime: discovery.Bytes{Rx: t.Lifetime.Rx, Tx: t.Lifetime.Tx},
+			Cycle:    discovery.Bytes{Rx: t.Current.Rx, Tx: t.Current.Tx},
+			Previous: discovery.Bytes{Rx: t.Previous.Rx, Tx: t.Previous.Tx},
+			Capped:   t.Cap > 0,
+			Share:    t.Share,
+		})
+	}
+	return ts
 }
 
 // sameDevice reports whether two descriptions render the same HA device.

@@ -189,7 +189,7 @@ func TestRemoval(t *testing.T) {
 		}
 	}
 	run(t, out, a, 7, 7, vals)
-	gone, err := discovery.Removals(testOptions(), "er-x", []string{"wg0"})
+	gone, err := discovery.Removals(testOptions(), "er-x", []string{"wg0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestObsolete(t *testing.T) {
 		}
 	}
 	out.Emit(ns, tick(2))
-	want, err := discovery.Removals(testOptions(), "er-x", []string{"wg0"})
+	want, err := discovery.Removals(testOptions(), "er-x", []string{"wg0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
