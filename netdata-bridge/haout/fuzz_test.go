@@ -57,6 +57,20 @@ func FuzzEmit(f *testing.F) {
 						Name: names[int(sel)%len(names)], Absent: sel&0x40 != 0, Obsolete: sel&0x20 != 0,
 						Result: rate.Result{Rate: sel&0x10 != 0, DtNS: int64(next()), Delta: rate.Values{v, v >> 3, v >> 7}, Total: rate.Values{v, v}},
 					})
+					if sel&0x08 != 0 {
+						// Tariff data, its set varying with the tick: a
+						// renamed tariff, a dropped cap, a refused name.
+						u := usage(int(v%3), k, "happy")
+						switch k % 4 {
+						case 1:
+							u.Tariffs[1].Name = "day"
+						case 2:
+							u.Tariffs[1].Cap = 0
+						case 3:
+							u.Tariffs[0].Name = "Bad Name"
+						}
+						ns.Ifaces[len(ns.Ifaces)-1].Tariff = u
+					}
 				}
 				out.Emit(ns, tick(k))
 			case 3:
