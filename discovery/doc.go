@@ -21,7 +21,8 @@
 //   - a payload HA rejects costs one entity, not the whole router;
 //   - it works on every HA release the reference covers.
 //
-// The cost is more retained messages (10 per interface + 2 per router).
+// The cost is more retained messages (10 per interface + 2 per router, and
+// with tariffs per interface 1 + 4 per tariff + 1 per capped tariff).
 //
 // # Ids
 //
@@ -51,6 +52,38 @@
 // sample age" (duration, s). The bridge gets a device with a connectivity
 // binary_sensor on its own LWT; routers point at it with via_device.
 //
+// With tariff accounting (Router.Tariffs, from IFSTAT_TARIFFS) every
+// interface also gets, all enabled by default because they are the point
+// of the feature:
+//   - "<if> received (<t>)", "<if> sent (<t>)": lifetime bytes in tariff t
+//     (data_size, B, total_increasing): never decrease, so HA's long-term
+//     statistics, the Energy-style dashboards and utility_meter can use
+//     them;
+//   - "<if> received this cycle (<t>)", "<if> sent this cycle (<t>)": bytes
+//     in the current billing cycle (data_size, B, state_class total) with
+//     last_reset_value_template reading the cycle start. HA allows
+//     last_reset only with total (schema error otherwise); the value drops
+//     to 0 at a new cycle in the same message that moves last_reset, so the
+//     statistics start a new period instead of counting a decrease. The
+//     template renders an empty string while the cycle is unknown: HA
+//     ignores that silently, where "None" would log a warning;
+//   - "<if> allowance used (<t>)" for a tariff with a cap: percent of the
+//     allowance used this cycle, both directions (unit %, measurement, no
+//     device class: HA has none for a share of a quota; may exceed 100);
+//   - "<if> tariff": the tariff in force, device_class enum with options =
+//     the tariff names (HA's MQTT sensor accepts options only with enum
+//     and without unit or state class).
+//
+// Their unique_ids follow the same scheme with the metric
+// "<kind>-<tariff>" (ifstat:er-x:eth0:rx_total-happy, …:rx_cycle-happy,
+// …:share-normal) and "tariff" for the current one. Joining with '-' keeps
+// '_'-suffixes of these keys from being other keys; Configs still checks
+// every description for two entities on one topic (an interface named
+// like another plus a key) and refuses it with ErrInvalid. Removals and
+// RouterRemovals take the tariffs so that a vanished interface loses its
+// tariff entities too; ConfigTopics lets the bridge clear the configs a
+// changed tariff set no longer has.
+//
 // Every state-fed entity is available only while both P/N/status and
 // P/bridge/<bridge-id>/status are "online" (availability list, mode all) and
 // expires after 3 × the HA interval without a state message.
@@ -72,4 +105,22 @@
 // are bytes. Templates read value_json.ifaces['<id>'] (the id never needs
 // escaping) and render JSON null and a missing interface as None, which HA
 // shows as unknown.
+//
+// With tariffs each interface also has a "tariff" object:
+//
+//	"tariff":{"active":"happy","cycle_start":"2026-11-01T00:00:00+01:00",
+//	  "cycle_end":"2026-12-01T00:00:00+01:00","usage":{
+//	  "happy":{"rx_bytes":9000,"tx_bytes":900,"rx_cycle":3000,"tx_cycle":300,
+//	    "rx_prev":6000,"tx_prev":600,"share":null},
+//	  "normal":{…,"share":12.5}}}
+//
+// active is the tariff in force; cycle_start and cycle_end bound the billing
+// cycle, RFC 3339 in the schedule's zone (null before the first sample).
+// usage is keyed by tariff name in schedule order, nested so that no tariff
+// name can clash with active or cycle_start: rx_bytes/tx_bytes the lifetime
+// totals, rx_cycle/tx_cycle the current cycle, rx_prev/tx_prev the previous
+// one (no entity; for automations and mosquitto_sub), share the percentage
+// of the cap used, null without a cap. Templates read
+// value_json.ifaces['<id>'].tariff.usage['<tariff>'].<field>, each level
+// defaulted to {} (tariff names may hold '-').
 package discovery

@@ -21,9 +21,17 @@
 //     all configs again on HA's birth and after every (re)connect of the
 //     bridge's client (a retained config published while disconnected is
 //     lost, and a broker without persistence forgets them).
+//   - Tariffs: when samples carry bridge.TariffUsage, the router's tariff
+//     set (names in schedule order, capped or not) is taken from the first
+//     interface that has one; a set that differs from the last one
+//     republishes every config and first clears the configs the new set
+//     lacks (a renamed tariff, a dropped cap). A sample without tariff data
+//     keeps the set; a set discovery refuses is logged and ignored. The
+//     state carries each interface's latest usage in the window (or the
+//     interface's latest at all), converted to discovery.TariffState.
 //   - Removal: an interface absent from the agent's replies for longer than
 //     removeAfter, or flagged Obsolete by the sampler, gets empty retained
-//     configs and is forgotten; it is configured again if it comes back.
+//     configs (its tariff entities included) and is forgotten; it is configured again if it comes back.
 //     Gaps (no reply at all) never count as absence: a silent agent is
 //     shown unavailable through its LWT, not stripped of its entities.
 //
