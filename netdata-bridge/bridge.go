@@ -118,8 +118,12 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
+	shard, shards, err := cfg.ShardSpec()
+	if err != nil {
+		return nil, err
+	}
 	s := NewSampler(SamplerConfig{
-		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, ObsoleteAfter: cfg.ObsoleteAfter,
+		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, Shard: shard, Shards: shards, ObsoleteAfter: cfg.ObsoleteAfter,
 		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: tariffs,
 	})
 	return &Bridge{

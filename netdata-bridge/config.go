@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ type Config struct {
 	HAInterval    time.Duration `split_words:"true" default:"10s" desc:"time between Home Assistant state updates; each is the exact average over that window"`
 	StateDir      string        `split_words:"true" desc:"directory for state.json, the persisted totals (default: none; as a Netdata plugin: NETDATA_LIB_DIR); a retained copy is kept on the broker either way"`
 	StateInterval time.Duration `split_words:"true" default:"1m" desc:"how often the totals are saved"`
+
+	Shard string `split_words:"true" desc:"k/n: this bridge samples the agents whose node id hashes to k of n (0 <= k < n), so n bridges share one broker; empty: all"`
 
 	Tariffs    string `split_words:"true" desc:"tariff schedule, e.g. happy=00:00-07:00;normal=* (see netdata-bridge/tariff); empty: no tariff accounting"`
 	TariffTZ   string `split_words:"true" desc:"IANA time zone of the tariff schedule and billing cycles (default: the system's)"`
@@ -76,6 +79,9 @@ func (c *Config) Validate() error {
 			return config.Errorf("STATE_DIR", c.StateDir, "not an existing directory")
 		}
 	}
+	if _, _, err := c.ShardSpec(); err != nil {
+		return err
+	}
 	if _, err := c.TariffConfig(); err != nil {
 		return err
 	}
@@ -110,4 +116,18 @@ func (c *Config) TariffConfig() (*Tariffs, error) {
 		return nil, err
 	}
 	return &Tariffs{Schedule: s, BillingDay: day, Caps: caps}, nil
+}
+
+// ShardSpec parses IFSTAT_SHARD ("k/n"); 0, 0 when unset.
+func (c *Config) ShardSpec() (k, n int, err error) {
+	if c.Shard == "" {
+		return 0, 0, nil
+	}
+	ks, ns, ok := strings.Cut(c.Shard, "/")
+	k, err1 := strconv.Atoi(ks)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > 1024 || k < 0 || k >= n {
+		return 0, 0, config.Errorf("SHARD", c.Shard, "want k/n with 0 <= k < n <= 1024, e.g. 0/2")
+	}
+	return k, n, nil
 }

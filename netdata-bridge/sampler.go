@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,10 @@ type SamplerConfig struct {
 	// Nodes restricts sampling to these node ids; empty means every agent
 	// that announces itself.
 	Nodes []string
+	// Shard and Shards split the agents among bridges: this one samples
+	// the nodes whose stable hash modulo Shards is Shard. Shards 0 or 1
+	// means all.
+	Shard, Shards int
 	// ObsoleteAfter is how long an interface may be absent before its
 	// charts are removed.
 	ObsoleteAfter time.Duration
@@ -129,8 +134,22 @@ func NewSampler(cfg SamplerConfig) *Sampler {
 // Stats returns the counters so far.
 func (s *Sampler) Stats() Stats { return s.stats }
 
-// Wanted reports whether node is sampled at all (the IFSTAT_NODES filter).
-func (s *Sampler) Wanted(node string) bool { return s.allow == nil || s.allow[node] }
+// Wanted reports whether node is sampled at all (the IFSTAT_NODES filter
+// and this bridge's shard).
+func (s *Sampler) Wanted(node string) bool {
+	if s.allow != nil && !s.allow[node] {
+		return false
+	}
+	return s.cfg.Shards <= 1 || ShardOf(node, s.cfg.Shards) == s.cfg.Shard
+}
+
+// ShardOf is the shard (0..shards-1) that samples node: FNV-1a of the node
+// id, so every bridge agrees without talking to the others.
+func ShardOf(node string, shards int) int {
+	h := fnv.New32a()
+	h.Write([]byte(node))
+	return int(h.Sum32() % uint32(shards))
+}
 
 func (s *Sampler) agent(node string) *agent {
 	a := s.agents[node]

@@ -210,3 +210,31 @@ func TestSamplerRatesGapsAndAbsentInterfaces(t *testing.T) {
 		t.Errorf("Stats() = %+v, want 1 gap and 8 matched", st)
 	}
 }
+
+func TestShardsPartitionNodes(t *testing.T) {
+	t.Parallel()
+	const shards = 3
+	samplers := make([]*Sampler, shards)
+	for k := range samplers {
+		samplers[k] = NewSampler(SamplerConfig{Interval: time.Second, RunID: "r", Shard: k, Shards: shards})
+	}
+	counts := make([]int, shards)
+	for i := range 3000 {
+		node := "router-" + strconv.Itoa(i)
+		owners := 0
+		for k, s := range samplers {
+			if s.Wanted(node) {
+				owners++
+				counts[k]++
+			}
+		}
+		if owners != 1 {
+			t.Fatalf("%s is sampled by %d bridges, want exactly 1", node, owners)
+		}
+	}
+	for k, c := range counts {
+		if c < 800 || c > 1200 {
+			t.Errorf("shard %d got %d of 3000 nodes: the hash spreads badly", k, c)
+		}
+	}
+}
