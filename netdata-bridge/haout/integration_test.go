@@ -7,6 +7,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/hatest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
@@ -107,6 +108,60 @@ func TestMosquitto(t *testing.T) {
 	want = byTopic(append(bridgeConfigs(t), routerConfigs(t, erxInfo, names[:3]...)...))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("retained configs after wg0 was removed (-want +got):\n%s", diff)
+	}
+	if t.Failed() {
+		t.Log(b.Log())
+	}
+}
+
+// TestMosquittoTariffs: with tariff data, the broker ends up holding
+// exactly the configs of the current tariff set: a renamed tariff and a
+// vanished interface leave no retained ghost.
+func TestMosquittoTariffs(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t)
+	pc := b.Client(t, "haout-bridge-tariffs")
+	out, err := New(testOptions(), PahoPublisher{Client: pc}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Connected(tick(0))
+	a := newAgent("er-x", erxInfo)
+	names := []string{"eth0", "wg0"}
+	runTariffs(t, out, a, names, 0, 1, func(int) string { return "happy" })
+	flush(t, pc, "bridge")
+	configs := func(tariffs []discovery.Tariff, ifaces ...string) map[string]string {
+		ms, err := discovery.Configs(testOptions(), discovery.Router{Node: "er-x", Info: erxInfo, Ifaces: ifaces, Tariffs: tariffs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return byTopic(append(bridgeConfigs(t), asMsgs(ms, ConfigQoS)...))
+	}
+	got := retained(t, b, "ha-t1")
+	if diff := cmp.Diff(configs(tariffSet, names...), got); diff != "" {
+		t.Fatalf("retained configs (-want +got):\n%s", diff)
+	}
+	for topic, payload := range got {
+		for _, err := range hatest.Validate(topic, []byte(payload)) {
+			t.Errorf("%s: %v", topic, err)
+		}
+	}
+
+	// "normal" becomes "day" without a cap, and wg0 goes.
+	ns := a.reply(2, 2e9+12345, allAt(names[:1], 2))
+	for i := range ns.Ifaces {
+		ns.Ifaces[i].Obsolete = ns.Ifaces[i].Name == "wg0"
+		if !ns.Ifaces[i].Obsolete {
+			u := usage(i, 2, "day")
+			u.Tariffs[1].Name, u.Tariffs[1].Cap = "day", 0
+			ns.Ifaces[i].Tariff = u
+		}
+	}
+	out.Emit(ns, tick(2))
+	flush(t, pc, "bridge")
+	got = retained(t, b, "ha-t2")
+	if diff := cmp.Diff(configs([]discovery.Tariff{{Name: "happy"}, {Name: "day"}}, "eth0"), got); diff != "" {
+		t.Errorf("retained configs after the rename and wg0's removal (-want +got):\n%s", diff)
 	}
 	if t.Failed() {
 		t.Log(b.Log())
