@@ -81,6 +81,14 @@ func AppendCounters(dst []byte, c Counters) []byte {
 		dst = append(dst, `,"speed":`...)
 		dst = strconv.AppendInt(dst, c.SpeedMbps, 10)
 	}
+	if c.ChangedNS != 0 {
+		dst = append(dst, `,"changed_ns":`...)
+		dst = strconv.AppendInt(dst, c.ChangedNS, 10)
+	}
+	if c.UnchangedNS != 0 {
+		dst = append(dst, `,"unchanged_ns":`...)
+		dst = strconv.AppendInt(dst, c.UnchangedNS, 10)
+	}
 	return append(dst, '}')
 }
 

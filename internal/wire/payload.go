@@ -52,6 +52,15 @@ type Counters struct {
 	// SpeedMbps is /sys/class/net/<if>/speed in Mbit/s; 0 when unknown or
 	// not reported (virtual interfaces, link down).
 	SpeedMbps int64 `json:"speed,omitempty"`
+	// ChangedNS is the agent's MonoNS of the first read that saw the
+	// current counter values (watch mode, IFSTAT_WATCH); 0 when unknown:
+	// watch mode off, or no change seen since the agent started. The
+	// driver's refresh that produced these values lies in
+	// (UnchangedNS, ChangedNS].
+	ChangedNS int64 `json:"changed_ns,omitempty"`
+	// UnchangedNS is the MonoNS of the last read that still saw the
+	// previous values; 0 when unknown. Present only with ChangedNS.
+	UnchangedNS int64 `json:"unchanged_ns,omitempty"`
 }
 
 // Reply is the payload of P/N/reply: one read of the counters.
@@ -210,6 +219,26 @@ func (r *Reply) validate() error {
 		if c.Ifindex < 0 || c.SpeedMbps < 0 {
 			return fmt.Errorf("interface %q: negative ifindex or speed", name)
 		}
+		if err := c.validateWatch(r.MonoNS); err != nil {
+			return fmt.Errorf("interface %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// validateWatch checks the watch-mode times against the reply's mono_ns:
+// both lie at or before the read, and the last read with the old values
+// precedes the first with the new ones.
+func (c Counters) validateWatch(monoNS int64) error {
+	switch {
+	case c.ChangedNS < 0 || c.UnchangedNS < 0:
+		return errors.New("negative changed_ns or unchanged_ns")
+	case c.ChangedNS > monoNS:
+		return fmt.Errorf("changed_ns %d after mono_ns %d", c.ChangedNS, monoNS)
+	case c.UnchangedNS != 0 && c.ChangedNS == 0:
+		return errors.New("unchanged_ns without changed_ns")
+	case c.UnchangedNS != 0 && c.UnchangedNS >= c.ChangedNS:
+		return fmt.Errorf("unchanged_ns %d not before changed_ns %d", c.UnchangedNS, c.ChangedNS)
 	}
 	return nil
 }
