@@ -388,6 +388,12 @@ func (b *Bridge) process(m message) error {
 			}
 			return nil
 		}
+		for _, is := range ns.Ifaces {
+			if is.LostWhileDown {
+				log.WithField("iface", is.Name).WithField("reason", is.Result.Reason).
+					Warn("counters reset while no bridge watched: the traffic before the reset is unknown and not counted")
+			}
+		}
 		return b.emit([]*NodeSample{ns})
 	}
 	return nil

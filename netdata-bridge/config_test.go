@@ -26,7 +26,9 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"defaults", func(*Config) {}, ""},
 		{"shard", func(c *Config) { c.Shard = "1/2" }, ""},
-		{"tariffs", func(c *Config) { c.Tariffs, c.TariffTZ, c.TariffCaps = "happy=00:00-07:00;normal=*", "Europe/Berlin", "normal=500GB" }, ""},
+		{"tariffs", func(c *Config) {
+			c.Tariffs, c.TariffTZ, c.TariffCaps = "happy=00:00-07:00;normal=*", "Europe/Berlin", "normal=500GB"
+		}, ""},
 		{"interval too short", func(c *Config) { c.Interval = 50 * time.Millisecond }, "IFSTAT_INTERVAL"},
 		{"netdata", func(c *Config) { c.Netdata = "yes" }, "IFSTAT_NETDATA"},
 		{"max gap below interval", func(c *Config) { c.MaxGap = time.Millisecond }, "IFSTAT_MAX_GAP"},

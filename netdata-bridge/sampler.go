@@ -39,6 +39,11 @@ type IfaceSample struct {
 	// Tariff is the interface's traffic by tariff, when tariffs are
 	// configured and the interface was in this reply.
 	Tariff *TariffUsage
+	// LostWhileDown is set when the first sample after a bridge restart
+	// is a reset (the router rebooted, or the interface was re-created,
+	// while no bridge watched): the traffic between the last persisted
+	// sample and the reset is unknown and not counted.
+	LostWhileDown bool
 }
 
 // NodeSample is what one agent contributed to one tick: a matched reply or a
@@ -83,6 +88,7 @@ type Request struct {
 }
 
 type iface struct {
+	restored    bool // started from a persisted checkpoint, not yet updated
 	tracker     *rate.Tracker
 	tariff      *ifaceTariff // nil without tariffs
 	absentSince time.Time    // zero while present
@@ -298,6 +304,7 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			f = &iface{tracker: rate.New(s.cfg.Rate)}
 			if cp, ok := s.restored[a.node].Ifaces[name]; ok {
 				f.tracker.Restore(cp)
+				f.restored = true
 			}
 			f.tariff = s.newTariff(a.node, name)
 			a.ifaces[name] = f
@@ -306,7 +313,10 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		res := f.tracker.Update(rate.Sample{
 			BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c),
 		})
-		is := IfaceSample{Name: name, Raw: c, Result: res}
+		is := IfaceSample{Name: name, Raw: c, Result: res, LostWhileDown: f.restored && res.Status == rate.Reset}
+		if res.Status != rate.OutOfOrder {
+			f.restored = false
+		}
 		if f.tariff != nil {
 			at := sampleTime(r.TimeNS, a.pendingTick)
 			f.tariff.book(&res, at)
@@ -362,6 +372,7 @@ func (s *Sampler) Restore(snap *state.Snapshot) {
 		for name, cp := range ns.Ifaces {
 			if f := a.ifaces[name]; f != nil {
 				f.tracker.Restore(cp)
+				f.restored = true
 			}
 		}
 	}

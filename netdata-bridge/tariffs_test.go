@@ -109,3 +109,48 @@ func TestTariffSplitAtBoundary(t *testing.T) {
 		t.Errorf("active tariff %q at 07:00:00.5, want normal", is.Tariff.Active)
 	}
 }
+
+// TestRebootWhileDownIsReported: a router that rebooted while no bridge
+// ran makes the first sample after the restart a reset, flagged as lost
+// traffic; a continuing router is not flagged.
+func TestRebootWhileDownIsReported(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		bootAfter string
+		want      bool
+	}{{"rebooted", "b2", true}, {"continued", "b1", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tariffSampler(t)
+			s.Status("n", true)
+			t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+			reply := func(s *Sampler, i int, boot string, rx uint64) *IfaceSample {
+				at := t0.Add(time.Duration(i) * time.Second)
+				s.Tick(at, 0)
+				ns, why := s.Reply("n", &wire.Reply{ID: "run-" + strconv.FormatUint(s.seq, 10), Node: "n", MonoNS: int64(i+1) * 1e9, TimeNS: at.UnixNano(), BootID: boot,
+					Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, Ifindex: 2}}}, at)
+				if ns == nil {
+					t.Fatal(why)
+				}
+				return &ns.Ifaces[0]
+			}
+			reply(s, 0, "b1", 1000)
+			reply(s, 1, "b1", 2000)
+			snap := s.Snapshot("br", t0.Add(time.Second))
+			s2 := tariffSampler(t)
+			s2.Restore(snap)
+			s2.Status("n", true)
+			rx := uint64(500)
+			if tt.bootAfter == "b1" {
+				rx = 5000
+			}
+			is := reply(s2, 60, tt.bootAfter, rx)
+			if is.LostWhileDown != tt.want {
+				t.Errorf("LostWhileDown = %v (status %s), want %v", is.LostWhileDown, is.Result.Status, tt.want)
+			}
+			if next := reply(s2, 61, tt.bootAfter, rx+100); next.LostWhileDown {
+				t.Error("LostWhileDown repeated on the next sample")
+			}
+		})
+	}
+}
