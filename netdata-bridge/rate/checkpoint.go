@@ -25,6 +25,9 @@ type Checkpoint struct {
 	// (<= LastMonoNS; smaller after stale reads).
 	Base       Values
 	BaseMonoNS int64
+	// BaseChangeNS estimates when Base appeared (watch mode); 0 when
+	// unknown. A checkpoint without it costs one interval its change span.
+	BaseChangeNS int64
 	// Idle: the last OK or Gap interval moved no main counter.
 	Idle bool
 	// Seen64 marks the counters that held a value >= 2^32 since the last
@@ -47,6 +50,9 @@ func (c Checkpoint) Check() error {
 	if c.BaseMonoNS > c.LastMonoNS {
 		return fmt.Errorf("%w: base_mono_ns %d after last_mono_ns %d", ErrBadCheckpoint, c.BaseMonoNS, c.LastMonoNS)
 	}
+	if c.BaseChangeNS < 0 || (c.BaseChangeNS > 0 && c.BaseChangeNS > c.BaseMonoNS) {
+		return fmt.Errorf("%w: base_change_ns %d outside 0..base_mono_ns %d", ErrBadCheckpoint, c.BaseChangeNS, c.BaseMonoNS)
+	}
 	if c.Ifindex < 0 {
 		return fmt.Errorf("%w: negative ifindex %d", ErrBadCheckpoint, c.Ifindex)
 	}
@@ -61,17 +67,18 @@ func (c Checkpoint) Check() error {
 // Snapshot returns the state of t for Restore.
 func (t *Tracker) Snapshot() Checkpoint {
 	return Checkpoint{
-		Started:    t.started,
-		BootID:     t.bootID,
-		OldBootID:  t.oldBootID,
-		Ifindex:    t.ifindex,
-		SpeedMbps:  t.speedMbps,
-		LastMonoNS: t.lastMono,
-		Base:       t.base,
-		BaseMonoNS: t.baseMono,
-		Idle:       t.idle,
-		Seen64:     t.seen64,
-		Totals:     t.totals,
+		Started:      t.started,
+		BootID:       t.bootID,
+		OldBootID:    t.oldBootID,
+		Ifindex:      t.ifindex,
+		SpeedMbps:    t.speedMbps,
+		LastMonoNS:   t.lastMono,
+		Base:         t.base,
+		BaseMonoNS:   t.baseMono,
+		BaseChangeNS: t.baseChange,
+		Idle:         t.idle,
+		Seen64:       t.seen64,
+		Totals:       t.totals,
 	}
 }
 
@@ -109,6 +116,7 @@ func (t *Tracker) Restore(c Checkpoint) {
 	t.lastMono = c.LastMonoNS
 	t.base = c.Base
 	t.baseMono = c.BaseMonoNS
+	t.baseChange = c.BaseChangeNS
 	t.idle = c.Idle
 	t.seen64 = c.Seen64
 	t.restored = true

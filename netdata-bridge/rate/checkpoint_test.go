@@ -242,6 +242,9 @@ func TestCheckpointCheck(t *testing.T) {
 		{"consistent", Checkpoint{Started: true, BaseMonoNS: 5, LastMonoNS: 6, Base: Values{1 << 40}, Seen64: [N]bool{true}}, ""},
 		{"base after last", Checkpoint{Started: true, BaseMonoNS: 7, LastMonoNS: 6}, "invalid checkpoint: base_mono_ns 7 after last_mono_ns 6"},
 		{"negative ifindex", Checkpoint{Started: true, Ifindex: -2}, "invalid checkpoint: negative ifindex -2"},
+		{"change time", Checkpoint{Started: true, BaseMonoNS: 5, LastMonoNS: 6, BaseChangeNS: 5}, ""},
+		{"change time after base", Checkpoint{Started: true, BaseMonoNS: 5, LastMonoNS: 6, BaseChangeNS: 6}, "invalid checkpoint: base_change_ns 6 outside 0..base_mono_ns 5"},
+		{"negative change time", Checkpoint{Started: true, BaseMonoNS: 5, LastMonoNS: 6, BaseChangeNS: -1}, "invalid checkpoint: base_change_ns -1 outside 0..base_mono_ns 5"},
 		{"wide base not marked", Checkpoint{Started: true, Base: Values{0, 1 << 32}}, "invalid checkpoint: tx_bytes base 4294967296 >= 2^32 without seen64"},
 	}
 	for _, tt := range tests {

@@ -48,3 +48,22 @@ func Example() {
 	// ok     total 37500000 bytes, 100000000 bit/s over 2000 ms
 	// reset  total 37502000 bytes, boot id changed
 }
+
+// ExampleSummarize folds one second of 0.25 s samples into the average
+// rate and the peak of one interval, as a bridge sampling faster than its
+// output does once per second.
+func ExampleSummarize() {
+	tr := rate.New(rate.Config{})
+	var second []rate.Result
+	// A software device (counters always current), bytes at 0, .25, .5,
+	// .75 and 1 s: 31250 bytes, then 31250, 125000 and 62500.
+	for i, rx := range []uint64{0, 31250, 62500, 187500, 250000} {
+		r := tr.Update(rate.Sample{BootID: "b", MonoNS: int64(i) * 250_000_000, Values: rate.Values{rx, 0, uint64(i) * 100}})
+		if r.Status != rate.First {
+			second = append(second, r)
+		}
+	}
+	s := rate.Summarize(second, rate.RxBytes, 8, 250_000_000, 0)
+	fmt.Printf("average %d bit/s, peak %d bit/s over %d ms, too coarse: %v\n", s.Average, s.Peak, s.PeakSpanNS/1e6, s.TooCoarse)
+	// Output: average 2000000 bit/s, peak 4000000 bit/s over 250 ms, too coarse: false
+}

@@ -73,6 +73,32 @@ type Sample struct {
 	SpeedMbps int64
 	// Values are the counters at the read.
 	Values Values
+	// ChangedNS is the agent's MonoNS of the first read that saw Values
+	// (watch mode: wire.Counters.ChangedNS); 0 means unknown. When it and
+	// the baseline's are known, a rate spans the time between the two
+	// counter changes instead of the time between the reads.
+	ChangedNS int64
+	// UnchangedNS is the MonoNS of the last read that still saw the
+	// previous values (wire.Counters.UnchangedNS); 0 means unknown. The
+	// refresh that produced Values lies in (UnchangedNS, ChangedNS]; its
+	// midpoint is taken as the instant of the change. A caller that knows
+	// the driver's refresh period (package refresh) may pass a narrower
+	// window.
+	UnchangedNS int64
+}
+
+// changeNS is the best estimate of the instant at which s.Values
+// appeared: the midpoint of (UnchangedNS, ChangedNS], or ChangedNS alone;
+// 0 when unknown or inconsistent with the read.
+func (s Sample) changeNS() int64 {
+	c := s.ChangedNS
+	if c <= 0 || c > s.MonoNS {
+		return 0
+	}
+	if u := s.UnchangedNS; u > 0 && u < c {
+		return u + (c-u)/2
+	}
+	return c
 }
 
 // Status classifies one Update.
@@ -127,9 +153,14 @@ type Result struct {
 	// Gap (see Ambiguous); empty otherwise.
 	Reason string
 	// DtNS is the span in ns the delta covers: since the last read at which
-	// the counters changed (see Stale). 0 when the clocks cannot be compared
-	// (new boot) or on First and OutOfOrder.
+	// the counters changed (see Stale), or, when both samples carry change
+	// times (watch mode), between the two counter changes (see ChangeSpan).
+	// 0 when the clocks cannot be compared (new boot) or on First and
+	// OutOfOrder.
 	DtNS int64
+	// ChangeSpan is true when DtNS is the span between two counter
+	// changes rather than between two reads.
+	ChangeSpan bool
 	// Delta is the increment of each counter over DtNS, wrap-corrected; on
 	// Reset the traffic the counters prove (see the package doc).
 	Delta Values
@@ -243,6 +274,9 @@ type Tracker struct {
 
 	base     Values // counters at the last change
 	baseMono int64  // MonoNS of the last change
+	// baseChange estimates when base appeared (Sample.changeNS); 0 when
+	// unknown.
+	baseChange int64
 	// idle: the last OK or Gap interval moved no main counter. False after
 	// First, Reset and Implausible: whether the driver is refreshing is
 	// unknown, so stillness is not believed at once.
@@ -345,6 +379,16 @@ func (t *Tracker) Update(s Sample) Result {
 		}
 	}
 
+	// With change times on both ends the delta is the traffic between the
+	// two refreshes that produced the values, whatever the reads saw in
+	// between. Not after a measured idle interval: refreshes that changed
+	// nothing are invisible, so the previous change may be long before
+	// the refresh that began this traffic.
+	if c := s.changeNS(); moved && !t.idle && t.baseChange > 0 && c > t.baseChange {
+		res.DtNS = c - t.baseChange
+		res.ChangeSpan = true
+	}
+
 	res.Status = OK
 	if t.cfg.MaxGapNS > 0 && span > uint64(t.cfg.MaxGapNS) {
 		res.Status = Gap
@@ -420,6 +464,7 @@ func (t *Tracker) decreaseReason(c Counter, s Sample) string {
 func (t *Tracker) rebase(s Sample) {
 	t.base = s.Values
 	t.baseMono = s.MonoNS
+	t.baseChange = s.changeNS()
 	t.lastMono = s.MonoNS
 	t.restored = false
 	t.note(s)

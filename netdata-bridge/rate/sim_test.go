@@ -2,6 +2,7 @@ package rate
 
 import (
 	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -36,14 +37,70 @@ type simStats struct {
 	bookedBytes, shownB uint64
 }
 
+// lastRefresh returns the last refresh at or before t, or 0.
+func (d *driverSim) lastRefresh(t int64) int64 {
+	i := sort.Search(len(d.refreshes), func(i int) bool { return d.refreshes[i] > t })
+	if i == 0 {
+		return 0
+	}
+	return d.refreshes[i-1]
+}
+
+// simWatch is an agent in watch mode: it reads the counters every Every ns
+// from Phase on, besides the requests, and reports for the values a
+// request read shows the first read that saw them and the last read
+// before that.
+type simWatch struct {
+	Every, Phase int64
+	// Refine, if set, narrows each change window as a bridge that knows
+	// the refresh period would (package refresh).
+	Refine func(unchanged, changed int64) (int64, int64)
+}
+
+// window returns (unchanged, changed] for the values a request read at t
+// shows, where requests are read every s ns from start.
+func (w simWatch) window(d *driverSim, start, s, t int64) (unchanged, changed int64) {
+	r := d.lastRefresh(t)
+	if r == 0 || w.Every == 0 {
+		return 0, 0
+	}
+	// First read at or after r: a watch read or a request read.
+	changed = t
+	if r >= w.Phase {
+		changed = min(changed, w.Phase+(r-w.Phase+w.Every-1)/w.Every*w.Every)
+	}
+	if r > start {
+		changed = min(changed, start+(r-start+s-1)/s*s)
+	} else {
+		changed = min(changed, start)
+	}
+	// Last read before r.
+	if r > w.Phase {
+		unchanged = w.Phase + (r-w.Phase-1)/w.Every*w.Every
+	}
+	if r > start {
+		unchanged = max(unchanged, start+(r-start-1)/s*s)
+	}
+	if w.Refine != nil && unchanged > 0 {
+		unchanged, changed = w.Refine(unchanged, changed)
+	}
+	return unchanged, changed
+}
+
 // run samples the driver every s ns from start for n samples.
 func (d *driverSim) run(cfg Config, start, s int64, n int) simStats {
+	return d.runWatch(cfg, start, s, n, simWatch{})
+}
+
+// runWatch is run with an agent in watch mode w.
+func (d *driverSim) runWatch(cfg Config, start, s int64, n int, w simWatch) simStats {
 	tr := New(cfg)
 	st := simStats{maxErr: -1, minErr: 1e9}
 	firstRated := true
 	for i := range n {
 		t := start + int64(i)*s
-		r := tr.Update(Sample{BootID: "b", MonoNS: t, Values: d.at(t)})
+		u, c := w.window(d, start, s, t)
+		r := tr.Update(Sample{BootID: "b", MonoNS: t, Values: d.at(t), UnchangedNS: u, ChangedNS: c})
 		st.bookedBytes = r.Total[RxBytes]
 		switch {
 		case r.Status == Stale:
@@ -151,6 +208,51 @@ func TestSimulatedDriverRefresh(t *testing.T) {
 			}
 			if tt.wantBound && st.boundBroken != 0 {
 				t.Errorf("%d intervals counted traffic outside (DtNS-S, DtNS+S)", st.boundBroken)
+			}
+			if st.bookedBytes != st.shownB {
+				t.Errorf("booked %d bytes, the driver showed %d", st.bookedBytes, st.shownB)
+			}
+		})
+	}
+}
+
+// TestSimulatedWatch is TestSimulatedDriverRefresh with the agent in watch
+// mode: each rate spans the time between the two refreshes that produced
+// its values, known to the watch period g, so an interval that holds two
+// refreshes reads their traffic over their true span, never twice the
+// rate. Each end's midpoint is within g/2 of its refresh: the span is
+// within g of the truth, the error within g/(P-g) on a span of one period P.
+func TestSimulatedWatch(t *testing.T) {
+	t.Parallel()
+	const (
+		minute = 60 * sec
+		period = 976_500_000
+		ms     = 1_000_000
+	)
+	tests := []struct {
+		name  string
+		every int64
+		n     int
+		watch simWatch
+	}{
+		{"sampled every 1 s, watch 50 ms", sec, 600, simWatch{Every: 50 * ms, Phase: 7 * ms}},
+		{"sampled every 1 s, watch 10 ms", sec, 600, simWatch{Every: 10 * ms, Phase: 3 * ms}},
+		{"sampled every 0.25 s, watch 50 ms", sec / 4, 2400, simWatch{Every: 50 * ms, Phase: 7 * ms}},
+		{"sampled every 0.25 s, watch 10 ms", sec / 4, 2400, simWatch{Every: 10 * ms, Phase: 3 * ms}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := periodic(period, 300_000_000, 11*minute)
+			st := d.runWatch(Config{}, 2*sec, tt.every, tt.n, tt.watch)
+			bound := float64(tt.watch.Every)/float64(period-tt.watch.Every) + 1e-6
+			t.Logf("rated %d, stale %d, zero %d, >= 1.9x %d; error per interval %+.4f .. %+.4f (bound ±%.4f); booked %d of %d bytes shown",
+				st.rated, st.stale, st.zero, st.doubled, st.minErr, st.maxErr, bound, st.bookedBytes, st.shownB)
+			if st.doubled != 0 || st.zero != 0 {
+				t.Errorf("%d intervals at >= 1.9 x the rate, %d zero; want none", st.doubled, st.zero)
+			}
+			if st.maxErr > bound || st.minErr < -bound {
+				t.Errorf("error per interval %+.4f .. %+.4f, want within ±%.4f", st.minErr, st.maxErr, bound)
 			}
 			if st.bookedBytes != st.shownB {
 				t.Errorf("booked %d bytes, the driver showed %d", st.bookedBytes, st.shownB)
