@@ -1,0 +1,418 @@
+package sectest
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+// guard turns a hang into a failure; nothing is timed against it.
+const guard = 30 * time.Second
+
+// binaries are the paths of the programs under test.
+type binaries struct{ agent, bridge string }
+
+// bins is set by TestMain before any test runs and only read afterwards:
+// building the two binaries once keeps the package's run short on a
+// shared machine.
+var bins binaries
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "sectest-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sectest:", err)
+		os.Exit(1)
+	}
+	// The unprivileged-agent test runs the agent as nobody, who must be
+	// able to enter this directory.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "sectest:", err)
+		os.Exit(1)
+	}
+	bins = binaries{agent: filepath.Join(dir, "ifstat-agent"), bridge: filepath.Join(dir, "ifstat-bridge")}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	for out, pkg := range map[string]string{
+		bins.agent:  "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent",
+		bins.bridge: "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge",
+	} {
+		if msg, err := exec.Command(goBin, "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "sectest: go build %s: %v\n%s", pkg, err, msg)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// haveMosquitto reports whether brokertest will find a mosquitto binary.
+func haveMosquitto() bool {
+	if _, err := exec.LookPath("mosquitto"); err == nil {
+		return true
+	}
+	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+// startBroker starts a mosquitto for t. Without mosquitto the test is
+// skipped, or fails with CI=true: every test here is about what Mosquitto
+// enforces, which the embedded fallback broker does not model.
+func startBroker(t *testing.T, opts ...brokertest.Option) *brokertest.Broker {
+	t.Helper()
+	if !haveMosquitto() {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mosquitto not found; CI=true requires it")
+		}
+		t.Skip("mosquitto not installed")
+	}
+	b := brokertest.Start(t, opts...)
+	if b.Embedded() {
+		t.Fatal("brokertest chose the embedded broker (IFSTAT_TEST_BROKER=embedded?); these tests need mosquitto")
+	}
+	return b
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's writes and a test's
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a started binary. Its output is kept in memory.
+type proc struct {
+	name           string
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan struct{}
+	state          *os.ProcessState // set before done is closed
+}
+
+// start runs bin with exactly env (nothing inherited, so the test's own
+// IFSTAT_* variables cannot leak in) and args. prep, if not nil, adjusts
+// the command before it starts. A cleanup SIGKILLs the process by its PID
+// if it still runs and prints its output if the test failed.
+func start(t *testing.T, name, bin string, env []string, prep func(*exec.Cmd), args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if prep != nil {
+		prep(p.cmd)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		p.state = p.cmd.ProcessState
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.signal(t, syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("%s (pid %d) stderr:\n%s", name, p.cmd.Process.Pid, tail(p.stderr.String(), 60))
+		}
+	})
+	return p
+}
+
+// run runs bin to completion (bounded by guard) and returns its exit code
+// and combined stdout and stderr.
+func run(t *testing.T, bin string, env []string, args ...string) (int, string) {
+	t.Helper()
+	p := start(t, filepath.Base(bin), bin, env, nil, args...)
+	select {
+	case <-p.done:
+	case <-time.After(guard):
+		t.Fatalf("%s %q did not exit within %v", bin, args, guard)
+	}
+	return p.state.ExitCode(), p.stdout.String() + p.stderr.String()
+}
+
+// signal sends sig to the process (by PID) unless it has exited, and waits
+// for it to exit.
+func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(guard):
+		t.Errorf("%s (pid %d) did not exit within %v of %v", p.name, p.cmd.Process.Pid, guard, sig)
+	}
+}
+
+// exited reports whether the process has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitFor polls cond until it holds; the test fails with what after guard,
+// or at once if the process exits first.
+func (p *proc) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(guard)
+	for !cond() {
+		if p.exited() {
+			t.Fatalf("%s exited (%v) while waiting for %s", p.name, p.state, what)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %s within %v", p.name, what, guard)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLog waits until the process's stderr contains s at least n times.
+func (p *proc) waitLog(t *testing.T, s string, n int) {
+	t.Helper()
+	p.waitFor(t, fmt.Sprintf("%d× %q in stderr", n, s), func() bool { return strings.Count(p.stderr.String(), s) >= n })
+}
+
+func tail(s string, lines int) string {
+	l := strings.SplitAfter(s, "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "")
+}
+
+// plugind is what a bridge wrote on stdout in the plugins.d protocol: the
+// values of every SET per chart and dimension, in order; "" is an empty
+// SET (a gap).
+type plugind map[string]map[string][]string
+
+// parsePlugind reads the complete lines of a plugins.d stream.
+func parsePlugind(stream string) plugind {
+	if i := strings.LastIndexByte(stream, '\n'); i >= 0 {
+		stream = stream[:i+1]
+	} else {
+		stream = ""
+	}
+	out := plugind{}
+	var chart string
+	sc := bufio.NewScanner(strings.NewReader(stream))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		f := quoted(sc.Text())
+		switch {
+		case len(f) >= 2 && (f[0] == "CHART" || f[0] == "BEGIN"):
+			chart = f[1]
+			if out[chart] == nil {
+				out[chart] = map[string][]string{}
+			}
+		case len(f) == 4 && f[0] == "SET" && f[2] == "=" && chart != "":
+			out[chart][f[1]] = append(out[chart][f[1]], f[3])
+		case len(f) >= 1 && f[0] == "END":
+			chart = ""
+		}
+	}
+	return out
+}
+
+// quoted splits a plugins.d line into words; single quotes group words and
+// are removed.
+func quoted(line string) []string {
+	var words []string
+	for line = strings.TrimSpace(line); line != ""; line = strings.TrimSpace(line) {
+		if line[0] == '\'' {
+			end := strings.IndexByte(line[1:], '\'')
+			if end < 0 {
+				return append(words, line[1:])
+			}
+			words = append(words, line[1:1+end])
+			line = line[2+end:]
+			continue
+		}
+		w, rest, _ := strings.Cut(line, " ")
+		words = append(words, w)
+		line = rest
+	}
+	return words
+}
+
+// nodes returns the sorted node ids that have a bandwidth chart
+// ("ifstat_<node>.<iface>_net") with at least one non-empty value.
+func (p plugind) nodes() []string {
+	var nodes []string
+	for chart, dims := range p {
+		node, ok := strings.CutPrefix(chart, "ifstat_")
+		if !ok || !strings.HasSuffix(chart, "_net") {
+			continue
+		}
+		node, _, _ = strings.Cut(node, ".")
+		if len(rated(dims["received"])) > 0 && !slices.Contains(nodes, node) {
+			nodes = append(nodes, node)
+		}
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// rated returns the non-empty values of a dimension as numbers; values
+// that are not integers are left out (and fail nothing: the caller counts).
+func rated(values []string) []int64 {
+	var out []int64
+	for _, v := range values {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && v != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// median of a non-empty slice.
+func median(v []int64) int64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// rampTree is a fake counter tree whose eth0 counters grow at a constant
+// rate in real time, rewritten every few milliseconds until the test ends.
+type rampTree struct {
+	*netdevtest.Tree
+	rx, tx uint64 // bytes per second
+}
+
+// bitsPerSec are the rates a rampTree's eth0 shows, as the bridge writes
+// them to Netdata (bits/s; Netdata divides by 1000 for kilobits/s).
+func (r *rampTree) bitsPerSec() (rx, tx int64) { return int64(r.rx * 8), int64(r.tx * 8) }
+
+// newRampTree writes the tree and keeps it moving. Its files are readable
+// by everyone (the unprivileged test reads them as nobody).
+func newRampTree(t *testing.T, rx, tx uint64) *rampTree {
+	t.Helper()
+	tree := netdevtest.NewTree(t)
+	tree.SetBootID("5ec0000-0000-4000-8000-000000000001")
+	c := wire.Counters{Ifindex: 2, SpeedMbps: 1000}
+	tree.Set("eth0", c)
+	tree.Write()
+	r := &rampTree{Tree: tree, rx: rx, tx: tx}
+	path := filepath.Join(tree.ProcRoot(), "net", "dev")
+	begin := time.Now()
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-t.Context().Done():
+				return
+			case <-tick.C:
+			}
+			s := time.Since(begin).Seconds()
+			c.RxBytes, c.TxBytes = 1e9+uint64(float64(rx)*s), 2e9+uint64(float64(tx)*s)
+			c.RxPackets, c.TxPackets = c.RxBytes/1000, c.TxBytes/1000
+			// Rename over the file, so the agent never reads half of it;
+			// errors only stop the ramp, which the rate checks then show.
+			tmp := path + ".ramp"
+			if os.WriteFile(tmp, netdevtest.Format(map[string]wire.Counters{"eth0": c}), 0o644) != nil || os.Rename(tmp, path) != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { <-stopped })
+	return r
+}
+
+// agentEnv is the environment of a real agent for node on broker, reading
+// tree; extra variables are appended (later ones win in the binaries,
+// which read the last value of a duplicated variable).
+func agentEnv(broker, node string, tree *rampTree, extra ...string) []string {
+	env := []string{"IFSTAT_BROKER=" + broker, "IFSTAT_NODE=" + node, "IFSTAT_LOG_LEVEL=debug"}
+	if tree != nil {
+		env = append(env, "IFSTAT_PROC_ROOT="+tree.ProcRoot(), "IFSTAT_SYS_ROOT="+tree.SysRoot())
+	}
+	return append(env, extra...)
+}
+
+// bridgeEnv is the environment of a real bridge daemon writing plugins.d
+// on stdout, sampling only nodes (when given) every 500 ms, without Home
+// Assistant output unless extra turns it on.
+func bridgeEnv(broker, id string, extra ...string) []string {
+	env := []string{
+		"IFSTAT_BROKER=" + broker, "IFSTAT_BRIDGE_ID=" + id, "IFSTAT_NETDATA=on", "IFSTAT_HA=off",
+		"IFSTAT_INTERVAL=500ms", "IFSTAT_LOG_LEVEL=debug",
+	}
+	return append(env, extra...)
+}
+
+// waitRated waits until the bridge's stdout holds at least n rated values
+// of node's eth0 bandwidth and returns them (received, sent).
+func waitRated(t *testing.T, br *proc, node string, n int) (rx, tx []int64) {
+	t.Helper()
+	chart := "ifstat_" + node + ".eth0_net"
+	br.waitFor(t, fmt.Sprintf("%d rated values on %s", n, chart), func() bool {
+		p := parsePlugind(br.stdout.String())
+		rx, tx = rated(p[chart]["received"]), rated(p[chart]["sent"])
+		return len(rx) >= n && len(tx) >= n
+	})
+	return rx, tx
+}
+
+// checkRates fails the test unless every value is positive (the bridge
+// SETs both directions positive; Netdata's multiplier draws sent negative)
+// and the median is within 10% of want: the ramp is rewritten every 5 ms
+// and judged over 500 ms intervals, so only a badly starved writer
+// goroutine moves a value by more.
+func checkRates(t *testing.T, what string, got []int64, want int64) {
+	t.Helper()
+	for _, v := range got {
+		if v <= 0 {
+			t.Errorf("%s: value %d is not positive (want about %d): %v", what, v, want, got)
+			return
+		}
+	}
+	if m := median(got); m < want-want/10 || m > want+want/10 {
+		t.Errorf("%s: median %d, want %d ±10%% (values %v)", what, m, want, got)
+	}
+}
