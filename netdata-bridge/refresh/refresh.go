@@ -1,0 +1,298 @@
+package refresh
+
+import (
+	"math"
+	"slices"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultHistory    = 64
+	DefaultMinWindows = 8
+)
+
+// Config tunes an Estimator; the zero value uses the defaults.
+type Config struct {
+	// History is how many of the latest windows are fitted; at one refresh
+	// per second, 64 is about a minute. If zero, DefaultHistory.
+	History int
+	// MinWindows is the fewest windows an estimate is trusted with. If
+	// zero, DefaultMinWindows.
+	MinWindows int
+}
+
+// Estimate is what the windows say about the refresh clock.
+type Estimate struct {
+	// PeriodNS is the fitted refresh period; 0 when unknown (too few
+	// windows, or the counters change at every read: see AtMostNS).
+	PeriodNS int64
+	// PhaseNS is one fitted refresh instant (MonoNS): refreshes fall at
+	// PhaseNS + k·PeriodNS.
+	PhaseNS int64
+	// Windows is the number of windows fitted.
+	Windows int
+	// PrecisionNS bounds the error of a predicted refresh instant over the
+	// fitted windows when every window admits the fit (JitterNS 0).
+	PrecisionNS int64
+	// JitterNS is how far the fitted instants fall outside their windows
+	// at most: 0 for a strictly periodic driver.
+	JitterNS int64
+	// AtMostNS, when PeriodNS is 0 and windows were seen, is the median
+	// spacing of changes: the counters refresh at least this often.
+	AtMostNS int64
+	// Confident is true when PeriodNS rests on at least MinWindows
+	// windows, each narrower than half a period, with jitter under a
+	// tenth of the period.
+	Confident bool
+}
+
+// TooCoarse reports whether sampling every intervalNS is faster than the
+// counter refreshes: some intervals then see no change, and a rate can be
+// reported only over a whole refresh period. False when unknown.
+func (e Estimate) TooCoarse(intervalNS int64) bool {
+	return e.Confident && e.PeriodNS > intervalNS
+}
+
+// Predict returns the fitted refresh instant nearest t, and false when
+// there is no confident estimate.
+func (e Estimate) Predict(t int64) (int64, bool) {
+	if !e.Confident || e.PeriodNS <= 0 {
+		return 0, false
+	}
+	k := math.Round(float64(t-e.PhaseNS) / float64(e.PeriodNS))
+	return e.PhaseNS + int64(k*float64(e.PeriodNS)), true
+}
+
+type window struct{ lo, hi int64 }
+
+// Estimator fits the refresh clock of one interface. The zero value is
+// ready with the default Config. It is not safe for concurrent use.
+type Estimator struct {
+	cfg      Config
+	windows  []window // ascending, at most History
+	prevRead int64
+	est      Estimate
+	dirty    bool
+}
+
+// New returns an Estimator using cfg.
+func New(cfg Config) *Estimator { return &Estimator{cfg: cfg} }
+
+func (e *Estimator) history() int {
+	if e.cfg.History <= 0 {
+		return DefaultHistory
+	}
+	return e.cfg.History
+}
+
+func (e *Estimator) minWindows() int {
+	if e.cfg.MinWindows <= 0 {
+		return DefaultMinWindows
+	}
+	return max(e.cfg.MinWindows, 3)
+}
+
+// Observe records that a refresh happened in (unchangedNS, changedNS].
+// Windows that are empty, out of order or overlap the previous one are
+// ignored; an unknown unchangedNS (0) gives no window.
+func (e *Estimator) Observe(unchangedNS, changedNS int64) {
+	if unchangedNS <= 0 || changedNS <= unchangedNS {
+		return
+	}
+	if n := len(e.windows); n > 0 && unchangedNS < e.windows[n-1].hi {
+		if changedNS == e.windows[n-1].hi && unchangedNS == e.windows[n-1].lo {
+			return // the same change, reported by another reply
+		}
+		if changedNS <= e.windows[n-1].hi {
+			return // older than what we have
+		}
+		// A clock that went back (reboot) or a reordered window: start
+		// over rather than fit across it.
+		e.windows = e.windows[:0]
+	}
+	if len(e.windows) == e.history() {
+		copy(e.windows, e.windows[1:])
+		e.windows = e.windows[:len(e.windows)-1]
+	}
+	e.windows = append(e.windows, window{unchangedNS, changedNS})
+	e.dirty = true
+}
+
+// ObserveRead is the input without watch mode: one call per read of the
+// interface, with moved true when any counter differs from the previous
+// read. A moved read closes the window the previous read opened.
+func (e *Estimator) ObserveRead(monoNS int64, moved bool) {
+	if moved && e.prevRead > 0 {
+		e.Observe(e.prevRead, monoNS)
+	}
+	// A clock that went back (a reboot) makes the next window empty,
+	// which Observe ignores.
+	e.prevRead = monoNS
+}
+
+// Reset forgets every window, e.g. after a reboot or a re-created
+// interface.
+func (e *Estimator) Reset() {
+	e.windows = e.windows[:0]
+	e.prevRead = 0
+	e.est = Estimate{}
+	e.dirty = false
+}
+
+// Estimate returns the fit over the current windows.
+func (e *Estimator) Estimate() Estimate {
+	if e.dirty {
+		e.est = fit(e.windows, e.minWindows())
+		e.dirty = false
+	}
+	return e.est
+}
+
+// Refine narrows (unchangedNS, changedNS] to the predicted refresh instant
+// ± its uncertainty (PrecisionNS + JitterNS), and returns the window
+// unchanged when there is no confident estimate or the prediction falls
+// outside it.
+func (e *Estimator) Refine(unchangedNS, changedNS int64) (int64, int64) {
+	est := e.Estimate()
+	if changedNS <= unchangedNS || unchangedNS <= 0 {
+		return unchangedNS, changedNS
+	}
+	mid := unchangedNS + (changedNS-unchangedNS)/2
+	t, ok := est.Predict(mid)
+	if !ok {
+		return unchangedNS, changedNS
+	}
+	m := max(est.PrecisionNS+est.JitterNS, 1)
+	lo, hi := max(unchangedNS, t-m), min(changedNS, t+m)
+	if lo >= hi {
+		return unchangedNS, changedNS
+	}
+	return lo, hi
+}
+
+// fit computes the Estimate of ws (ascending).
+func fit(ws []window, minWindows int) Estimate {
+	n := len(ws)
+	est := Estimate{Windows: n}
+	if n < 2 {
+		return est
+	}
+	m := make([]float64, n) // midpoints relative to the first
+	widths := make([]float64, n)
+	base := ws[0].lo + (ws[0].hi-ws[0].lo)/2
+	for i, w := range ws {
+		m[i] = float64(w.lo + (w.hi-w.lo)/2 - base)
+		widths[i] = float64(w.hi - w.lo)
+	}
+	d := make([]float64, n-1)
+	adjacent := 0
+	for i := range d {
+		d[i] = m[i+1] - m[i]
+		if ws[i+1].lo == ws[i].hi {
+			adjacent++
+		}
+	}
+	p0 := median(d)
+	// Counters that changed at every read: the reads, not the driver,
+	// set the spacing.
+	if 2*adjacent > len(d) || median(widths) > p0/2 || p0 <= 0 {
+		est.AtMostNS = int64(p0)
+		return est
+	}
+	// Missed refreshes make some spacings 2P, 3P: count periods per
+	// spacing, then the mean period over them.
+	k := make([]float64, n)
+	var sumD, sumN float64
+	for i, di := range d {
+		c := max(1, math.Round(di/p0))
+		sumD += di
+		sumN += c
+		k[i+1] = k[i] + c
+	}
+	p1 := sumD / sumN
+	for i, di := range d { // again with the better period
+		k[i+1] = k[i] + max(1, math.Round(di/p1))
+	}
+	// Least squares m = φ + P·k.
+	var mk, mm float64
+	for i := range n {
+		mk += k[i]
+		mm += m[i]
+	}
+	mk /= float64(n)
+	mm /= float64(n)
+	var sxy, sxx float64
+	for i := range n {
+		sxy += (k[i] - mk) * (m[i] - mm)
+		sxx += (k[i] - mk) * (k[i] - mk)
+	}
+	if sxx == 0 {
+		return est
+	}
+	p := sxy / sxx
+	phi := mm - p*mk
+	// A strictly periodic driver: every window must hold φ + k·P. The
+	// pairs bound P, then the windows bound φ; both far tighter than the
+	// least-squares fit of midpoints.
+	lo := func(i int) float64 { return float64(ws[i].lo - base) }
+	hi := func(i int) float64 { return float64(ws[i].hi - base) }
+	pLo, pHi := math.Inf(-1), math.Inf(1)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			dk := k[j] - k[i]
+			pLo = max(pLo, (lo(j)-hi(i))/dk)
+			pHi = min(pHi, (hi(j)-lo(i))/dk)
+		}
+	}
+	precision, jitter := 0.0, 0.0
+	if pLo <= pHi {
+		// The instants the feasible (P, φ) allow at the last index, over
+		// a grid of the feasible periods: its centre is the phase, its
+		// half-width the precision of a prediction near the last window.
+		kl := k[n-1]
+		tLo, tHi := math.Inf(1), math.Inf(-1)
+		for g := range 33 {
+			pg := pLo + (pHi-pLo)*float64(g)/32
+			fLo, fHi := math.Inf(-1), math.Inf(1)
+			for i := range n {
+				fLo = max(fLo, lo(i)+(kl-k[i])*pg)
+				fHi = min(fHi, hi(i)+(kl-k[i])*pg)
+			}
+			if fLo <= fHi {
+				tLo, tHi = min(tLo, fLo), max(tHi, fHi)
+			}
+		}
+		if tLo <= tHi {
+			p = (pLo + pHi) / 2
+			phi = (tLo+tHi)/2 - kl*p
+			precision = max((tHi-tLo)/2, 1)
+		}
+	}
+	if precision == 0 {
+		for i := range n {
+			t := phi + k[i]*p
+			jitter = max(jitter, lo(i)-t, t-hi(i))
+		}
+		precision = median(widths) / 2
+	}
+	est.PeriodNS = int64(math.Round(p))
+	// The phase nearest the latest window keeps Predict exact far from
+	// the first one.
+	est.PhaseNS = base + int64(math.Round(phi+k[n-1]*p))
+	est.PrecisionNS = int64(math.Ceil(precision))
+	est.JitterNS = int64(math.Ceil(jitter))
+	est.Confident = n >= minWindows && median(widths) <= p/2 && jitter <= p/10
+	return est
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,235 @@
+package refresh
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	ms  = int64(1_000_000)
+	sec = 1000 * ms
+)
+
+// driver is a simulated driver: its refresh instants, ascending.
+type driver []int64
+
+// periodic refreshes every period from phase until until; with rng, each
+// instant is jittered by up to ±jitter and a refresh is missed with
+// probability miss.
+func periodic(period, phase, until, jitter int64, miss float64, rng *rand.Rand) driver {
+	var d driver
+	for t := phase; t <= until; t += period {
+		r := t
+		if rng != nil {
+			if rng.Float64() < miss {
+				continue
+			}
+			if jitter > 0 {
+				r += rng.Int64N(2*jitter+1) - jitter
+			}
+		}
+		d = append(d, r)
+	}
+	return d
+}
+
+// watch returns the window (last read before, first read at or after) of
+// each refresh for reads every every ns from phase on: an agent in watch
+// mode.
+func (d driver) watch(every, phase int64) [][2]int64 {
+	var ws [][2]int64
+	for _, r := range d {
+		if r <= phase {
+			continue
+		}
+		hi := phase + (r-phase+every-1)/every*every
+		lo := phase + (r-phase-1)/every*every
+		if n := len(ws); n > 0 && ws[n-1][1] == hi {
+			continue // two refreshes between two reads: one change seen
+		}
+		ws = append(ws, [2]int64{lo, hi})
+	}
+	return ws
+}
+
+// reads feeds ObserveRead with reads every every ns from start to until,
+// as a bridge without watch mode does.
+func (d driver) reads(e *Estimator, start, every, until int64) {
+	last := func(t int64) int {
+		return sort.Search(len(d), func(i int) bool { return d[i] > t })
+	}
+	prev := -1
+	for t := start; t <= until; t += every {
+		n := last(t)
+		e.ObserveRead(t, prev >= 0 && n != prev)
+		prev = n
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		windows [][2]int64
+		want    Estimate
+	}{
+		{name: "none", want: Estimate{}},
+		{name: "one", windows: [][2]int64{{10, 20}}, want: Estimate{Windows: 1}},
+		{
+			// Refreshes at 1.03, 2.03, ... s seen by reads every 50 ms
+			// from 0: windows (k+1.0, k+1.05]. Each window sits at the
+			// same place in the read grid, so the fit cannot place the
+			// refresh inside it better than ±25 ms.
+			name:    "strictly periodic, 1 s",
+			windows: driver{1030 * ms, 2030 * ms, 3030 * ms, 4030 * ms, 5030 * ms, 6030 * ms, 7030 * ms, 8030 * ms}.watch(50*ms, 0),
+			want: Estimate{PeriodNS: sec, PhaseNS: 8025 * ms, Windows: 8, PrecisionNS: 25 * ms,
+				Confident: true},
+		},
+		{
+			name:    "too few windows",
+			windows: driver{1030 * ms, 2030 * ms, 3030 * ms}.watch(50*ms, 0),
+			want:    Estimate{PeriodNS: sec, PhaseNS: 3025 * ms, Windows: 3, PrecisionNS: 25 * ms},
+		},
+		{
+			// Every read sees a change: a software device read every
+			// 50 ms. Only an upper bound on its period is known.
+			name:    "changes at every read",
+			windows: [][2]int64{{50 * ms, 100 * ms}, {100 * ms, 150 * ms}, {150 * ms, 200 * ms}, {200 * ms, 250 * ms}},
+			want:    Estimate{Windows: 4, AtMostNS: 50 * ms},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var e Estimator
+			for _, w := range tt.windows {
+				e.Observe(w[0], w[1])
+			}
+			if d := cmp.Diff(tt.want, e.Estimate()); d != "" {
+				t.Errorf("Estimate() mismatch (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestObserveIgnores(t *testing.T) {
+	t.Parallel()
+	var e Estimator
+	e.Observe(0, 10)  // unknown start
+	e.Observe(20, 20) // empty
+	e.Observe(30, 20) // inverted
+	e.Observe(100, 150)
+	e.Observe(100, 150) // the same change in the next reply
+	e.Observe(50, 90)   // older
+	if got := e.Estimate().Windows; got != 1 {
+		t.Errorf("Windows = %d after one valid window and five ignored, want 1", got)
+	}
+	e.Observe(10, 60) // the clock went back: start over
+	if got := e.Estimate().Windows; got != 1 {
+		t.Errorf("Windows = %d after a clock going back, want 1", got)
+	}
+	e.Reset()
+	if got := e.Estimate(); got != (Estimate{}) {
+		t.Errorf("Estimate() after Reset = %+v, want zero", got)
+	}
+}
+
+func TestTooCoarse(t *testing.T) {
+	t.Parallel()
+	e := Estimate{PeriodNS: sec, Confident: true}
+	for _, tt := range []struct {
+		est      Estimate
+		interval int64
+		want     bool
+	}{
+		{e, 200 * ms, true},
+		{e, sec, false},
+		{e, 2 * sec, false},
+		{Estimate{PeriodNS: sec}, 200 * ms, false}, // not confident: unknown
+		{Estimate{AtMostNS: 50 * ms}, 10 * ms, false},
+	} {
+		if got := tt.est.TooCoarse(tt.interval); got != tt.want {
+			t.Errorf("%+v.TooCoarse(%d) = %v, want %v", tt.est, tt.interval, got, tt.want)
+		}
+	}
+}
+
+// TestPropertySimulatedDrivers fits simulated drivers of several periods,
+// with and without jitter and missed refreshes, seen through watch mode at
+// 50 and 10 ms and through plain reads every 200 ms: the period is within
+// the stated tolerance of the truth, the estimate is confident, and every
+// refined window still holds its refresh where the driver is strictly
+// periodic.
+func TestPropertySimulatedDrivers(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 7))
+	periods := []int64{976_500_000, sec, 2 * sec, 500 * ms}
+	for trial := range 200 {
+		period := periods[trial%len(periods)]
+		phase := 1*sec + rng.Int64N(period)
+		watchEvery := []int64{50 * ms, 10 * ms}[trial/4%2]
+		var jitter int64
+		miss := 0.0
+		switch trial / 8 % 3 {
+		case 1:
+			jitter = 2 * ms
+		case 2:
+			miss = 0.05
+		}
+		until := phase + 100*period
+		d := periodic(period, phase, until, jitter, miss, rng)
+		e := New(Config{})
+		wphase := rng.Int64N(watchEvery)
+		ws := d.watch(watchEvery, wphase)
+		for _, w := range ws {
+			e.Observe(w[0], w[1])
+		}
+		est := e.Estimate()
+		relErr := math.Abs(float64(est.PeriodNS-period)) / float64(period)
+		tol := 1e-4
+		if jitter > 0 {
+			tol = 1e-3
+		}
+		if !est.Confident || relErr > tol {
+			t.Fatalf("trial %d: period %d, jitter %d, miss %.2f, watch %d: Estimate() = %+v, error %.2g, want confident within %.0g",
+				trial, period, jitter, miss, watchEvery, est, relErr, tol)
+		}
+		if jitter == 0 {
+			// The refined window of each of the last refreshes holds it.
+			for i := len(ws) - 10; i < len(ws); i++ {
+				lo, hi := e.Refine(ws[i][0], ws[i][1])
+				r := d[sort.Search(len(d), func(j int) bool { return d[j] > ws[i][0] })]
+				if r <= lo || r > hi {
+					t.Fatalf("trial %d: Refine(%d, %d) = (%d, %d) lost the refresh at %d", trial, ws[i][0], ws[i][1], lo, hi, r)
+				}
+			}
+		}
+		// Without watch mode, reads every 200 ms: the stale-read pattern.
+		if period >= sec {
+			r := New(Config{})
+			d.reads(r, 500*ms, 200*ms, until)
+			got := r.Estimate()
+			if rel := math.Abs(float64(got.PeriodNS-period)) / float64(period); !got.Confident || rel > 0.01 {
+				t.Fatalf("trial %d: period %d read every 200 ms: Estimate() = %+v, error %.2g, want confident within 1%%", trial, period, got, rel)
+			}
+		}
+	}
+}
+
+// TestReadsFasterThanTheDriverAreNotFit: a 0.9765 s driver read every 1 s
+// changes at every read; no period can be fitted from that, only a bound.
+func TestReadsFasterThanTheDriverAreNotFit(t *testing.T) {
+	t.Parallel()
+	d := periodic(976_500_000, 300*ms, 120*sec, 0, 0, nil)
+	e := New(Config{})
+	d.reads(e, 1*sec, sec, 120*sec)
+	got := e.Estimate()
+	want := Estimate{Windows: 64, AtMostNS: sec}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Estimate() mismatch (-want +got):\n%s", d)
+	}
+}
