@@ -95,8 +95,9 @@
 // 0.9765 s and 100 Mbit/s, sampled every 1 s or 0.25 s, the error per
 // interval stays within about ±g/P (g the watch period): measured -2.35 %
 // .. +3.17 % at 50 ms and -0.51 % .. +0.83 % at 10 ms (TestSimulatedWatch),
-// and within ±0.1 % at 50 ms once package refresh narrows each window to
-// the fitted refresh instant (TestSimulatedWatchRefined). Fitting the
+// and -0.42 % .. +0.20 % at 50 ms (-0.03 % .. +0.05 % at 10 ms) once
+// package refresh narrows each window to the fitted refresh instant
+// (TestSimulatedWatchRefined). Fitting the
 // refresh period, narrowing windows and warning about sampling faster than
 // the driver refreshes belong to package refresh and the bridge.
 //

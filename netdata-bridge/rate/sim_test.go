@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"testing"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // driverSim is a driver that refreshes its statistics only at its refresh
@@ -253,6 +255,56 @@ func TestSimulatedWatch(t *testing.T) {
 			}
 			if st.maxErr > bound || st.minErr < -bound {
 				t.Errorf("error per interval %+.4f .. %+.4f, want within ±%.4f", st.minErr, st.maxErr, bound)
+			}
+			if st.bookedBytes != st.shownB {
+				t.Errorf("booked %d bytes, the driver showed %d", st.bookedBytes, st.shownB)
+			}
+		})
+	}
+}
+
+// TestSimulatedWatchRefined is TestSimulatedWatch with each change window
+// narrowed to the refresh instant that package refresh fits over the
+// windows seen so far, as a bridge keeping one refresh.Estimator per
+// interface does: the span between two changes is then known to well
+// under the watch period. The first minute (the fit's history) is left
+// out of the error.
+func TestSimulatedWatchRefined(t *testing.T) {
+	t.Parallel()
+	const (
+		minute = 60 * sec
+		period = 976_500_000
+		ms     = 1_000_000
+	)
+	for _, tt := range []struct {
+		name  string
+		every int64
+		n     int
+		watch int64
+	}{
+		{"sampled every 1 s, watch 50 ms", sec, 660, 50 * ms},
+		{"sampled every 0.25 s, watch 50 ms", sec / 4, 2640, 50 * ms},
+		{"sampled every 1 s, watch 10 ms", sec, 660, 10 * ms},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := periodic(period, 300_000_000, 12*minute)
+			est := refresh.New(refresh.Config{})
+			w := simWatch{Every: tt.watch, Phase: 7 * ms, Refine: func(u, c int64) (int64, int64) {
+				est.Observe(u, c)
+				return est.Refine(u, c)
+			}}
+			// Warm up for a minute, then measure from the state reached.
+			for i := range int64(60 * sec / tt.every) {
+				w.window(d, 2*sec, tt.every, 2*sec+i*tt.every)
+			}
+			start := 2*sec + minute
+			st := d.runWatch(Config{}, start, tt.every, tt.n-int(minute/tt.every), simWatch{Every: tt.watch, Phase: 7 * ms + minute/tt.watch*tt.watch, Refine: w.Refine})
+			e := est.Estimate()
+			t.Logf("fitted period %d ns, precision %d ns, confident %v; rated %d, >= 1.9x %d; error per interval %+.5f .. %+.5f",
+				e.PeriodNS, e.PrecisionNS, e.Confident, st.rated, st.doubled, st.minErr, st.maxErr)
+			if st.doubled != 0 || st.zero != 0 || st.maxErr > 0.005 || st.minErr < -0.005 {
+				t.Errorf("error per interval %+.5f .. %+.5f, %d doubled, %d zero; want within ±0.5 %%, none", st.minErr, st.maxErr, st.doubled, st.zero)
 			}
 			if st.bookedBytes != st.shownB {
 				t.Errorf("booked %d bytes, the driver showed %d", st.bookedBytes, st.shownB)
