@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -78,6 +79,11 @@ type Agent struct {
 	lim    *logx.Limiter
 	base   wire.Info // P/N/info without the interface list
 
+	// readMu serialises reads of the counters between the reply worker
+	// and the watch, and guards watch.
+	readMu sync.Mutex
+	watch  *watcher // nil unless watch mode is on
+
 	mu    sync.Mutex
 	queue *fairQueue
 	info  []byte // current retained P/N/info payload
@@ -134,6 +140,11 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 		bucket: newTokenBucket(cfg.MaxRate, burst(cfg.MaxRate), deps.Now()),
 		buf:    make([]byte, 0, 4096),
 	}
+	caps := capabilities
+	if cfg.Watch > 0 {
+		a.watch = newWatcher()
+		caps = append(slices.Clone(capabilities), "watch")
+	}
 	snap, err := a.reader.Read()
 	if err != nil {
 		return nil, fmt.Errorf("reading counters: %w", err)
@@ -150,7 +161,7 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 		Hostname:     hostname,
 		BootID:       a.reader.BootID(),
 		RunID:        runID,
-		Capabilities: capabilities,
+		Capabilities: caps,
 		MaxRate:      cfg.MaxRate,
 	}
 	if err := a.setIfaces(snap.Ifaces); err != nil {
@@ -205,6 +216,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(done)
 		a.work(ctx)
 	}()
+	if a.watch != nil {
+		watchDone := make(chan struct{})
+		go func() {
+			defer close(watchDone)
+			a.watchLoop(ctx)
+		}()
+		defer func() { <-watchDone }()
+	}
 	// With ConnectRetry the connect token completes only once connected
 	// (or on Disconnect), so it is not waited for.
 	a.client.Connect()
@@ -308,8 +327,12 @@ func (a *Agent) work(ctx context.Context) {
 
 // reply reads the counters once and publishes one reply for id.
 func (a *Agent) reply(id string) {
+	// The snapshot's map belongs to the reader: it is encoded before the
+	// watch may read again.
+	a.readMu.Lock()
 	snap, err := a.reader.Read()
 	if err != nil {
+		a.readMu.Unlock()
 		a.readErrors.Add(1)
 		a.lim.Warn(a.log.WithError(err), "read", "reading counters, request not answered")
 		return
@@ -317,6 +340,10 @@ func (a *Agent) reply(id string) {
 	if snap.Skipped != nil {
 		// A malformed line costs only that interface; say so, rarely.
 		a.lim.Warn(a.log.WithError(snap.Skipped), "skipped", "skipped malformed lines of /proc/net/dev")
+	}
+	if a.watch != nil {
+		a.watch.observe(snap.MonoNS, snap.Ifaces)
+		a.watch.annotate(snap.Ifaces)
 	}
 	a.seq++
 	r := wire.Reply{
@@ -330,6 +357,12 @@ func (a *Agent) reply(id string) {
 		Ifaces: snap.Ifaces,
 	}
 	a.buf = a.enc.AppendReply(a.buf[:0], &r)
+	changed := a.ifacesChanged(snap.Ifaces)
+	var ifaces map[string]wire.Counters
+	if changed {
+		ifaces = maps.Clone(snap.Ifaces)
+	}
+	a.readMu.Unlock()
 	tok := a.client.Publish(a.topics.Reply(), 0, false, a.buf)
 	// paho writes the payload later, from its own goroutine: the buffer is
 	// reused only once the token says it was written.
@@ -341,8 +374,8 @@ func (a *Agent) reply(id string) {
 	} else {
 		a.replies.Add(1)
 	}
-	if a.ifacesChanged(snap.Ifaces) {
-		if err := a.setIfaces(snap.Ifaces); err != nil {
+	if changed {
+		if err := a.setIfaces(ifaces); err != nil {
 			a.log.WithError(err).Error("encoding info")
 			return
 		}

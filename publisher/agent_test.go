@@ -64,6 +64,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "empty proc root", edit: func(c *Config) { c.ProcRoot = "" }, wantVar: "IFSTAT_PROC_ROOT"},
 		{name: "empty sys root", edit: func(c *Config) { c.SysRoot = "" }, wantVar: "IFSTAT_SYS_ROOT"},
 		{name: "rate zero", edit: func(c *Config) { c.MaxRate = 0 }, wantVar: "IFSTAT_MAX_RATE"},
+		{name: "watch 50ms", edit: func(c *Config) { c.Watch = 50 * time.Millisecond }},
+		{name: "watch at minimum", edit: func(c *Config) { c.Watch = MinWatch }},
+		{name: "watch too fine", edit: func(c *Config) { c.Watch = 9 * time.Millisecond }, wantVar: "IFSTAT_WATCH"},
+		{name: "watch negative", edit: func(c *Config) { c.Watch = -time.Second }, wantVar: "IFSTAT_WATCH"},
 		{name: "rate huge", edit: func(c *Config) { c.MaxRate = MaxRateLimit + 1 }, wantVar: "IFSTAT_MAX_RATE"},
 	}
 	for _, tt := range tests {

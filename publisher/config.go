@@ -3,6 +3,7 @@ package publisher
 import (
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev"
@@ -14,7 +15,7 @@ import (
 const MaxRateLimit = 10_000
 
 // Config is the agent's configuration: IFSTAT_* variables per the design
-// contract. IFSTAT_WATCH belongs to a later change.
+// contract.
 type Config struct {
 	config.Common
 	// Node is the node id in every topic; LoadConfig fills it from the
@@ -27,6 +28,10 @@ type Config struct {
 	// MaxRate is the most replies per second; requests beyond it wait in
 	// a small fair queue or are dropped.
 	MaxRate int `split_words:"true" default:"200" desc:"most replies per second, shared fairly among requesters"`
+	// Watch is the period of the fine timer that reads the counters
+	// between requests to note when they change (replies then carry
+	// changed_ns and unchanged_ns); 0 is off, the default.
+	Watch time.Duration `split_words:"true" desc:"watch mode: read the counters this often between requests to note when they change, e.g. 50ms (at least 10ms; empty or 0: off)"`
 }
 
 // LoadConfig reads the configuration from the environment over the
@@ -72,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRate < 1 || c.MaxRate > MaxRateLimit {
 		return config.Errorf("MAX_RATE", "", "%d: must be 1–%d", c.MaxRate, MaxRateLimit)
+	}
+	if c.Watch != 0 && c.Watch < MinWatch {
+		return config.Errorf("WATCH", c.Watch.String(), "must be 0 (off) or at least %v", MinWatch)
 	}
 	return nil
 }

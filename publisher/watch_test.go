@@ -1,0 +1,101 @@
+package publisher
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+func TestWatcher(t *testing.T) {
+	t.Parallel()
+	type read struct {
+		mono   int64
+		ifaces map[string]wire.Counters
+	}
+	c := func(rx uint64) wire.Counters { return wire.Counters{RxBytes: rx, RxPackets: rx / 100, Ifindex: 2} }
+	one := func(rx uint64) map[string]wire.Counters { return map[string]wire.Counters{"eth0": c(rx)} }
+	tests := []struct {
+		name  string
+		reads []read
+		want  map[string]wire.Counters // annotation of the last read
+	}{
+		{"first read: no change known", []read{{100, one(1000)}}, one(1000)},
+		{"unchanged since the start", []read{{100, one(1000)}, {150, one(1000)}, {200, one(1000)}}, one(1000)},
+		{
+			name:  "a change between 150 and 200",
+			reads: []read{{100, one(1000)}, {150, one(1000)}, {200, one(2000)}, {250, one(2000)}},
+			want:  map[string]wire.Counters{"eth0": {RxBytes: 2000, RxPackets: 20, Ifindex: 2, ChangedNS: 200, UnchangedNS: 150}},
+		},
+		{
+			name:  "the latest of two changes",
+			reads: []read{{100, one(1000)}, {150, one(2000)}, {200, one(2000)}, {250, one(3000)}, {300, one(3000)}},
+			want:  map[string]wire.Counters{"eth0": {RxBytes: 3000, RxPackets: 30, Ifindex: 2, ChangedNS: 250, UnchangedNS: 200}},
+		},
+		{
+			name:  "an interface that vanished starts over",
+			reads: []read{{100, one(1000)}, {150, one(2000)}, {200, map[string]wire.Counters{}}, {250, one(3000)}},
+			want:  one(3000),
+		},
+		{
+			name:  "a read no later than the last is ignored",
+			reads: []read{{100, one(1000)}, {150, one(2000)}, {150, one(3000)}},
+			want:  map[string]wire.Counters{"eth0": {RxBytes: 3000, RxPackets: 30, Ifindex: 2, ChangedNS: 150, UnchangedNS: 100}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWatcher()
+			var last map[string]wire.Counters
+			for _, r := range tt.reads {
+				last = map[string]wire.Counters{}
+				for k, v := range r.ifaces {
+					last[k] = v
+				}
+				w.observe(r.mono, last)
+			}
+			w.annotate(last)
+			if d := cmp.Diff(tt.want, last); d != "" {
+				t.Errorf("annotated read mismatch (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestAgentWatch: watch reads between requests set changed_ns and
+// unchanged_ns of the reply; the info lists the watch capability.
+func TestAgentWatch(t *testing.T) {
+	t.Parallel()
+	fr := &fakeReader{ifaces: map[string]wire.Counters{"eth0": {RxBytes: 1, Ifindex: 2}}}
+	cfg := validConfig()
+	cfg.Watch = 50 * time.Millisecond
+	a, fc := newTestAgent(t, fr, cfg) // New reads once: mono 1 s
+	var info wire.Info
+	if err := json.Unmarshal(a.info, &info); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"reply", "ifindex", "speed", "watch"}, info.Capabilities); d != "" {
+		t.Errorf("capabilities (-want +got):\n%s", d)
+	}
+	a.watchOnce() // 2 s: first sight
+	a.watchOnce() // 3 s: unchanged
+	fr.set(map[string]wire.Counters{"eth0": {RxBytes: 500, Ifindex: 2}})
+	a.watchOnce() // 4 s: changed
+	a.watchOnce() // 5 s
+	a.reply("x") // 6 s
+	got, err := wire.DecodeReply([]byte(fc.next(t).Payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]wire.Counters{"eth0": {RxBytes: 500, Ifindex: 2, ChangedNS: 4e9, UnchangedNS: 3e9}}
+	if got.MonoNS != 6e9 {
+		t.Errorf("mono_ns = %d, want 6e9", got.MonoNS)
+	}
+	if d := cmp.Diff(want, got.Ifaces); d != "" {
+		t.Errorf("reply ifaces (-want +got):\n%s", d)
+	}
+}
