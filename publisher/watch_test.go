@@ -86,7 +86,7 @@ func TestAgentWatch(t *testing.T) {
 	fr.set(map[string]wire.Counters{"eth0": {RxBytes: 500, Ifindex: 2}})
 	a.watchOnce() // 4 s: changed
 	a.watchOnce() // 5 s
-	a.reply("x") // 6 s
+	a.reply("x")  // 6 s
 	got, err := wire.DecodeReply([]byte(fc.next(t).Payload))
 	if err != nil {
 		t.Fatal(err)
