@@ -389,6 +389,15 @@ func (b *Bridge) process(m message) error {
 			return nil
 		}
 		for _, is := range ns.Ifaces {
+			if is.RefreshNews {
+				e := is.Refresh
+				l := log.WithField("iface", is.Name).WithField("period_ms", float64(e.PeriodNS)/1e6).WithField("at_most_ms", float64(e.AtMostNS)/1e6)
+				if is.TooCoarse {
+					l.WithField("interval", b.cfg.Interval).Warn("the interval is shorter than this counter's refresh period: you cannot monitor at a rate below that at which the counter is changing; rates cover whole refreshes")
+				} else {
+					l.Info("counter refresh period")
+				}
+			}
 			if is.LostWhileDown {
 				log.WithField("iface", is.Name).WithField("reason", is.Result.Reason).
 					Warn("counters reset while no bridge watched: the traffic before the reset is unknown and not counted")

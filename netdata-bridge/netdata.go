@@ -6,6 +6,7 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // chartKind is one of the four charts every interface gets, with the
@@ -59,6 +60,14 @@ type ndIface struct {
 	typeIDs [4]string
 	// tariffs are the dimension ids of the tariff chart, once defined.
 	tariffs []string
+
+	// Sub-second intervals: the results of the second ending at secEnd.
+	secEnd      time.Time
+	pending     []rate.Result
+	pendMono    int64
+	pendTariff  *TariffUsage
+	pendRefresh refresh.Estimate
+	lastEmitted bool
 }
 
 // NewNetdataOutput returns an output writing to out for a Netdata with
@@ -136,7 +145,7 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 				o.defineTariffChart(f, is.Name, nil, "obsolete")
 				f.tariffs = nil
 			}
-			f.defined, f.lastMono = false, 0
+			f.defined, f.lastMono, f.pending, f.secEnd = false, 0, f.pending[:0], time.Time{}
 		}
 		return
 	}
@@ -147,40 +156,117 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 		o.defineCharts(f, is.Name, "")
 		f.defined = true
 	}
+	read := !is.Absent && !ns.Gap
+	if o.interval < time.Second {
+		o.accumulate(f, ns, is, read)
+		return
+	}
 	var since time.Duration
-	switch {
-	case is.Absent || ns.Gap:
-		// No read happened: advance Netdata's model by one interval so
-		// the next real round's microseconds stay true.
-		if f.lastMono != 0 {
-			since = o.interval
-			f.lastMono += int64(o.interval)
-		}
-	default:
+	if read {
 		if f.lastMono != 0 && ns.Reply.MonoNS > f.lastMono {
 			since = time.Duration(ns.Reply.MonoNS - f.lastMono)
 		}
 		f.lastMono = ns.Reply.MonoNS
+	} else if f.lastMono != 0 {
+		// No read happened: advance Netdata's model by one interval so
+		// the next real round's microseconds stay true.
+		since = o.interval
+		f.lastMono += int64(o.interval)
 	}
-	res := &is.Result
-	ok := !is.Absent && !ns.Gap && res.Rate && res.DtNS > 0
-	if is.Tariff != nil {
-		o.emitTariff(f, is, since)
+	var results []rate.Result
+	if read {
+		results = append(f.pending[:0], is.Result)
 	}
-	for i, k := range chartKinds {
-		o.w.Begin(f.typeIDs[i], since)
-		if ok {
-			o.w.Set(k.inName, clampInt64(res.PerSecond(k.in, k.mult)))
-			o.w.Set(k.outName, clampInt64(res.PerSecond(k.out, k.mult)))
-		} else {
-			o.w.SetEmpty(k.inName)
-			o.w.SetEmpty(k.outName)
+	o.emitRound(f, is.Name, since, results, is.Tariff, is.Refresh)
+}
+
+// accumulate collects the sub-second results of one wall-clock second and
+// writes them as one round when the next second begins: Netdata charts
+// are per second, so each value is the exact average over the second, and
+// a peak chart shows the fastest short interval (a microburst).
+func (o *NetdataOutput) accumulate(f *ndIface, ns *NodeSample, is *IfaceSample, read bool) {
+	// A tick at T covers (T-interval, T]: it belongs to the second that
+	// ends at or after T.
+	end := ns.Tick.Truncate(time.Second)
+	if end.Before(ns.Tick) {
+		end = end.Add(time.Second)
+	}
+	if !f.secEnd.IsZero() && end.After(f.secEnd) {
+		since := time.Second
+		if f.pendMono != 0 && f.lastMono != 0 && f.pendMono > f.lastMono {
+			since = time.Duration(f.pendMono - f.lastMono)
 		}
-		o.w.End()
+		if f.pendMono != 0 {
+			f.lastMono = f.pendMono
+		} else if f.lastMono != 0 {
+			f.lastMono += int64(time.Second)
+		}
+		if f.lastEmitted {
+			o.emitRound(f, is.Name, since, f.pending, f.pendTariff, f.pendRefresh)
+		} else {
+			o.emitRound(f, is.Name, 0, f.pending, f.pendTariff, f.pendRefresh)
+			f.lastEmitted = true
+		}
+		f.pending, f.pendMono = f.pending[:0], 0
+	}
+	f.secEnd = end
+	if read {
+		f.pending = append(f.pending, is.Result)
+		f.pendMono, f.pendTariff, f.pendRefresh = ns.Reply.MonoNS, is.Tariff, is.Refresh
 	}
 }
 
+// emitRound writes one round of every chart of an interface from the
+// results it covers (none: a gap).
+func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration, results []rate.Result, tu *TariffUsage, est refresh.Estimate) {
+	if tu != nil {
+		o.emitTariff(f, iface, tu, since)
+	}
+	for i, k := range chartKinds {
+		o.w.Begin(f.typeIDs[i], since)
+		for _, d := range []struct {
+			id string
+			c  rate.Counter
+		}{{k.inName, k.in}, {k.outName, k.out}} {
+			if sum := rate.Summarize(results, d.c, k.mult, int64(o.interval), est.PeriodNS); sum.Rated > 0 {
+				o.w.Set(d.id, clampInt64(sum.Average))
+			} else {
+				o.w.SetEmpty(d.id)
+			}
+		}
+		o.w.End()
+	}
+	if o.interval < time.Second {
+		o.w.Begin(plugind.TypeID(f.typ, f.id+"_net_peak"), since)
+		for _, d := range []struct {
+			id string
+			c  rate.Counter
+		}{{"received", rate.RxBytes}, {"sent", rate.TxBytes}} {
+			if sum := rate.Summarize(results, d.c, 8, int64(o.interval), est.PeriodNS); sum.Rated > 0 {
+				o.w.Set(d.id, clampInt64(sum.Peak))
+			} else {
+				o.w.SetEmpty(d.id)
+			}
+		}
+		o.w.End()
+	}
+	o.w.Begin(plugind.TypeID(f.typ, f.id+"_refresh"), since)
+	switch {
+	case est.Confident && est.PeriodNS > 0:
+		o.w.Set("period", est.PeriodNS/1000)
+		o.w.SetEmpty("at_most")
+	case est.AtMostNS > 0:
+		o.w.SetEmpty("period")
+		o.w.Set("at_most", est.AtMostNS/1000)
+	default:
+		o.w.SetEmpty("period")
+		o.w.SetEmpty("at_most")
+	}
+	o.w.End()
+}
+
 func (o *NetdataOutput) defineCharts(f *ndIface, iface, options string) {
+	defer o.defineExtraCharts(f, iface, options)
 	for _, k := range chartKinds {
 		o.w.Chart(plugind.ChartOpts{
 			Type: f.typ, ID: f.id + "_" + k.suffix, Title: k.title + " (" + iface + ")", Units: k.units,
@@ -221,13 +307,12 @@ func clampInt64(v uint64) int64 {
 
 // emitTariff writes the interface's usage in the current billing cycle per
 // tariff (both directions, in bytes shown as MB): one dimension per tariff.
-func (o *NetdataOutput) emitTariff(f *ndIface, is *IfaceSample, since time.Duration) {
-	u := is.Tariff
+func (o *NetdataOutput) emitTariff(f *ndIface, iface string, u *TariffUsage, since time.Duration) {
 	if f.tariffs == nil {
 		for _, t := range u.Tariffs {
 			f.tariffs = append(f.tariffs, t.Name)
 		}
-		o.defineTariffChart(f, is.Name, f.tariffs, "")
+		o.defineTariffChart(f, iface, f.tariffs, "")
 	}
 	o.w.Begin(plugind.TypeID(f.typ, f.id+"_tariff"), since)
 	for _, t := range u.Tariffs {
@@ -245,4 +330,26 @@ func (o *NetdataOutput) defineTariffChart(f *ndIface, iface string, tariffs []st
 	for _, t := range tariffs {
 		o.w.Dimension(plugind.DimensionOpts{ID: t, Name: t, Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1_000_000})
 	}
+}
+
+// defineExtraCharts defines the refresh-period chart and, for sub-second
+// intervals, the peak chart.
+func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
+	o.w.Chart(plugind.ChartOpts{
+		Type: f.typ, ID: f.id + "_refresh", Title: "Counter refresh period (" + iface + ")", Units: "ms",
+		Family: iface, Context: "ifstat.refresh", ChartType: plugind.ChartLine, Priority: 7005,
+		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
+	})
+	o.w.Dimension(plugind.DimensionOpts{ID: "period", Name: "period", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.w.Dimension(plugind.DimensionOpts{ID: "at_most", Name: "at most", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	if o.interval >= time.Second {
+		return
+	}
+	o.w.Chart(plugind.ChartOpts{
+		Type: f.typ, ID: f.id + "_net_peak", Title: "Peak short-interval bandwidth (" + iface + ")", Units: "kilobits/s",
+		Family: iface, Context: "ifstat.net_peak", ChartType: plugind.ChartLine, Priority: 7001,
+		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
+	})
+	o.w.Dimension(plugind.DimensionOpts{ID: "received", Name: "received", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.w.Dimension(plugind.DimensionOpts{ID: "sent", Name: "sent", Algorithm: plugind.AlgAbsolute, Multiplier: -1, Divisor: 1000})
 }

@@ -186,3 +186,47 @@ func TestNetdataTariffChart(t *testing.T) {
 	}
 	golden(t, t.Name(), buf.Bytes())
 }
+
+// TestNetdataSubSecond: at a 250 ms interval each second is one round with
+// the exact average over the second and the fastest quarter as the peak.
+func TestNetdataSubSecond(t *testing.T) {
+	t.Parallel()
+	s := NewSampler(SamplerConfig{Interval: 250 * time.Millisecond, RunID: "run", ObsoleteAfter: time.Hour})
+	s.Status("pi", true)
+	var buf bytes.Buffer
+	o := NewNetdataOutput(&buf, plugind.Features{}, 250*time.Millisecond, "")
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	// Bytes received in each quarter second: a microburst in the 4th.
+	quarters := []uint64{0, 1000, 1000, 1000, 5000, 2000, 2000, 2000, 2000, 0}
+	var rx uint64
+	for i, q := range quarters {
+		rx += q
+		at := t0.Add(time.Duration(i) * 250 * time.Millisecond)
+		s.Tick(at, 0)
+		ns, why := s.Reply("pi", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "pi", MonoNS: int64(i+1) * 250e6, TimeNS: at.UnixNano(), BootID: "b",
+			Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, RxPackets: rx / 100, Ifindex: 2}}}, at)
+		if ns == nil {
+			t.Fatal(why)
+		}
+		if err := o.Emit(ns, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := buf.String()
+	// The tick at 12:00:00 only starts the tracker (its second is a gap).
+	// Second (12:00:00, 12:00:01]: 1000+1000+1000+5000 B in 1 s =
+	// 64,000 bit/s on average, the last quarter 5000 B in 0.25 s =
+	// 160,000 bit/s as the peak. Next second: 4 × 2000 B, average and
+	// peak 64,000 bit/s.
+	for _, want := range []string{
+		"BEGIN 'ifstat_pi.eth0_net'\nSET 'received' = ''\n",
+		"BEGIN 'ifstat_pi.eth0_net' 1000000\nSET 'received' = 64000\n",
+		"BEGIN 'ifstat_pi.eth0_net_peak' 1000000\nSET 'received' = 160000\n",
+		"BEGIN 'ifstat_pi.eth0_net_peak' 1000000\nSET 'received' = 64000\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stream lacks %q", want)
+		}
+	}
+	golden(t, t.Name(), buf.Bytes())
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
 )
 
@@ -44,6 +45,13 @@ type IfaceSample struct {
 	// while no bridge watched): the traffic between the last persisted
 	// sample and the reset is unknown and not counted.
 	LostWhileDown bool
+	// Refresh is what is known of the driver's counter refresh period,
+	// from the agent's change times (watch mode) or the stale-read
+	// pattern; RefreshNews is set when it became known or changed, or
+	// when the interval became too short for it (outputs log it).
+	Refresh     refresh.Estimate
+	TooCoarse   bool
+	RefreshNews bool
 }
 
 // NodeSample is what one agent contributed to one tick: a matched reply or a
@@ -89,6 +97,11 @@ type Request struct {
 
 type iface struct {
 	restored    bool // started from a persisted checkpoint, not yet updated
+	est         *refresh.Estimator
+	lastRaw     wire.Counters
+	seenRaw     bool
+	period      int64 // the refresh period last reported, ns
+	coarse      bool  // TooCoarse last reported
 	tracker     *rate.Tracker
 	tariff      *ifaceTariff // nil without tariffs
 	absentSince time.Time    // zero while present
@@ -301,7 +314,7 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 	for name, c := range r.Ifaces {
 		f := a.ifaces[name]
 		if f == nil {
-			f = &iface{tracker: rate.New(s.cfg.Rate)}
+			f = &iface{tracker: rate.New(s.cfg.Rate), est: refresh.New(refresh.Config{})}
 			if cp, ok := s.restored[a.node].Ifaces[name]; ok {
 				f.tracker.Restore(cp)
 				f.restored = true
@@ -310,10 +323,27 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			a.ifaces[name] = f
 		}
 		f.absentSince, f.obsolete = time.Time{}, false
-		res := f.tracker.Update(rate.Sample{
-			BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c),
-		})
+		smp := rate.Sample{BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c)}
+		if c.ChangedNS > 0 && c.UnchangedNS > 0 {
+			// Watch mode: the change lies in (unchanged, changed]; the
+			// fitted refresh period narrows that window.
+			f.est.Observe(c.UnchangedNS, c.ChangedNS)
+			smp.UnchangedNS, smp.ChangedNS = f.est.Refine(c.UnchangedNS, c.ChangedNS)
+		} else if f.seenRaw {
+			f.est.ObserveRead(r.MonoNS, moved(&f.lastRaw, &c))
+		}
+		f.lastRaw, f.seenRaw = c, true
+		res := f.tracker.Update(smp)
+		if res.Status == rate.Reset {
+			f.est.Reset()
+		}
 		is := IfaceSample{Name: name, Raw: c, Result: res, LostWhileDown: f.restored && res.Status == rate.Reset}
+		is.Refresh = f.est.Estimate()
+		is.TooCoarse = is.Refresh.TooCoarse(int64(s.cfg.Interval))
+		if p := is.Refresh.PeriodNS; is.Refresh.Confident && (f.period == 0 || abs(p-f.period)*100 > f.period) || is.TooCoarse != f.coarse {
+			is.RefreshNews = true
+			f.period, f.coarse = is.Refresh.PeriodNS, is.TooCoarse
+		}
 		if res.Status != rate.OutOfOrder {
 			f.restored = false
 		}
@@ -405,4 +435,17 @@ func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 		snap.Nodes[node] = ns
 	}
 	return snap
+}
+
+// moved reports whether the counters that a driver refresh updates
+// changed between two reads.
+func moved(a, b *wire.Counters) bool {
+	return a.RxBytes != b.RxBytes || a.TxBytes != b.TxBytes || a.RxPackets != b.RxPackets || a.TxPackets != b.TxPackets
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

@@ -238,3 +238,59 @@ func TestShardsPartitionNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerWatchMode drives the sampler with replies of an agent in watch
+// mode over a driver that refreshes its counters every 0.9765 s at a
+// constant 100 Mbit/s: every rate stays within 3 % of the truth (without
+// change times, one interval in ~40 would read double), and the refresh
+// period is found and reported once.
+func TestSamplerWatchMode(t *testing.T) {
+	t.Parallel()
+	const (
+		period = 976_500_000 // ns
+		watch  = 50_000_000  // ns
+		bps    = 12_500_000  // bytes/s
+	)
+	s := newTestSampler()
+	s.Status("n", true)
+	var news int
+	for i := range 120 {
+		read := int64(i+1) * 1e9
+		// The driver's last refresh at or before the read, and the watch
+		// read grid that first saw it.
+		k := read / period
+		refreshAt := k * period
+		changed := (refreshAt/watch + 1) * watch
+		if changed > read {
+			changed = read
+		}
+		unchanged := changed - watch
+		rx := uint64(refreshAt) * bps / 1e9
+		tick := t0.Add(time.Duration(i) * time.Second)
+		s.Tick(tick, 0)
+		ns, why := s.Reply("n", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "n", MonoNS: read, TimeNS: tick.UnixNano(), BootID: "b",
+			Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, RxPackets: rx / 1000, Ifindex: 2, ChangedNS: changed, UnchangedNS: unchanged}}}, tick)
+		if ns == nil {
+			t.Fatal(why)
+		}
+		is := ns.Ifaces[0]
+		if is.RefreshNews {
+			news++
+		}
+		if is.Result.Rate && i > 2 {
+			got := float64(is.Result.PerSecond(rate.RxBytes, 1))
+			if d := got/bps - 1; d > 0.03 || d < -0.03 {
+				t.Errorf("read %d: %.0f B/s, %.2f %% off the true rate", i, got, d*100)
+			}
+		}
+		if i == 119 {
+			e := is.Refresh
+			if !e.Confident || e.PeriodNS < period*99/100 || e.PeriodNS > period*101/100 {
+				t.Errorf("refresh estimate %+v, want a confident period near %d ns", e, period)
+			}
+		}
+	}
+	if news == 0 || news > 3 {
+		t.Errorf("refresh period reported %d times, want once (or a few as it settles)", news)
+	}
+}

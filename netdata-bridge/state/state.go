@@ -73,17 +73,19 @@ type (
 		Extra  map[string]json.RawMessage `json:"extra,omitempty"`
 	}
 	ifaceJSON struct {
-		Started    bool     `json:"started"`
-		BootID     string   `json:"boot_id,omitempty"`
-		OldBootID  string   `json:"old_boot_id,omitempty"`
-		Ifindex    int64    `json:"ifindex,omitempty"`
-		SpeedMbps  int64    `json:"speed_mbps,omitempty"`
-		LastMonoNS int64    `json:"last_mono_ns,omitempty"`
-		BaseMonoNS int64    `json:"base_mono_ns,omitempty"`
-		Base       []uint64 `json:"base"`
-		Idle       bool     `json:"idle,omitempty"`
-		Seen64     []string `json:"seen64,omitempty"`
-		Totals     []uint64 `json:"totals"`
+		Started    bool   `json:"started"`
+		BootID     string `json:"boot_id,omitempty"`
+		OldBootID  string `json:"old_boot_id,omitempty"`
+		Ifindex    int64  `json:"ifindex,omitempty"`
+		SpeedMbps  int64  `json:"speed_mbps,omitempty"`
+		LastMonoNS int64  `json:"last_mono_ns,omitempty"`
+		BaseMonoNS int64  `json:"base_mono_ns,omitempty"`
+		// BaseChangeNS: when the base values appeared (watch mode).
+		BaseChangeNS int64    `json:"base_change_ns,omitempty"`
+		Base         []uint64 `json:"base"`
+		Idle         bool     `json:"idle,omitempty"`
+		Seen64       []string `json:"seen64,omitempty"`
+		Totals       []uint64 `json:"totals"`
 	}
 )
 
@@ -218,7 +220,7 @@ func (j *ifaceJSON) validate() error {
 func (j *ifaceJSON) checkpoint() rate.Checkpoint {
 	c := rate.Checkpoint{
 		Started: j.Started, BootID: j.BootID, OldBootID: j.OldBootID, Ifindex: j.Ifindex,
-		SpeedMbps: j.SpeedMbps, LastMonoNS: j.LastMonoNS, BaseMonoNS: j.BaseMonoNS, Idle: j.Idle,
+		SpeedMbps: j.SpeedMbps, LastMonoNS: j.LastMonoNS, BaseMonoNS: j.BaseMonoNS, BaseChangeNS: j.BaseChangeNS, Idle: j.Idle,
 	}
 	copy(c.Base[:], j.Base)
 	copy(c.Totals[:], j.Totals)
@@ -229,7 +231,7 @@ func (j *ifaceJSON) checkpoint() rate.Checkpoint {
 func toJSON(c rate.Checkpoint) ifaceJSON {
 	j := ifaceJSON{
 		Started: c.Started, BootID: c.BootID, OldBootID: c.OldBootID, Ifindex: c.Ifindex,
-		SpeedMbps: c.SpeedMbps, LastMonoNS: c.LastMonoNS, BaseMonoNS: c.BaseMonoNS, Idle: c.Idle,
+		SpeedMbps: c.SpeedMbps, LastMonoNS: c.LastMonoNS, BaseMonoNS: c.BaseMonoNS, BaseChangeNS: c.BaseChangeNS, Idle: c.Idle,
 		Base: c.Base[:], Totals: c.Totals[:],
 	}
 	for i, seen := range c.Seen64 {
