@@ -299,7 +299,7 @@ func TestSimulatedWatchRefined(t *testing.T) {
 				w.window(d, 2*sec, tt.every, 2*sec+i*tt.every)
 			}
 			start := 2*sec + minute
-			st := d.runWatch(Config{}, start, tt.every, tt.n-int(minute/tt.every), simWatch{Every: tt.watch, Phase: 7 * ms + minute/tt.watch*tt.watch, Refine: w.Refine})
+			st := d.runWatch(Config{}, start, tt.every, tt.n-int(minute/tt.every), simWatch{Every: tt.watch, Phase: 7*ms + minute/tt.watch*tt.watch, Refine: w.Refine})
 			e := est.Estimate()
 			t.Logf("fitted period %d ns, precision %d ns, confident %v; rated %d, >= 1.9x %d; error per interval %+.5f .. %+.5f",
 				e.PeriodNS, e.PrecisionNS, e.Confident, st.rated, st.doubled, st.minErr, st.maxErr)
