@@ -250,6 +250,31 @@ func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration,
 		}
 		o.w.End()
 	}
+	// The non-normalised view (collectl -on): what the counters moved
+	// in this round and over how long, without dividing.
+	o.w.Begin(plugind.TypeID(f.typ, f.id+"_raw"), since)
+	var raw rate.Values
+	var span int64
+	for _, r := range results {
+		if r.Status == rate.OK || r.Status == rate.Gap {
+			for c := range raw {
+				raw[c] += r.Delta[c]
+			}
+			span += r.DtNS
+		}
+	}
+	if span > 0 {
+		o.w.Set("rx_bytes", clampInt64(raw[rate.RxBytes]))
+		o.w.Set("tx_bytes", clampInt64(raw[rate.TxBytes]))
+		o.w.Set("rx_packets", clampInt64(raw[rate.RxPackets]))
+		o.w.Set("tx_packets", clampInt64(raw[rate.TxPackets]))
+		o.w.Set("span", span/1000)
+	} else {
+		for _, id := range []string{"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "span"} {
+			o.w.SetEmpty(id)
+		}
+	}
+	o.w.End()
 	o.w.Begin(plugind.TypeID(f.typ, f.id+"_refresh"), since)
 	switch {
 	case est.Confident && est.PeriodNS > 0:
@@ -342,6 +367,15 @@ func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
 	})
 	o.w.Dimension(plugind.DimensionOpts{ID: "period", Name: "period", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
 	o.w.Dimension(plugind.DimensionOpts{ID: "at_most", Name: "at most", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.w.Chart(plugind.ChartOpts{
+		Type: f.typ, ID: f.id + "_raw", Title: "Counter deltas per round, not divided by time (" + iface + ")", Units: "count",
+		Family: iface, Context: "ifstat.raw", ChartType: plugind.ChartLine, Priority: 7006,
+		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
+	})
+	for _, id := range []string{"rx_bytes", "tx_bytes", "rx_packets", "tx_packets"} {
+		o.w.Dimension(plugind.DimensionOpts{ID: id, Name: id, Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1})
+	}
+	o.w.Dimension(plugind.DimensionOpts{ID: "span", Name: "span ms", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
 	if o.interval >= time.Second {
 		return
 	}
