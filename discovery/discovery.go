@@ -46,7 +46,17 @@ type Options struct {
 	// Interval is IFSTAT_HA_INTERVAL, the time between state messages. If
 	// zero, DefaultInterval.
 	Interval time.Duration
+	// SampleInterval is the bridge's IFSTAT_INTERVAL; 0 when unknown.
+	// Below PeakEnabledBelow the peak rate entities are enabled by
+	// default (see the package doc).
+	SampleInterval time.Duration
 }
+
+// PeakEnabledBelow is the sampling interval below which the peak rate
+// entities are created enabled: sub-second sampling exists to see
+// microbursts, while at 1 s and above they would double every
+// interface's rate history in HA's recorder for a figure few want.
+const PeakEnabledBelow = time.Second
 
 func (o Options) haPrefix() string {
 	if o.HAPrefix == "" {
@@ -67,6 +77,11 @@ func (o Options) interval() time.Duration {
 		return DefaultInterval
 	}
 	return o.Interval
+}
+
+// peakEnabled reports whether the peak rate entities are created enabled.
+func (o Options) peakEnabled() bool {
+	return o.SampleInterval > 0 && o.SampleInterval < PeakEnabledBelow
 }
 
 // ExpireAfter is the expire_after, in whole seconds, of every state-fed
@@ -91,6 +106,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: home assistant prefix %q", ErrInvalid, o.HAPrefix)
 	case o.Interval < 0:
 		return fmt.Errorf("%w: interval %v is negative", ErrInvalid, o.Interval)
+	case o.SampleInterval < 0:
+		return fmt.Errorf("%w: sample interval %v is negative", ErrInvalid, o.SampleInterval)
 	}
 	return nil
 }
@@ -207,6 +224,8 @@ type metric struct {
 	stateCls string
 	prec     *int
 	optional bool // diagnostic, disabled by default
+	diag     bool // diagnostic, enabled
+	peak     bool // enabled by default only with sub-second sampling
 }
 
 func intp(i int) *int    { return &i }
@@ -226,6 +245,9 @@ var ifaceMetrics = [...]metric{
 	{key: "tx_errors", name: "send errors", field: "tx_errors_ps", unit: "errors/s", stateCls: "measurement", prec: intp(2), optional: true},
 	{key: "rx_drops", name: "receive drops", field: "rx_drops_ps", unit: "drops/s", stateCls: "measurement", prec: intp(2), optional: true},
 	{key: "tx_drops", name: "send drops", field: "tx_drops_ps", unit: "drops/s", stateCls: "measurement", prec: intp(2), optional: true},
+	{key: "rx_peak", name: "peak receive rate", field: "rx_peak_bps", class: "data_rate", unit: "bit/s", stateCls: "measurement", prec: intp(0), peak: true},
+	{key: "tx_peak", name: "peak send rate", field: "tx_peak_bps", class: "data_rate", unit: "bit/s", stateCls: "measurement", prec: intp(0), peak: true},
+	{key: "refresh", name: "refresh period", field: "refresh_s", class: "duration", unit: "s", stateCls: "measurement", prec: intp(4), diag: true},
 }
 
 // tariffMetric describes one per-interface, per-tariff entity. Its key is
@@ -511,8 +533,13 @@ func (o Options) entities(r Router) ([]config, error) {
 			c := ifaceEntity(m.key, name+" "+m.name)
 			c.ValueTemplate = ifaceTemplate(id, field(m.field))
 			c.DeviceClass, c.Unit, c.StateClass, c.Precision = m.class, m.unit, m.stateCls, m.prec
-			if m.optional {
+			switch {
+			case m.optional:
 				c.EntityCategory = "diagnostic"
+				c.EnabledByDefault = boolp(false)
+			case m.diag:
+				c.EntityCategory = "diagnostic"
+			case m.peak && !o.peakEnabled():
 				c.EnabledByDefault = boolp(false)
 			}
 			cfgs = append(cfgs, c)

@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -117,7 +118,7 @@ func TestConfigsValid(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Configs(%s): %v", r.Node, err)
 		}
-		if want := 2 + 10*len(r.Ifaces); len(msgs) != want {
+		if want := 2 + 13*len(r.Ifaces); len(msgs) != want {
 			t.Errorf("Configs(%s) gave %d messages, want %d", r.Node, len(msgs), want)
 		}
 		all = append(all, msgs...)
@@ -183,6 +184,75 @@ func TestConfigsDetails(t *testing.T) {
 	}
 }
 
+// TestRefreshAndPeakEntities: the refresh period is an enabled diagnostic
+// duration in seconds; the peak rates are data rates, enabled by default
+// only when the bridge samples faster than once a second.
+func TestRefreshAndPeakEntities(t *testing.T) {
+	t.Parallel()
+	type entity struct {
+		Name             string
+		ValueTemplate    string `json:"value_template"`
+		DeviceClass      string `json:"device_class"`
+		Unit             string `json:"unit_of_measurement"`
+		StateClass       string `json:"state_class"`
+		Precision        int    `json:"suggested_display_precision"`
+		EntityCategory   string `json:"entity_category"`
+		EnabledByDefault *bool  `json:"enabled_by_default"`
+	}
+	no := false
+	tpl := func(f string) string {
+		return "{{ (value_json.ifaces['eth0'] | default({}))." + f + " | default(none) }}"
+	}
+	refresh := entity{"eth0 refresh period", tpl("refresh_s"), "duration", "s", "measurement", 4, "diagnostic", nil}
+	peaks := func(enabled *bool) map[string]entity {
+		return map[string]entity{
+			"eth0_rx_peak": {"eth0 peak receive rate", tpl("rx_peak_bps"), "data_rate", "bit/s", "measurement", 0, "", enabled},
+			"eth0_tx_peak": {"eth0 peak send rate", tpl("tx_peak_bps"), "data_rate", "bit/s", "measurement", 0, "", enabled},
+			"eth0_refresh": refresh,
+		}
+	}
+	tests := []struct {
+		name   string
+		sample time.Duration
+		want   map[string]entity
+	}{
+		{"interval unknown", 0, peaks(&no)},
+		{"1 s", time.Second, peaks(&no)},
+		{"5 s", 5 * time.Second, peaks(&no)},
+		{"999 ms", 999 * time.Millisecond, peaks(nil)},
+		{"250 ms", 250 * time.Millisecond, peaks(nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := opts
+			o.SampleInterval = tt.sample
+			msgs, err := discovery.Configs(o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]entity{}
+			for _, m := range msgs {
+				object := strings.Split(m.Topic, "/")[3]
+				if _, ok := tt.want[object]; !ok {
+					continue
+				}
+				if errs := hatest.Validate(m.Topic, m.Payload); errs != nil {
+					t.Errorf("%s: %v", m.Topic, errors.Join(errs...))
+				}
+				var e entity
+				if err := json.Unmarshal(m.Payload, &e); err != nil {
+					t.Fatal(err)
+				}
+				got[object] = e
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("entities (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestOptionsPrefixes(t *testing.T) {
 	t.Parallel()
 	o := discovery.Options{HAPrefix: "ha", TopicPrefix: "lab/ifstat", BridgeID: "b1", Interval: time.Minute}
@@ -216,6 +286,7 @@ func TestInvalidInput(t *testing.T) {
 		{"wildcard prefix", discovery.Options{BridgeID: "b", TopicPrefix: "a/+"}, discovery.Router{Node: "gw"}},
 		{"bad ha prefix", discovery.Options{BridgeID: "b", HAPrefix: "#"}, discovery.Router{Node: "gw"}},
 		{"negative interval", discovery.Options{BridgeID: "b", Interval: -time.Second}, discovery.Router{Node: "gw"}},
+		{"negative sample interval", discovery.Options{BridgeID: "b", SampleInterval: -time.Second}, discovery.Router{Node: "gw"}},
 		{"node plus", opts, discovery.Router{Node: "+"}},
 		{"node upper", opts, discovery.Router{Node: "GW"}},
 		{"iface slash", opts, discovery.Router{Node: "gw", Ifaces: []string{"a/b"}}},

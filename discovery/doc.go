@@ -21,7 +21,7 @@
 //   - a payload HA rejects costs one entity, not the whole router;
 //   - it works on every HA release the reference covers.
 //
-// The cost is more retained messages (10 per interface + 2 per router, and
+// The cost is more retained messages (13 per interface + 2 per router, and
 // with tariffs per interface 1 + 4 per tariff + 1 per capped tariff).
 //
 // # Ids
@@ -46,6 +46,24 @@
 // and drops per second. HA's MQTT sensor schema has no
 // suggested_unit_of_measurement, so rates stay in bit/s and the user picks a
 // display unit (Mbit/s) in the entity settings; HA converts.
+//
+// Also per interface (issue 5):
+//   - "<if> peak receive rate", "<if> peak send rate" (data_rate, bit/s,
+//     measurement): the fastest single rated interval of the window, a
+//     microburst the average hides. Created enabled only when
+//     Options.SampleInterval (IFSTAT_INTERVAL) is known and below
+//     PeakEnabledBelow (1 s): sub-second sampling exists to see bursts; at
+//     1 s and slower the peak is one second's rate among ten, often the
+//     same as the average at a 1 s driver refresh, and two more recorded
+//     entities per interface are a cost the user should opt into (the
+//     entity settings enable them). Not diagnostic: they are traffic
+//     figures. enabled_by_default only matters when HA first creates the
+//     entity; changing the interval later does not flip it;
+//   - "<if> refresh period" (duration, s, measurement, diagnostic,
+//     enabled): the driver's counter refresh period the bridge detected,
+//     unknown until it is confident. Enabled because it is what explains
+//     a coarse or spiky chart, and it changes rarely (cheap to record).
+//
 // Per router: a binary_sensor "Agent" (device_class connectivity) reading
 // the agent's retained P/N/status directly (no availability: it must show
 // "disconnected", not "unavailable", when the agent is down), and "Last
@@ -96,13 +114,31 @@
 //	{"time":"2026-11-22T10:00:10Z","window_s":10,"age_s":0.012,
 //	 "ifaces":{"eth0_100_1a2b3c":{"name":"eth0.100","rx_bps":12345.6,"tx_bps":789,
 //	   "rx_bytes":123456789,"tx_bytes":98765,"rx_pps":12.3,"tx_pps":4,
-//	   "rx_errors_ps":0,"tx_errors_ps":0,"rx_drops_ps":0,"tx_drops_ps":0}}}
+//	   "rx_errors_ps":0,"tx_errors_ps":0,"rx_drops_ps":0,"tx_drops_ps":0,
+//	   "rx_peak_bps":40000000,"tx_peak_bps":1200,"peak_span_s":0.25,
+//	   "refresh_s":0.25,"refresh_at_most_s":null,"too_coarse":false}}}
 //
 // time is the end of the window (UTC), window_s its length, age_s how old the
 // newest sample was when published. ifaces is keyed by IfaceID; name is the
 // raw interface name. Rates are averages over the window (bits/s, packets/s,
 // errors/s, drops/s), null when the window held no valid interval; totals
-// are bytes. Templates read value_json.ifaces['<id>'] (the id never needs
+// are bytes.
+//
+// rx_peak_bps and tx_peak_bps are the highest rate of one rated interval
+// in the window (rate.Summarize's Peak), null when the window held none;
+// stale reads are never an interval of their own (the next change is
+// divided by the whole span since the last one). peak_span_s is the
+// longest span either peak is measured over: the sampling interval when
+// the counters keep up, a whole refresh period (or more) when they do not,
+// so a consumer knows at what time scale the peak holds. refresh_s is the
+// detected driver refresh period to the microsecond (null until the
+// bridge's estimate is confident); refresh_at_most_s, when the counters
+// changed at every read so that no period can be fitted, says they refresh
+// at least this often (else null); too_coarse is true when the bridge
+// samples faster than the counters refresh: then rates, peaks included,
+// cover whole refreshes and say nothing about shorter bursts.
+//
+// Templates read value_json.ifaces['<id>'] (the id never needs
 // escaping) and render JSON null and a missing interface as None, which HA
 // shows as unknown.
 //

@@ -27,6 +27,28 @@ type IfaceState struct {
 	// Tariff is the interface's traffic by tariff; nil without tariff
 	// accounting (no "tariff" object is published).
 	Tariff *TariffState
+	// Peak is the fastest rated interval of the window; nil when Rates
+	// is (published as nulls).
+	Peak *Peak
+	// Refresh is the driver's counter refresh period when the bridge has
+	// a confident estimate, else 0 (null). RefreshAtMost is, when only
+	// that is known (counters that changed at every read), how often they
+	// refresh at least, else 0 (null).
+	Refresh, RefreshAtMost time.Duration
+	// TooCoarse is set when the bridge samples faster than the counters
+	// refresh: rates then cover whole refresh periods.
+	TooCoarse bool
+}
+
+// Peak is the highest rate of a single rated interval in a window, per
+// direction (rate.Summarize's Peak): a microburst the window's average
+// hides.
+type Peak struct {
+	RxBits, TxBits float64 // bits/s
+	// Span is the longest interval either peak is measured over: the
+	// sampling interval, or a whole refresh period (or more, across stale
+	// reads) when the counters refresh more slowly.
+	Span time.Duration
 }
 
 // TariffState is one interface's traffic by tariff, published as the
@@ -104,9 +126,14 @@ func (s State) Marshal() []byte {
 		b = strconv.AppendQuote(b, id)
 		b = append(b, `:{"name":`...)
 		b = appendJSONString(b, name)
+		nan := math.NaN()
 		r := st.Rates
 		if r == nil {
-			r = &Rates{math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+			r = &Rates{nan, nan, nan, nan, nan, nan, nan, nan}
+		}
+		pk := st.Peak
+		if pk == nil {
+			pk = &Peak{RxBits: nan, TxBits: nan}
 		}
 		b = appendField(b, "rx_bps", r.RxBits)
 		b = appendField(b, "tx_bps", r.TxBits)
@@ -120,6 +147,13 @@ func (s State) Marshal() []byte {
 		b = appendField(b, "tx_errors_ps", r.TxErrors)
 		b = appendField(b, "rx_drops_ps", r.RxDrops)
 		b = appendField(b, "tx_drops_ps", r.TxDrops)
+		b = appendField(b, "rx_peak_bps", pk.RxBits)
+		b = appendField(b, "tx_peak_bps", pk.TxBits)
+		b = appendDuration(append(b, `,"peak_span_s":`...), pk.Span)
+		b = appendDuration(append(b, `,"refresh_s":`...), st.Refresh)
+		b = appendDuration(append(b, `,"refresh_at_most_s":`...), st.RefreshAtMost)
+		b = append(b, `,"too_coarse":`...)
+		b = strconv.AppendBool(b, st.TooCoarse)
 		if st.Tariff != nil {
 			b = st.Tariff.append(b)
 		}
@@ -181,6 +215,16 @@ func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339)
 	return append(b, '"')
+}
+
+// appendDuration writes d in seconds to the microsecond, null when not
+// positive: a refresh period of 0.9765 s must not be rounded to 0.977, and
+// the bridge knows it far better than to 1 µs.
+func appendDuration(b []byte, d time.Duration) []byte {
+	if d <= 0 {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, float64(d.Round(time.Microsecond).Microseconds())/1e6, 'f', -1, 64)
 }
 
 func appendField(b []byte, key string, v float64) []byte {

@@ -28,7 +28,7 @@ var tariffRouter = discovery.Router{
 
 // perIface is the number of configs per interface with twoTariffs: the
 // fixed 10, the current tariff, 4 per tariff and the capped one's share.
-const perIface = 10 + 1 + 4*2 + 1
+const perIface = 13 + 1 + 4*2 + 1
 
 var cet = time.FixedZone("CET", 3600)
 
@@ -191,7 +191,7 @@ func TestTariffStateValues(t *testing.T) {
 			{Name: "d", Share: 50},
 		}},
 	}}}
-	want := `{"time":"2026-11-22T10:00:10Z","window_s":1,"age_s":0,"ifaces":{"wan":{"name":"wan","rx_bps":null,"tx_bps":null,"rx_bytes":0,"tx_bytes":0,"rx_pps":null,"tx_pps":null,"rx_errors_ps":null,"tx_errors_ps":null,"rx_drops_ps":null,"tx_drops_ps":null,` +
+	want := `{"time":"2026-11-22T10:00:10Z","window_s":1,"age_s":0,"ifaces":{"wan":{"name":"wan","rx_bps":null,"tx_bps":null,"rx_bytes":0,"tx_bytes":0,"rx_pps":null,"tx_pps":null,"rx_errors_ps":null,"tx_errors_ps":null,"rx_drops_ps":null,"tx_drops_ps":null,"rx_peak_bps":null,"tx_peak_bps":null,"peak_span_s":null,"refresh_s":null,"refresh_at_most_s":null,"too_coarse":false,` +
 		`"tariff":{"active":null,"cycle_start":null,"cycle_end":null,"usage":{` +
 		`"a-b":{"rx_bytes":0,"tx_bytes":0,"rx_cycle":0,"tx_cycle":0,"rx_prev":0,"tx_prev":0,"share":250},` +
 		`"c":{"rx_bytes":0,"tx_bytes":0,"rx_cycle":0,"tx_cycle":0,"rx_prev":0,"tx_prev":0,"share":null},` +

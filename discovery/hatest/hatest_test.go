@@ -42,6 +42,13 @@ func cycle(m map[string]any) {
 	m["last_reset_value_template"] = "{{ value_json.cycle_start | default('', true) }}"
 }
 
+// duration turns good into the refresh period diagnostic: seconds,
+// measurement, enabled.
+func duration(m map[string]any) {
+	m["device_class"], m["unit_of_measurement"], m["entity_category"] = "duration", "s", "diagnostic"
+	m["suggested_display_precision"] = 4
+}
+
 // enum turns good into a text sensor with a fixed set of states.
 func enum(m map[string]any) {
 	for _, k := range []string{"unit_of_measurement", "state_class", "suggested_display_precision"} {
@@ -168,6 +175,28 @@ func TestValidate(t *testing.T) {
 			m["lrst_val_tpl"] = m["last_reset_value_template"]
 			delete(m, "last_reset_value_template")
 		}},
+		{name: "good duration diagnostic", mutate: func(m map[string]any) { duration(m) }},
+		{name: "good peak rate disabled by default", mutate: func(m map[string]any) { m["enabled_by_default"] = false }},
+		{name: "duration unit sec", mutate: func(m map[string]any) {
+			duration(m)
+			m["unit_of_measurement"] = "sec"
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "duration without unit", mutate: func(m map[string]any) {
+			duration(m)
+			delete(m, "unit_of_measurement")
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "duration unit of a rate", mutate: func(m map[string]any) {
+			duration(m)
+			m["unit_of_measurement"] = "bit/s"
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "seconds without device class", mutate: func(m map[string]any) {
+			duration(m)
+			delete(m, "device_class")
+		}, want: []hatest.Rule{hatest.RuleUnit}},
+		{name: "duration diagnostic as config", mutate: func(m map[string]any) {
+			duration(m)
+			m["entity_category"] = "config"
+		}, want: []hatest.Rule{hatest.RuleEntityCategory}},
 		{name: "good enum", mutate: func(m map[string]any) { enum(m) }},
 		{name: "good enum abbreviated options", mutate: func(m map[string]any) {
 			enum(m)

@@ -30,7 +30,8 @@ func (printer) Publish(topic string, qos byte, retained bool, payload []byte) {
 }
 
 // Two one-second intervals of 1 MB and 3 MB make a window average of
-// 16 Mbit/s, not a sample of either second.
+// 16 Mbit/s, not a sample of either second; the peak is the second of
+// 3 MB, 24 Mbit/s over 1 s.
 func Example() {
 	out, err := haout.New(discovery.Options{BridgeID: "nas", Interval: 10 * time.Second}, printer{}, time.Minute, nil)
 	if err != nil {
@@ -51,5 +52,5 @@ func Example() {
 	}
 	out.Tick(t0.Add(11*time.Second), t0.Add(11*time.Second))
 	// Output:
-	// ifstat/er-x/state {"time":"2026-11-22T10:00:10Z","window_s":10,"age_s":9,"ifaces":{"eth0":{"name":"eth0","rx_bps":16000000,"tx_bps":0,"rx_bytes":4000000,"tx_bytes":0,"rx_pps":0,"tx_pps":0,"rx_errors_ps":0,"tx_errors_ps":0,"rx_drops_ps":0,"tx_drops_ps":0}}}
+	// ifstat/er-x/state {"time":"2026-11-22T10:00:10Z","window_s":10,"age_s":9,"ifaces":{"eth0":{"name":"eth0","rx_bps":16000000,"tx_bps":0,"rx_bytes":4000000,"tx_bytes":0,"rx_pps":0,"tx_pps":0,"rx_errors_ps":0,"tx_errors_ps":0,"rx_drops_ps":0,"tx_drops_ps":0,"rx_peak_bps":24000000,"tx_peak_bps":0,"peak_span_s":1,"refresh_s":null,"refresh_at_most_s":null,"too_coarse":false}}}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // Publisher sends one MQTT message. It must not block: Output calls it from
@@ -84,6 +85,13 @@ type iface struct {
 	absentSince time.Time // tick of the first absent reply; zero while present
 	total       rate.Values
 	tariff      *discovery.TariffState // latest; nil without tariffs
+	refresh     refreshState           // latest
+}
+
+// refreshState is what a sample says of the counter's refresh clock.
+type refreshState struct {
+	est       refresh.Estimate
+	tooCoarse bool
 }
 
 // window accumulates one HA window of one router.
@@ -100,6 +108,34 @@ type acc struct {
 	seen  bool // total is set
 	// tariff is the latest tariff usage in the window, nil if none came.
 	tariff *discovery.TariffState
+	// refresh is the latest refresh state in the window, if seen.
+	refresh refreshState
+	// rx and tx are the running peaks: folding one result at a time
+	// keeps a window's memory constant however short the interval, and
+	// gives exactly rate.Summarize's Peak over the window's results (see
+	// peak.add).
+	rx, tx peak
+}
+
+// peak is the highest rate of one rated interval so far, bits/s.
+type peak struct {
+	bps    uint64
+	spanNS int64
+	set    bool
+}
+
+// add folds one result into the peak of counter c through rate.Summarize,
+// so that what counts as a rated interval, and its rate, is the rate
+// package's rule, the one the Netdata peak chart uses. Ties keep the
+// earlier interval, as Summarize does.
+func (p *peak) add(res *rate.Result, c rate.Counter, intervalNS int64) {
+	s := rate.Summarize([]rate.Result{*res}, c, 8, intervalNS, 0)
+	if s.Rated == 0 {
+		return
+	}
+	if !p.set || s.Peak > p.bps {
+		p.bps, p.spanNS, p.set = s.Peak, s.PeakSpanNS, true
+	}
 }
 
 // New returns an output publishing through pub. removeAfter is how long an
@@ -243,8 +279,9 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 		if is.Tariff != nil {
 			f.tariff = tariffState(is.Tariff)
 		}
+		f.refresh = refreshState{est: is.Refresh, tooCoarse: is.TooCoarse}
 		if w != nil {
-			w.add(is.Name, &is.Result, f.tariff)
+			w.add(is.Name, &is.Result, f.tariff, f.refresh, int64(o.opts.SampleInterval))
 		}
 	}
 	if len(gone) > 0 {
@@ -256,16 +293,19 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 	return nil
 }
 
-func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffState) {
+func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffState, rs refreshState, intervalNS int64) {
 	a := w.ifaces[name]
 	if a == nil {
 		a = &acc{}
 		w.ifaces[name] = a
 	}
 	a.total, a.seen = res.Total, true
+	a.refresh = rs
 	if tariff != nil {
 		a.tariff = tariff
 	}
+	a.rx.add(res, rate.RxBytes, intervalNS)
+	a.tx.add(res, rate.TxBytes, intervalNS)
 	if !res.Rate || res.DtNS <= 0 || a.dtNS > math.MaxInt64-res.DtNS {
 		return
 	}
@@ -426,9 +466,11 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 	}
 	for name, f := range r.ifaces {
 		is := discovery.IfaceState{RxBytes: f.total[rate.RxBytes], TxBytes: f.total[rate.TxBytes], Tariff: f.tariff}
+		rs := f.refresh
 		if a := w.ifaces[name]; a != nil {
 			if a.seen {
 				is.RxBytes, is.TxBytes = a.total[rate.RxBytes], a.total[rate.TxBytes]
+				rs = a.refresh
 			}
 			if a.tariff != nil {
 				is.Tariff = a.tariff
@@ -436,7 +478,9 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 			if a.rated {
 				is.Rates = a.rates()
 			}
+			is.Peak = a.peak()
 		}
+		is.Refresh, is.RefreshAtMost, is.TooCoarse = rs.state()
 		st.Ifaces[name] = is
 	}
 	r.lastState = &st
@@ -455,6 +499,35 @@ func (a *acc) rates() *discovery.Rates {
 		RxErrors: per(rate.RxErrors, 1), TxErrors: per(rate.TxErrors, 1),
 		RxDrops: per(rate.RxDropped, 1), TxDrops: per(rate.TxDropped, 1),
 	}
+}
+
+// peak returns the window's peaks, nil when it held no rated interval.
+// A rate PerSecond saturated is no rate: it is published as null.
+func (a *acc) peak() *discovery.Peak {
+	if !a.rx.set && !a.tx.set {
+		return nil
+	}
+	bps := func(p peak) float64 {
+		if !p.set || p.bps == math.MaxUint64 {
+			return math.NaN()
+		}
+		return float64(p.bps)
+	}
+	return &discovery.Peak{RxBits: bps(a.rx), TxBits: bps(a.tx), Span: time.Duration(max(a.rx.spanNS, a.tx.spanNS))}
+}
+
+// state turns an estimate into the state message's refresh fields: the
+// period only once the bridge trusts it, the upper bound only when that is
+// all there is.
+func (rs refreshState) state() (period, atMost time.Duration, tooCoarse bool) {
+	e := rs.est
+	if e.Confident && e.PeriodNS > 0 {
+		period = time.Duration(e.PeriodNS)
+	}
+	if e.PeriodNS == 0 && e.AtMostNS > 0 {
+		atMost = time.Duration(e.AtMostNS)
+	}
+	return period, atMost, rs.tooCoarse
 }
 
 // Keepalive does nothing: states follow Tick, and expire_after covers a

@@ -181,7 +181,7 @@ func TestTariffLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gone) != 10+1+4*2 {
+	if len(gone) != 13+1+4*2 {
 		t.Errorf("wg0 removal has %d messages, want 19", len(gone))
 	}
 	if diff := cmp.Diff(asMsgs(gone, ConfigQoS), configsOf(rec.take())); diff != "" {
