@@ -1,0 +1,458 @@
+package netdevtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+// Step is one piece of a piecewise-constant rate: from At (since the
+// driver's origin) on, BytesPerSec bytes per second until the next Step.
+type Step struct {
+	At          time.Duration
+	BytesPerSec uint64
+}
+
+// Rate is a script of true traffic: Steps sorted by At, all At >= 0.
+// Before the first Step, and for a nil Rate, nothing flows.
+type Rate []Step
+
+// Constant is a Rate of bytesPerSec from the origin on (100 Mbit/s is
+// 12_500_000).
+func Constant(bytesPerSec uint64) Rate { return Rate{{At: 0, BytesPerSec: bytesPerSec}} }
+
+// DriverIface is one emulated interface.
+type DriverIface struct {
+	Name string
+	// Ifindex and SpeedMbps go to sys/class/net/<Name>/{ifindex,speed}
+	// (0 leaves the file out) and order the lines of net/dev.
+	Ifindex, SpeedMbps int64
+	// Base is the counters at the origin (only the eight counters are
+	// used).
+	Base wire.Counters
+	// Rx and Tx are the true traffic received and sent.
+	Rx, Tx Rate
+	// PacketBytes is the size of every packet: packets move by one each
+	// time PacketBytes bytes have moved. 0 means 1000.
+	PacketBytes uint64
+	// Period and Phase place this interface's refresh instants at
+	// Phase + k·Period (k any integer) on the driver's clock. Period 0
+	// means the driver's DriverOptions.Period and Phase.
+	Period, Phase time.Duration
+}
+
+// DriverOptions configure a Driver.
+type DriverOptions struct {
+	// Dir is where the tree is made: Dir/proc and Dir/sys. It must exist.
+	Dir string
+	// Period is the default refresh period of the interfaces: their
+	// visible counters change only at Phase + k·Period. 0 means the
+	// counters are always current, as a software device's.
+	Period, Phase time.Duration
+	Ifaces        []DriverIface
+	// BootID goes to proc/sys/kernel/random/boot_id; "" means a fixed
+	// made-up id.
+	BootID string
+	// Clock returns the time in ns. Nil means CLOCK_BOOTTIME, the clock of
+	// the agent's mono_ns, so that a test can ask True and Visible at the
+	// instants an agent reports.
+	Clock func() int64
+}
+
+// Driver emulates NIC drivers that refresh the kernel's counters on their
+// own clock: the true traffic of each interface follows its Rate exactly,
+// but the counters a reader sees change only at the interface's refresh
+// instants, jumping to the true values of that instant. Serve makes
+// ProcRoot/net/dev a named pipe that renders the visible counters at the
+// moment each reader opens it, as the kernel does. True, Visible and
+// LastRefresh answer for any instant, so a benchmark can judge every
+// number an agent and a bridge report. A Driver is safe for concurrent
+// use.
+type Driver struct {
+	dir    string
+	clock  func() int64
+	origin int64
+	ifaces []driverIface
+	byName map[string]int
+	served atomic.Int64
+	missed atomic.Int64
+}
+
+type driverIface struct {
+	DriverIface
+	period, phase int64 // ns
+}
+
+// DefaultBootID is the boot id of a Driver's tree when DriverOptions.BootID
+// is empty.
+const DefaultBootID = "0d1e5e7a-5eed-4c0d-a7e5-000000000001"
+
+// NewDriver validates o, takes the origin (the instant every Rate starts
+// from) from the clock and writes the tree: sys/class/net/<if>/{ifindex,
+// speed}, proc/sys/kernel/random/boot_id and proc/net/dev as a regular
+// file holding the counters visible at the origin (Serve turns it into a
+// named pipe).
+func NewDriver(o DriverOptions) (*Driver, error) {
+	if o.Period < 0 {
+		return nil, fmt.Errorf("driver period %v: must not be negative", o.Period)
+	}
+	fi, err := os.Stat(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("driver tree: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("driver tree: %s is not a directory", o.Dir)
+	}
+	d := &Driver{dir: o.Dir, clock: o.Clock, byName: map[string]int{}}
+	if d.clock == nil {
+		d.clock = bootClock()
+	}
+	for _, in := range o.Ifaces {
+		if err := checkIface(&in); err != nil {
+			return nil, err
+		}
+		if _, dup := d.byName[in.Name]; dup {
+			return nil, fmt.Errorf("interface %q: listed twice", in.Name)
+		}
+		if in.PacketBytes == 0 {
+			in.PacketBytes = 1000
+		}
+		if in.Period == 0 {
+			in.Period, in.Phase = o.Period, o.Phase
+		}
+		d.byName[in.Name] = len(d.ifaces)
+		d.ifaces = append(d.ifaces, driverIface{DriverIface: in, period: int64(in.Period), phase: int64(in.Phase)})
+	}
+	bootID := o.BootID
+	if bootID == "" {
+		bootID = DefaultBootID
+	}
+	for _, dir := range []string{filepath.Join(d.ProcRoot(), "net"), filepath.Join(d.ProcRoot(), "sys", "kernel", "random")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("driver tree: %w", err)
+		}
+	}
+	if err := writeFile(filepath.Join(d.ProcRoot(), "sys", "kernel", "random", "boot_id"), bootID+"\n"); err != nil {
+		return nil, err
+	}
+	for _, in := range d.ifaces {
+		dir := filepath.Join(d.SysRoot(), "class", "net", in.Name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("driver tree: %w", err)
+		}
+		for attr, v := range map[string]int64{"ifindex": in.Ifindex, "speed": in.SpeedMbps} {
+			if v == 0 {
+				continue
+			}
+			if err := writeFile(filepath.Join(dir, attr), strconv.FormatInt(v, 10)+"\n"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	d.origin = d.clock()
+	if err := writeFile(d.devPath(), string(d.Render(d.origin))); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func checkIface(in *DriverIface) error {
+	if in.Name == "" || len(in.Name) > 15 || strings.ContainsAny(in.Name, ":/ \t\n") || in.Name == "." || in.Name == ".." {
+		return fmt.Errorf("interface %q: not a name the kernel would give", in.Name)
+	}
+	if in.Period < 0 {
+		return fmt.Errorf("interface %q: period %v must not be negative", in.Name, in.Period)
+	}
+	for _, r := range []Rate{in.Rx, in.Tx} {
+		for i, s := range r {
+			if s.At < 0 || (i > 0 && s.At <= r[i-1].At) {
+				return fmt.Errorf("interface %q: rate steps must start at 0 or later and be in increasing order", in.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// ProcRoot is the directory to give an agent as IFSTAT_PROC_ROOT.
+func (d *Driver) ProcRoot() string { return filepath.Join(d.dir, "proc") }
+
+// SysRoot is the directory to give an agent as IFSTAT_SYS_ROOT.
+func (d *Driver) SysRoot() string { return filepath.Join(d.dir, "sys") }
+
+func (d *Driver) devPath() string { return filepath.Join(d.ProcRoot(), "net", "dev") }
+
+// Origin is the clock reading in ns at which every Rate started.
+func (d *Driver) Origin() int64 { return d.origin }
+
+// Now reads the driver's clock (ns).
+func (d *Driver) Now() int64 { return d.clock() }
+
+// Names returns the interfaces in the order they were given.
+func (d *Driver) Names() []string {
+	names := make([]string, len(d.ifaces))
+	for i, in := range d.ifaces {
+		names[i] = in.Name
+	}
+	return names
+}
+
+// True returns the counters of name that the hardware has counted by the
+// instant t (ns on the driver's clock): Base plus the traffic of the
+// Rates, bytes rounded down per Step, packets the bytes over PacketBytes
+// rounded down. Errors and drops stay at Base. ok is false for an unknown
+// name.
+func (d *Driver) True(name string, t int64) (c wire.Counters, ok bool) {
+	i, ok := d.byName[name]
+	if !ok {
+		return wire.Counters{}, false
+	}
+	return d.ifaces[i].counters(t - d.origin), true
+}
+
+// LastRefresh returns the latest refresh instant of name at or before t:
+// the instant whose true counters a read at t sees. For an interface
+// without a period it is t itself.
+func (d *Driver) LastRefresh(name string, t int64) (int64, bool) {
+	i, ok := d.byName[name]
+	if !ok {
+		return 0, false
+	}
+	return d.ifaces[i].lastRefresh(t), true
+}
+
+// Visible returns the counters of name that a read at t sees: the true
+// counters as of LastRefresh(name, t).
+func (d *Driver) Visible(name string, t int64) (wire.Counters, bool) {
+	i, ok := d.byName[name]
+	if !ok {
+		return wire.Counters{}, false
+	}
+	in := &d.ifaces[i]
+	return in.counters(in.lastRefresh(t) - d.origin), true
+}
+
+// Render returns proc/net/dev as a read at t sees it, in the kernel's
+// format (see Format).
+func (d *Driver) Render(t int64) []byte {
+	m := make(map[string]wire.Counters, len(d.ifaces))
+	for i := range d.ifaces {
+		in := &d.ifaces[i]
+		c := in.counters(in.lastRefresh(t) - d.origin)
+		c.Ifindex = in.Ifindex
+		m[in.Name] = c
+	}
+	return Format(m)
+}
+
+func (in *driverIface) lastRefresh(t int64) int64 {
+	if in.period <= 0 {
+		return t
+	}
+	k := (t - in.phase) / in.period
+	if r := in.phase + k*in.period; r <= t {
+		return r
+	}
+	// Go's division truncates towards zero: one period less below the
+	// phase.
+	return in.phase + (k-1)*in.period
+}
+
+// counters is the true counters at offset ns after the origin.
+func (in *driverIface) counters(offset int64) wire.Counters {
+	c := wire.Counters{
+		RxErrors: in.Base.RxErrors, TxErrors: in.Base.TxErrors,
+		RxDropped: in.Base.RxDropped, TxDropped: in.Base.TxDropped,
+	}
+	rx, tx := in.Rx.bytes(offset), in.Tx.bytes(offset)
+	c.RxBytes, c.TxBytes = in.Base.RxBytes+rx, in.Base.TxBytes+tx
+	c.RxPackets, c.TxPackets = in.Base.RxPackets+rx/in.PacketBytes, in.Base.TxPackets+tx/in.PacketBytes
+	return c
+}
+
+// bytes is the traffic from the origin to offset ns after it.
+func (r Rate) bytes(offset int64) uint64 {
+	var sum uint64
+	for i, s := range r {
+		from := int64(s.At)
+		if offset <= from {
+			break
+		}
+		to := offset
+		if i+1 < len(r) && int64(r[i+1].At) < to {
+			to = int64(r[i+1].At)
+		}
+		sum += mulDiv(s.BytesPerSec, uint64(to-from), uint64(time.Second))
+	}
+	return sum
+}
+
+// mulDiv is a·b/c rounded down without overflowing (saturating when the
+// quotient does not fit).
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return 1<<64 - 1
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}
+
+// Served is how many reads Serve has answered.
+func (d *Driver) Served() int64 { return d.served.Load() }
+
+// Missed is how many times Serve gave up waiting for a reader to close the
+// pipe (after serveCloseWait) and served the next reader anyway; a reader
+// that lingered that long might have seen two copies of the file.
+func (d *Driver) Missed() int64 { return d.missed.Load() }
+
+// serveCloseWait bounds the wait for a reader to close the pipe: a reader
+// killed mid-read closes it when it exits, so the bound only guards against
+// a reader stuck without reading to the end.
+const serveCloseWait = 2 * time.Second
+
+// Serve replaces proc/net/dev with a named pipe and answers every reader
+// that opens it with Render at the moment of the open, until ctx is done.
+// Like the kernel's seq_file, each open gets one freshly rendered copy;
+// the value a reader sees and the time it stamps right after its read
+// differ only by the scheduling delay of one process (a refresh instant
+// falling inside that delay is seen one read late).
+//
+// A writer that reopened the pipe while the last reader had not yet read
+// its end of file would append a second copy to that read, so after each
+// copy Serve waits (inotify IN_CLOSE_NOWRITE) until the reader has closed
+// the pipe. One reader at a time, as an agent reads; concurrent readers
+// may share or split a copy.
+func (d *Driver) Serve(ctx context.Context) error {
+	path := d.devPath()
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("serving %s: %w", path, err)
+	}
+	if err := unix.Mkfifo(path, 0o644); err != nil {
+		return fmt.Errorf("serving %s: mkfifo: %w", path, err)
+	}
+	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return fmt.Errorf("serving %s: inotify: %w", path, err)
+	}
+	defer unix.Close(in)
+	if _, err := unix.InotifyAddWatch(in, path, unix.IN_CLOSE_NOWRITE); err != nil {
+		return fmt.Errorf("serving %s: inotify: %w", path, err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	// The blocking open below waits for a reader; once ctx is done, be
+	// that reader until Serve has returned.
+	stop := context.AfterFunc(ctx, func() {
+		for {
+			if fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+				unix.Close(fd)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	})
+	defer stop()
+	var ev [4096]byte
+	for ctx.Err() == nil {
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("serving %s: %w", path, err)
+		}
+		if ctx.Err() != nil {
+			unix.Close(fd)
+			break
+		}
+		b := d.Render(d.clock())
+		// Closes of earlier readers are not this reader's.
+		for {
+			if n, _ := unix.Read(in, ev[:]); n <= 0 {
+				break
+			}
+		}
+		werr := writeAll(fd, b)
+		unix.Close(fd)
+		if werr != nil && !errors.Is(werr, unix.EPIPE) {
+			// A reader that went away mid-read is no failure of the
+			// driver.
+			return fmt.Errorf("serving %s: %w", path, werr)
+		}
+		d.served.Add(1)
+		if !d.awaitClose(ctx, in, ev[:]) {
+			d.missed.Add(1)
+		}
+	}
+	return nil
+}
+
+// awaitClose waits until a reader closed the pipe, ctx is done or
+// serveCloseWait has passed; it reports whether a close was seen.
+func (d *Driver) awaitClose(ctx context.Context, in int, ev []byte) bool {
+	deadline := time.Now().Add(serveCloseWait)
+	for ctx.Err() == nil {
+		if n, _ := unix.Read(in, ev); n > 0 {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		// Wake at least every 50 ms to see ctx.
+		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
+		_, _ = unix.Poll(fds, int(min(left, 50*time.Millisecond)/time.Millisecond)+1)
+	}
+	return true
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// writeFile replaces path by renaming a finished temporary file over it.
+func writeFile(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("driver tree: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("driver tree: %w", err)
+	}
+	return nil
+}
+
+// bootClock is CLOCK_BOOTTIME as the agent reads it (package netdev): one
+// system call, then Go's monotonic clock, so both sides tick alike.
+func bootClock() func() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	}
+	start, base := time.Now(), ts.Nano()
+	return func() int64 { return base + int64(time.Since(start)) }
+}

@@ -1,0 +1,289 @@
+package netdevtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+const sec = int64(time.Second)
+
+// fakeClock is a driver clock the test sets.
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) now() int64 { return c.ns.Load() }
+
+// testDriver: origin at 10 s; eth0 refreshes at 0.25 s + k·1 s with a
+// constant 100 Mbit/s received and a scripted send; wlan0 takes the
+// driver's 0.9765 s period at phase 0.
+func testDriver(t *testing.T) (*Driver, *fakeClock) {
+	t.Helper()
+	clk := &fakeClock{}
+	clk.ns.Store(10 * sec)
+	d, err := NewDriver(DriverOptions{
+		Dir:    t.TempDir(),
+		Period: 976500 * time.Microsecond,
+		BootID: "b00t",
+		Clock:  clk.now,
+		Ifaces: []DriverIface{
+			{
+				Name: "eth0", Ifindex: 2, SpeedMbps: 1000,
+				Base:        wire.Counters{RxBytes: 1000, RxPackets: 1, RxErrors: 7, TxDropped: 3},
+				Rx:          Constant(12_500_000),
+				Tx:          Rate{{At: 2 * time.Second, BytesPerSec: 1000}, {At: 3 * time.Second, BytesPerSec: 3}},
+				PacketBytes: 1500,
+				Period:      time.Second, Phase: 250 * time.Millisecond,
+			},
+			{Name: "wlan0", Ifindex: 3, Rx: Constant(1_000_000)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, clk
+}
+
+func TestDriverCounters(t *testing.T) {
+	t.Parallel()
+	d, _ := testDriver(t)
+	if got := d.Origin(); got != 10*sec {
+		t.Fatalf("Origin() = %d, want %d", got, 10*sec)
+	}
+	ms := int64(time.Millisecond)
+	eth0 := func(rx, tx uint64) wire.Counters {
+		return wire.Counters{RxBytes: 1000 + rx, RxPackets: 1 + rx/1500, TxBytes: tx, TxPackets: tx / 1500, RxErrors: 7, TxDropped: 3}
+	}
+	tests := []struct {
+		name        string
+		iface       string
+		at          int64
+		wantRefresh int64
+		wantTrue    wire.Counters
+		wantVisible wire.Counters
+	}{
+		{"before origin", "eth0", 9 * sec, 8*sec + 250*ms, eth0(0, 0), eth0(0, 0)},
+		{"origin, last refresh before it", "eth0", 10 * sec, 9*sec + 250*ms, eth0(0, 0), eth0(0, 0)},
+		{"just before a refresh", "eth0", 11*sec + 250*ms - 1, 10*sec + 250*ms, eth0(15_624_999, 0), eth0(3_125_000, 0)},
+		{"at a refresh", "eth0", 11*sec + 250*ms, 11*sec + 250*ms, eth0(15_625_000, 0), eth0(15_625_000, 0)},
+		// Tx: 1000 B/s over [2 s, 3 s), then 3 B/s: at 4.5 s 1000 + 4.5
+		// rounded down; visible as of 4.25 s: 1000 + 3.75 rounded down.
+		{"scripted send", "eth0", 14*sec + 500*ms, 14*sec + 250*ms, eth0(56_250_000, 1004), eth0(53_125_000, 1003)},
+		{"inherited 0.9765 s period", "wlan0", 12 * sec, 11_718_000_000, wire.Counters{RxBytes: 2_000_000, RxPackets: 2000}, wire.Counters{RxBytes: 1_718_000, RxPackets: 1718}},
+		{"refresh before phase 0 is negative", "wlan0", -1, -976_500_000, wire.Counters{}, wire.Counters{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, ok := d.LastRefresh(tt.iface, tt.at)
+			if !ok || r != tt.wantRefresh {
+				t.Errorf("LastRefresh(%s, %d) = %d, %v, want %d", tt.iface, tt.at, r, ok, tt.wantRefresh)
+			}
+			got, ok := d.True(tt.iface, tt.at)
+			if diff := cmp.Diff(tt.wantTrue, got); !ok || diff != "" {
+				t.Errorf("True(%s, %d) ok %v (-want +got):\n%s", tt.iface, tt.at, ok, diff)
+			}
+			got, ok = d.Visible(tt.iface, tt.at)
+			if diff := cmp.Diff(tt.wantVisible, got); !ok || diff != "" {
+				t.Errorf("Visible(%s, %d) ok %v (-want +got):\n%s", tt.iface, tt.at, ok, diff)
+			}
+		})
+	}
+	if _, ok := d.True("eth1", 0); ok {
+		t.Errorf("True of an unknown interface: ok")
+	}
+	if _, ok := d.Visible("eth1", 0); ok {
+		t.Errorf("Visible of an unknown interface: ok")
+	}
+	if diff := cmp.Diff([]string{"eth0", "wlan0"}, d.Names()); diff != "" {
+		t.Errorf("Names() (-want +got):\n%s", diff)
+	}
+}
+
+// A driver without a period shows the true counters at every instant, as a
+// software device does.
+func TestDriverNoPeriod(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	d, err := NewDriver(DriverOptions{Dir: t.TempDir(), Clock: clk.now, Ifaces: []DriverIface{{Name: "br-lan", Rx: Constant(3)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int64{0, 1, sec/3 + 1, 7*sec + 999_999_999} {
+		tr, _ := d.True("br-lan", at)
+		vis, _ := d.Visible("br-lan", at)
+		if diff := cmp.Diff(tr, vis); diff != "" {
+			t.Errorf("at %d: Visible differs from True (-true +visible):\n%s", at, diff)
+		}
+		if want := uint64(at * 3 / sec); tr.RxBytes != want {
+			t.Errorf("True(br-lan, %d).RxBytes = %d, want %d", at, tr.RxBytes, want)
+		}
+	}
+}
+
+func TestDriverTree(t *testing.T) {
+	t.Parallel()
+	d, clk := testDriver(t)
+	read := func(elem ...string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(elem...))
+		if err != nil {
+			return "<" + err.Error() + ">"
+		}
+		return string(b)
+	}
+	eth0, _ := d.Visible("eth0", 10*sec)
+	eth0.Ifindex = 2
+	got := map[string]string{
+		"dev":           read(d.ProcRoot(), "net", "dev"),
+		"boot_id":       read(d.ProcRoot(), "sys", "kernel", "random", "boot_id"),
+		"eth0/ifindex":  read(d.SysRoot(), "class", "net", "eth0", "ifindex"),
+		"eth0/speed":    read(d.SysRoot(), "class", "net", "eth0", "speed"),
+		"wlan0/ifindex": read(d.SysRoot(), "class", "net", "wlan0", "ifindex"),
+	}
+	want := map[string]string{
+		"dev":           string(Format(map[string]wire.Counters{"eth0": eth0, "wlan0": {Ifindex: 3}})),
+		"boot_id":       "b00t\n",
+		"eth0/ifindex":  "2\n",
+		"eth0/speed":    "1000\n",
+		"wlan0/ifindex": "3\n",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tree files (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(d.SysRoot(), "class", "net", "wlan0", "speed")); !os.IsNotExist(err) {
+		t.Errorf("wlan0/speed with SpeedMbps 0: stat error %v, want not-exist", err)
+	}
+	// Render at an instant is Format of what is visible then.
+	at := 12*sec + 300*int64(time.Millisecond)
+	clk.ns.Store(at)
+	e, _ := d.Visible("eth0", at)
+	w, _ := d.Visible("wlan0", at)
+	e.Ifindex, w.Ifindex = 2, 3
+	if diff := cmp.Diff(string(Format(map[string]wire.Counters{"eth0": e, "wlan0": w})), string(d.Render(d.Now()))); diff != "" {
+		t.Errorf("Render (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewDriverErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		o    DriverOptions
+		want string
+	}{
+		{"missing dir", DriverOptions{Dir: filepath.Join(dir, "nope")}, "no such file"},
+		{"dir is a file", DriverOptions{Dir: file}, "not a directory"},
+		{"negative period", DriverOptions{Dir: dir, Period: -1}, "must not be negative"},
+		{"negative iface period", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Period: -1}}}, "must not be negative"},
+		{"empty name", DriverOptions{Dir: dir, Ifaces: []DriverIface{{}}}, "not a name"},
+		{"colon", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "eth0:1"}}}, "not a name"},
+		{"slash", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "../x"}}}, "not a name"},
+		{"too long", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: strings.Repeat("e", 16)}}}, "not a name"},
+		{"twice", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a"}, {Name: "a"}}}, "listed twice"},
+		{"steps out of order", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Rx: Rate{{At: 2}, {At: 1}}}}}, "increasing order"},
+		{"step before origin", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Tx: Rate{{At: -1}}}}}, "increasing order"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := NewDriver(tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewDriver() error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDriverServe reads the named pipe the way the agent does (package
+// netdev's Reader) and with os.ReadFile, many times in a row: every read
+// is exactly one copy rendered at the clock's instant of the read.
+func TestDriverServe(t *testing.T) {
+	t.Parallel()
+	d, clk := testDriver(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx) }()
+	path := filepath.Join(d.ProcRoot(), "net", "dev")
+	// Serve makes the pipe; wait until it is one (a guard, not a timing).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("net/dev never became a named pipe")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r, err := netdev.NewReader(netdev.Options{ProcRoot: d.ProcRoot(), SysRoot: d.SysRoot()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const reads = 100
+	for i := range reads {
+		// Step through eth0's refreshes every few reads.
+		at := 10*sec + int64(i)*sec/4
+		clk.ns.Store(at)
+		if i%2 == 0 {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read %d: %v", i, err)
+			}
+			if diff := cmp.Diff(string(d.Render(at)), string(b)); diff != "" {
+				t.Fatalf("read %d at %d (-want +got):\n%s", i, at, diff)
+			}
+			continue
+		}
+		snap, err := r.Read()
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if snap.Skipped != nil {
+			t.Fatalf("read %d: skipped lines (a second copy?): %v", i, snap.Skipped)
+		}
+		want := map[string]wire.Counters{}
+		for _, name := range d.Names() {
+			c, _ := d.Visible(name, at)
+			want[name] = c
+		}
+		want["eth0"] = withAttrs(want["eth0"], 2, 1000)
+		want["wlan0"] = withAttrs(want["wlan0"], 3, 0)
+		if diff := cmp.Diff(want, snap.Ifaces); diff != "" {
+			t.Fatalf("read %d at %d (-want +got):\n%s", i, at, diff)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve() = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	if got := d.Served(); got != reads {
+		t.Errorf("Served() = %d, want %d", got, reads)
+	}
+	if got := d.Missed(); got != 0 {
+		t.Errorf("Missed() = %d, want 0", got)
+	}
+}
+
+func withAttrs(c wire.Counters, ifindex, speed int64) wire.Counters {
+	c.Ifindex, c.SpeedMbps = ifindex, speed
+	return c
+}
