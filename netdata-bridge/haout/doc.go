@@ -14,6 +14,21 @@
 //     rather than a sample of one second; null when the window holds none.
 //     A rated interval that spans stale reads before it is booked whole in
 //     the window of its tick, so nothing is counted twice or lost.
+//   - Peaks: per window and direction, the fastest single rated interval
+//     (rate.Summarize's Peak over the window's results, 8 bits per byte)
+//     and the longer of the two peaks' spans. Each result is folded in as
+//     it arrives through rate.Summarize of that one result, which gives
+//     exactly Summarize's Peak over the whole window (ties keep the
+//     earlier interval) while a window's memory stays constant however
+//     short the sampling interval. Stale reads are not intervals: the
+//     rated interval after them spans the whole time since the last
+//     change, so a refresh that lands after a stale read is not a spike.
+//   - Refresh clock: each interface's latest bridge.IfaceSample.Refresh
+//     and TooCoarse in the window (or the interface's latest at all): the
+//     period is published only when the estimate is Confident, the
+//     AtMostNS bound only when no period was fitted.
+//     discovery.Options.SampleInterval, which the bridge sets to its
+//     interval, decides whether the peak entities are created enabled.
 //   - Totals are the latest rate.Result.Total: the bridge's 64-bit totals,
 //     never lower than before.
 //   - When configs go out: a router first seen, its interface set grown, or
