@@ -321,6 +321,10 @@ func (d *Driver) Missed() int64 { return d.missed.Load() }
 // a reader stuck without reading to the end.
 const serveCloseWait = 2 * time.Second
 
+// closeSettle is the pause after a reader's close is reported before the
+// pipe is opened for the next reader.
+const closeSettle = time.Millisecond
+
 // Serve replaces proc/net/dev with a named pipe and answers every reader
 // that opens it with Render at the moment of the open, until ctx is done.
 // Like the kernel's seq_file, each open gets one freshly rendered copy;
@@ -388,9 +392,13 @@ func (d *Driver) Serve(ctx context.Context) error {
 		}
 		werr := writeAll(fd, b)
 		unix.Close(fd)
-		if werr != nil && !errors.Is(werr, unix.EPIPE) {
-			// A reader that went away mid-read is no failure of the
-			// driver.
+		if errors.Is(werr, unix.EPIPE) {
+			// The open met the last reader before it had quite gone
+			// (see awaitClose), or a reader gave up: nobody got this
+			// copy; serve the next reader.
+			continue
+		}
+		if werr != nil {
 			return fmt.Errorf("serving %s: %w", path, werr)
 		}
 		d.served.Add(1)
@@ -407,6 +415,12 @@ func (d *Driver) awaitClose(ctx context.Context, in int, ev []byte) bool {
 	deadline := time.Now().Add(serveCloseWait)
 	for ctx.Err() == nil {
 		if n, _ := unix.Read(in, ev); n > 0 {
+			// The kernel reports the close before the pipe drops the
+			// reader (__fput: fsnotify_close, then release); a writer
+			// opening in between would meet the leaving reader, and its
+			// copy would be lost or leave the next reader an empty
+			// file. The release follows within microseconds.
+			time.Sleep(closeSettle)
 			return true
 		}
 		left := time.Until(deadline)
