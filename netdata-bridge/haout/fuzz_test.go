@@ -11,6 +11,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // FuzzEmit drives Output with arbitrary samples, ticks, births and
@@ -56,6 +57,10 @@ func FuzzEmit(f *testing.F) {
 					ns.Ifaces = append(ns.Ifaces, bridge.IfaceSample{
 						Name: names[int(sel)%len(names)], Absent: sel&0x40 != 0, Obsolete: sel&0x20 != 0,
 						Result: rate.Result{Rate: sel&0x10 != 0, DtNS: int64(next()), Delta: rate.Values{v, v >> 3, v >> 7}, Total: rate.Values{v, v}},
+						// Any estimate, negative periods included: the
+						// state must never show a negative duration.
+						Refresh:   refresh.Estimate{PeriodNS: int64(v>>3) - 1<<50, AtMostNS: int64(v), Confident: sel&0x04 != 0},
+						TooCoarse: sel&0x02 != 0,
 					})
 					if sel&0x08 != 0 {
 						// Tariff data, its set varying with the tick: a
