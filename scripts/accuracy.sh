@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# accuracy.sh — issue 5's accuracy report: the real agent and bridge against
+# an emulated NIC driver whose counters refresh on their own clock
+# (internal/netdev/netdevtest.Driver). Not part of CI.
+#
+# Usage:
+#   scripts/accuracy.sh            scenarios a, b, c concurrently (≈ 6 min)
+#   scripts/accuracy.sh bench      watch mode's CPU cost on the agent:
+#                                  scripts/bench-agent.sh with and without
+#                                  IFSTAT_WATCH=50ms on an 8-interface
+#                                  driver tree (bench-agent.sh alone reads
+#                                  this machine's /proc)
+# Environment:
+#   SCENARIOS   default "a,b,c"
+#   DURATION    per scenario, default 330s (≥ 300 one-second samples per
+#               interface)
+#   SECONDS_EACH, RATES  passed to bench-agent.sh (default 20, 1)
+#
+# Scenarios (8 interfaces, each 100 Mbit/s received and 50 Mbit/s sent,
+# refresh phases spread over the period):
+#   a  period 0.9765 s, IFSTAT_INTERVAL=1s, IFSTAT_WATCH=50ms
+#   b  period 0.9765 s, IFSTAT_INTERVAL=1s, watch off
+#   c  period 1 s, IFSTAT_INTERVAL=200ms, watch off
+# Each runs its own mosquitto on a free 127.0.0.1 port; every process is
+# killed by PID. See scripts/accuracy/doc.go for how samples are aligned.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/accuracy.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+
+bin=$work/bin
+mkdir -p "$bin"
+version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
+echo "building (version $version) in $work" >&2
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin/ifstat-agent" ./cmd/ifstat-agent
+go build -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
+go build -o "$bin/accuracy" ./scripts/accuracy
+mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+if [[ ${1:-} == bench ]]; then
+	tree=$work/tree
+	"$bin/accuracy" -serve "$tree" 2>>"$work/serve.log" &
+	pids+=("$!")
+	for _ in $(seq 200); do
+		[[ -p $tree/proc/net/dev ]] && break
+		sleep 0.05
+	done
+	[[ -p $tree/proc/net/dev ]] || {
+		echo "driver tree did not come up" >&2
+		cat "$work/serve.log" >&2
+		exit 1
+	}
+	roots="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
+	TARGETS="agent+$roots agent+IFSTAT_WATCH=50ms+$roots" RATES=${RATES:-1} SECONDS_EACH=${SECONDS_EACH:-20} \
+		scripts/bench-agent.sh
+	exit 0
+fi
+
+echo "logs in $work (kept)" >&2
+"$bin/accuracy" -agent "$bin/ifstat-agent" -bridge "$bin/ifstat-bridge" -mosquitto "$mosquitto_bin" \
+	-scenarios "${SCENARIOS:-a,b,c}" -duration "${DURATION:-330s}" -work "$work"
