@@ -134,6 +134,14 @@ func TestDemoCapture(t *testing.T) {
 			break
 		}
 		if time.Since(stopStart) > demoGuard {
+			// Ask the Go runtime for its goroutines, so the log says
+			// where the shutdown hangs.
+			if pid, _ := run("display-message", "-p", "-t", session, "#{pane_pid}"); strings.TrimSpace(pid) != "" {
+				exec.Command("kill", "-QUIT", strings.TrimSpace(pid)).Run()
+				time.Sleep(time.Second)
+				dump, _ := run("capture-pane", "-p", "-S", "-3000", "-t", session)
+				t.Logf("goroutines of the hung demo:\n%s", dump)
+			}
 			t.Fatalf("demo still running %v after Ctrl-C", demoGuard)
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -298,6 +298,9 @@ func (a *Agent) work(ctx context.Context) {
 	timer.Stop()
 	defer timer.Stop()
 	for {
+		if ctx.Err() != nil {
+			return // queued requests are dropped on shutdown
+		}
 		a.mu.Lock()
 		id, pending := a.queue.Peek()
 		a.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
@@ -32,9 +33,22 @@ const (
 	defaultMemoryLimit = 8 << 20
 )
 
+// shutdownGrace bounds a clean stop.
+const shutdownGrace = 10 * time.Second
+
 func main() {
 	setMemoryDefaults(os.LookupEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A clean stop publishes "offline" and saves state, with bounded
+	// waits; should anything still hang (a broker that accepts but never
+	// answers), the process ends anyway: Ctrl-C and Netdata's SIGTERM
+	// must always work.
+	go func() {
+		<-ctx.Done()
+		time.Sleep(shutdownGrace)
+		fmt.Fprintln(os.Stderr, "shutdown took longer than", shutdownGrace, "- exiting")
+		os.Exit(0)
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

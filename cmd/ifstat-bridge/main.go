@@ -40,12 +40,25 @@ import (
 
 var version = "dev"
 
+// shutdownGrace bounds a clean stop.
+const shutdownGrace = 10 * time.Second
+
 func main() {
 	// A write to a closed stdout must be an error we handle (Netdata went
 	// away: exit 0), not death by SIGPIPE, which Netdata 1.37 reads as a
 	// crash and answers by disabling the plugin.
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A clean stop publishes "offline" and saves state, with bounded
+	// waits; should anything still hang (a broker that accepts but never
+	// answers), the process ends anyway: Ctrl-C and Netdata's SIGTERM
+	// must always work.
+	go func() {
+		<-ctx.Done()
+		time.Sleep(shutdownGrace)
+		fmt.Fprintln(os.Stderr, "shutdown took longer than", shutdownGrace, "- exiting")
+		os.Exit(0)
+	}()
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -133,7 +146,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cfg.HA == "on" {
 		ha, err := haout.New(discovery.Options{
 			HAPrefix: cfg.HAPrefix, TopicPrefix: cfg.TopicPrefix, BridgeID: cfg.BridgeID,
-			BridgeVersion: version, Interval: cfg.HAInterval,
+			BridgeVersion: version, Interval: cfg.HAInterval, SampleInterval: cfg.Interval,
 		}, b.Publisher(), cfg.ObsoleteAfter, log.WithField("component", "ha"))
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
