@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.WithError(err).Error("starting")
 		return 1
 	}
-	log.WithFields(map[string]any{"version": version, "broker": cfg.Broker, "run_id": a.RunID()}).Info("started")
+	log.WithFields(map[string]any{"version": version, "broker": cfg.BrokerRedacted(), "run_id": a.RunID()}).Info("started")
 	if err := a.Run(ctx); err != nil {
 		log.WithError(err).Error("stopped")
 		return 1

@@ -22,7 +22,7 @@ import (
 // IFSTAT_BROKER is not set, and an agent for this machine's interfaces in
 // this process.
 func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bool, stdout io.Writer) int {
-	header := []string{"ifstat-mqtt watch: broker " + cfg.Broker + "   (Ctrl-C stops)"}
+	header := []string{"ifstat-mqtt watch: broker " + cfg.BrokerRedacted() + "   (Ctrl-C stops)"}
 	// A viewer: no Home Assistant output, no persisted state, and an id of
 	// its own, so it never competes with the bridge that owns the id.
 	cfg.Viewer, cfg.HA = true, "off"

@@ -154,7 +154,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		b.AddOutput(ha)
 	}
-	log.WithField("version", version).WithField("interval", cfg.Interval).WithField("broker", cfg.Broker).Info("starting")
+	log.WithField("version", version).WithField("interval", cfg.Interval).WithField("broker", cfg.BrokerRedacted()).Info("starting")
 	if err := b.Run(ctx); err != nil {
 		// The only error Run returns is a failed output: stdout closed
 		// because Netdata stopped reading. Exit 0, so a Netdata that is

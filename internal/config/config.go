@@ -75,6 +75,19 @@ var brokerSchemes = map[string]bool{
 	"tcps": true, "ws": true, "wss": true, "unix": true,
 }
 
+// BrokerRedacted is the broker URL for logs and messages: a password in
+// it (tcp://user:secret@host) is replaced by "xxxxx".
+func (c *Common) BrokerRedacted() string {
+	u, err := url.Parse(c.Broker)
+	if err != nil {
+		if strings.Contains(c.Broker, "@") {
+			return "(unparsable URL with credentials)"
+		}
+		return c.Broker
+	}
+	return u.Redacted()
+}
+
 // TLS reports whether the broker URL asks for TLS.
 func (c *Common) TLS() bool {
 	u, err := url.Parse(c.Broker)
@@ -95,11 +108,11 @@ func (c *Common) Validate() error {
 	case c.Broker == "":
 		return Errorf("BROKER", "", "must not be empty")
 	case err != nil:
-		return Errorf("BROKER", c.Broker, "not a URL: %w", errors.Unwrap(err))
+		return Errorf("BROKER", c.BrokerRedacted(), "not a URL: %w", errors.Unwrap(err))
 	case !brokerSchemes[u.Scheme]:
-		return Errorf("BROKER", c.Broker, "scheme must be tcp, ssl, ws, wss or unix")
+		return Errorf("BROKER", c.BrokerRedacted(), "scheme must be tcp, ssl, ws, wss or unix")
 	case u.Scheme != "unix" && u.Host == "":
-		return Errorf("BROKER", c.Broker, "no host")
+		return Errorf("BROKER", c.BrokerRedacted(), "no host")
 	}
 	if !wire.ValidPrefix(c.TopicPrefix) {
 		return Errorf("TOPIC_PREFIX", c.TopicPrefix, "must be non-empty, without +, # or leading/trailing /")

@@ -155,3 +155,22 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestBrokerRedacted(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"tcp://127.0.0.1:1883":          "tcp://127.0.0.1:1883",
+		"tcp://user:hunter2@host:1883":  "tcp://user:xxxxx@host:1883",
+		"ssl://u:p%40ss@mqtt.lan:8883/": "ssl://u:xxxxx@mqtt.lan:8883/",
+		"tcp://[::1:hunter2@x":          "(unparsable URL with credentials)",
+	} {
+		c := Common{Broker: in}
+		if got := c.BrokerRedacted(); got != want {
+			t.Errorf("BrokerRedacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+	c := Common{Broker: "http://u:hunter2@h", TopicPrefix: "ifstat", LogLevel: "info", LogFormat: "text"}
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Validate() = %v: want an error without the password", err)
+	}
+}

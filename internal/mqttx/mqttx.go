@@ -113,7 +113,7 @@ func NewClient(o Options) (mqtt.Client, error) {
 		lim.Warn(log.WithField("topic", m.Topic()), "unrouted", "dropping message on unexpected topic")
 	})
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
-		log.WithField("broker", c.Broker).Info("connected")
+		log.WithField("broker", c.BrokerRedacted()).Info("connected")
 		if o.OnConnect != nil {
 			o.OnConnect(cl)
 		}
@@ -201,11 +201,11 @@ func clientID(role, node, machine string) string {
 func RoutePahoLogs(l *logrus.Logger) {
 	e := l.WithField("component", "paho")
 	lim := logx.NewLimiter(1, time.Minute, nil)
-	// paho reports routine events as warnings and errors ("memorystore
-	// wiped" at every connect, EOF at every broker restart); the
-	// connection handlers above log what a user needs at info/warn, so
-	// paho's own lines are debug detail. Only CRITICAL stays an error.
-	mqtt.ERROR = pahoLogger{e, logrus.DebugLevel, lim}
+	// paho reports routine events as warnings ("memorystore wiped" at
+	// every connect): debug detail. Its errors include what a user must
+	// see (a refused certificate, a failed dial), so they are warnings,
+	// each distinct line at most once a minute.
+	mqtt.ERROR = pahoLogger{e, logrus.WarnLevel, lim}
 	mqtt.CRITICAL = pahoLogger{e, logrus.ErrorLevel, lim}
 	mqtt.WARN = pahoLogger{e, logrus.DebugLevel, lim}
 }

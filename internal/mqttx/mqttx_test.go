@@ -236,9 +236,10 @@ func TestRoutePahoLogs(t *testing.T) {
 	}
 	mqtt.WARN.Printf("[%s] %s", "net", "ping timeout")
 	mqtt.CRITICAL.Println("[client]", "bug")
-	// Routine paho errors and warnings are debug detail; only CRITICAL
-	// is an error. Repeats are rate-limited.
-	want := "level=debug msg=\"[client] dial tcp: connection refused\" component=paho\n" +
+	// paho's warnings are debug detail, its errors warnings (a refused
+	// certificate must be visible at info), CRITICAL an error. Repeats
+	// are rate-limited.
+	want := "level=warning msg=\"[client] dial tcp: connection refused\" component=paho\n" +
 		"level=debug msg=\"[net] ping timeout\" component=paho\n" +
 		"level=error msg=\"[client] bug\" component=paho\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
