@@ -8,8 +8,9 @@
 #   scripts/accuracy.sh bench      watch mode's CPU cost on the agent:
 #                                  scripts/bench-agent.sh with and without
 #                                  IFSTAT_WATCH=50ms on an 8-interface
-#                                  driver tree (bench-agent.sh alone reads
-#                                  this machine's /proc)
+#                                  driver tree served through the pipe and
+#                                  as a static regular file (bench-agent.sh
+#                                  alone reads this machine's /proc)
 # Environment:
 #   SCENARIOS   default "a,b,c"
 #   DURATION    per scenario, default 330s (≥ 300 one-second samples per
@@ -61,9 +62,15 @@ if [[ ${1:-} == bench ]]; then
 		cat "$work/serve.log" >&2
 		exit 1
 	}
+	# The same 8 interfaces as a regular file that never changes: no
+	# blocking open on a pipe, closer to the kept-open procfs file a
+	# router's agent preads.
+	static=$work/static
+	"$bin/accuracy" -serve "$static" -static
 	roots="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
-	TARGETS="agent+$roots agent+IFSTAT_WATCH=50ms+$roots" RATES=${RATES:-1} SECONDS_EACH=${SECONDS_EACH:-20} \
-		scripts/bench-agent.sh
+	sroots="IFSTAT_PROC_ROOT=$static/proc+IFSTAT_SYS_ROOT=$static/sys"
+	TARGETS="agent+$roots agent+IFSTAT_WATCH=50ms+$roots agent+$sroots agent+IFSTAT_WATCH=50ms+$sroots" \
+		RATES=${RATES:-1} SECONDS_EACH=${SECONDS_EACH:-20} scripts/bench-agent.sh
 	exit 0
 fi
 

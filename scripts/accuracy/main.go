@@ -46,6 +46,7 @@ type options struct {
 	scenarios                string
 	duration                 time.Duration
 	serve                    string
+	static                   bool
 	period                   time.Duration
 	work                     string
 }
@@ -75,12 +76,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.duration, "duration", 330*time.Second, "how long each scenario runs")
 	fs.StringVar(&o.serve, "serve", "", "only serve a driver tree in this directory until killed")
 	fs.DurationVar(&o.period, "period", 976500*time.Microsecond, "refresh period of the -serve tree")
+	fs.BoolVar(&o.static, "static", false, "with -serve: write the tree with a regular net/dev file (the counters at start) and exit")
 	fs.StringVar(&o.work, "work", "", "directory for logs and trees (default: a new temporary one)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if o.serve != "" {
 		d, err := newDriver(o.serve, o.period)
+		if err == nil && o.static {
+			return 0
+		}
 		if err == nil {
 			fmt.Fprintf(stderr, "serving %s (%d interfaces, period %v)\n", d.ProcRoot(), nIfaces, o.period)
 			err = d.Serve(ctx)
