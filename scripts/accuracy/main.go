@@ -260,8 +260,14 @@ func runScenario(ctx context.Context, o options, sc scenario, logw io.Writer) (*
 		return nil, err
 	}
 	defer bridge.stop()
+	// Keep the stream as evidence beside the logs.
+	out, err := os.Create(filepath.Join(dir, "bridge.stdout"))
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
 	parsed := make(chan error, 1)
-	go func() { parsed <- parse(bridge.stdout, res.charts, &mu) }()
+	go func() { parsed <- parse(io.TeeReader(bridge.stdout, out), res.charts, &mu) }()
 
 	fmt.Fprintf(logw, "scenario %s: period %v, interval %v, watch %q on %s; agent %d, bridge %d, mosquitto %d\n",
 		sc.name, sc.period, sc.interval, sc.watch, broker, agent.cmd.Process.Pid, bridge.cmd.Process.Pid, mosq.cmd.Process.Pid)
@@ -506,7 +512,15 @@ type judged struct {
 	aligned, unaligned        int
 	rawOK, rawBad             int
 	periods                   []float64 // confident _refresh periods, µs
+	worst                     []sample
 	warmup                    int
+}
+
+// sample is one judged value, kept to name the worst.
+type sample struct {
+	iface, dim   string
+	round        int
+	value, truth float64
 }
 
 // settleRounds is how many rounds per interface are reported apart as
@@ -592,6 +606,7 @@ func analyze(res *result) (*judged, error) {
 				}
 				// sent is drawn negative by the DIMENSION, not the SET.
 				st.add(float64(v), truth)
+				j.worst = append(j.worst, sample{name, dim, k, float64(v), truth})
 				if k > settleRounds {
 					j.settled.add(float64(v), truth)
 				} else {
@@ -661,6 +676,13 @@ func report(w io.Writer, results []*result) {
 		fmt.Fprintf(w, "bridge _net, all samples:            %s\n", &j.all)
 		fmt.Fprintf(w, "bridge _net, after %d rounds/iface:  %s\n", settleRounds, &j.settled)
 		fmt.Fprintf(w, "naive Δvisible/Δread, same reads:    %s\n", &j.naive)
+		slices.SortFunc(j.worst, func(a, b sample) int {
+			return -cmpInt(int64(1e9*math.Abs(a.value/a.truth-1)), int64(1e9*math.Abs(b.value/b.truth-1)))
+		})
+		for _, s := range j.worst[:min(5, len(j.worst))] {
+			fmt.Fprintf(w, "  worst: %s %s round %d (of the chart's rounds): %.0f bit/s, true %.0f, %+.3f%%\n",
+				s.iface, s.dim, s.round, s.value, s.truth, 100*(s.value/s.truth-1))
+		}
 		if sc.interval < time.Second {
 			fmt.Fprintf(w, "bridge _net_peak (vs true average):  %s\n", &j.peak)
 		}
