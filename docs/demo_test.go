@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 )
 
 // demoGuard turns a demo that never shows a rate into a failure; nothing is
@@ -17,6 +18,8 @@ const demoGuard = 20 * time.Second
 
 // ratedRow is a table row whose RX and TX columns hold numbers (kbit/s).
 var ratedRow = regexp.MustCompile(`(?m)^\S+\s+\S+\s+(\d+\.\d+)\s+(\d+\.\d+)\s+\d`)
+
+func TestMain(m *testing.M) { proctest.Main(m) }
 
 // TestDemoCapture runs the README's quick-start command, "ifstat-bridge
 // demo", in a 120×30 tmux pane with IFSTAT_BROKER unset and a private HOME
@@ -34,10 +37,8 @@ func TestDemoCapture(t *testing.T) {
 		}
 		t.Skip("tmux not installed")
 	}
-	bin := filepath.Join(t.TempDir(), "ifstat-bridge")
-	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/ifstat-bridge").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	const bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+	bin := proctest.Build(t, bridgePkg)[bridgePkg]
 
 	home := t.TempDir()
 	// A private tmux server (-L) with no user configuration (-f): nothing of

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"os/exec"
@@ -9,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -182,58 +181,22 @@ func buildMipsle(t *testing.T) string {
 }
 
 // qemuAgent is the emulated agent process.
-type qemuAgent struct {
-	cmd    *exec.Cmd
-	done   chan struct{} // closed once cmd has been waited for
-	stderr *syncBuffer
-	err    error // Wait's result, set before done closes
-}
+type qemuAgent struct{ *proctest.Proc }
 
 // startQemuAgent starts bin under qemu with the ER-X kernel string and env
-// as its whole environment, and registers a cleanup that kills it by PID
-// if the test did not stop it.
+// as its whole environment; a cleanup kills it by PID if the test did not
+// stop it. If the test binary dies, the emulator does not outlive it.
 func startQemuAgent(t *testing.T, qemu, bin string, env []string) *qemuAgent {
 	t.Helper()
-	a := &qemuAgent{done: make(chan struct{}), stderr: &syncBuffer{}}
-	a.cmd = exec.Command(qemu, "-r", erxKernel, bin)
-	a.cmd.Env = env
-	a.cmd.Stdout, a.cmd.Stderr = a.stderr, a.stderr
-	// If the test binary dies, the emulator must not outlive it.
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := a.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", qemu, err)
-	}
-	go func() {
-		a.err = a.cmd.Wait()
-		close(a.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-a.done:
-		default:
-			_ = a.cmd.Process.Kill()
-			<-a.done
-		}
-		if t.Failed() {
-			t.Logf("agent stderr:\n%s", a.stderr.String())
-		}
-	})
-	return a
+	return &qemuAgent{proctest.Start(t, "agent under qemu", qemu, env, proctest.Args("-r", erxKernel, bin), proctest.Guard(qemuGuard))}
 }
 
 // stop sends SIGTERM, as init does on a router, and expects a clean exit.
 func (a *qemuAgent) stop(t *testing.T) {
 	t.Helper()
-	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM to the agent: %v", err)
-	}
-	select {
-	case <-a.done:
-		if a.err != nil {
-			t.Errorf("agent under qemu after SIGTERM: %v, want exit status 0", a.err)
-		}
-	case <-time.After(qemuGuard):
-		t.Errorf("agent under qemu did not exit within %v of SIGTERM", qemuGuard)
+	a.Signal(t, syscall.SIGTERM)
+	if a.Exited() && a.Err() != nil {
+		t.Errorf("agent under qemu after SIGTERM: %v, want exit status 0", a.Err())
 	}
 }
 
@@ -248,29 +211,10 @@ func awaitPayload(t *testing.T, ch <-chan mqtt.Message, a *qemuAgent, what strin
 			if ok(m.Payload()) {
 				return
 			}
-		case <-a.done:
-			t.Fatalf("waiting for %s: agent under qemu exited: %v", what, a.err)
+		case <-a.Done():
+			t.Fatalf("waiting for %s: agent under qemu exited: %v", what, a.Err())
 		case <-deadline:
 			t.Fatalf("no %s within %v", what, qemuGuard)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a child's stdout and
-// stderr copiers and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -104,12 +104,16 @@ func Start(t testing.TB, name, bin string, env []string, opts ...Option) *Proc {
 // PID is the process id.
 func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
-// Stdout returns what the process wrote to stdout so far, unless the
-// Stdout option sent it elsewhere.
-func (p *Proc) Stdout() string { return p.stdout.String() }
+// Stdout holds what the process wrote to stdout, unless the Stdout
+// option sent it elsewhere.
+func (p *Proc) Stdout() *LockedBuffer { return p.stdout }
 
-// Stderr returns what the process wrote to stderr so far.
-func (p *Proc) Stderr() string { return p.stderr.String() }
+// Stderr holds what the process wrote to stderr.
+func (p *Proc) Stderr() *LockedBuffer { return p.stderr }
+
+// Cmd is the started command; its ProcessState is set once Done is
+// closed.
+func (p *Proc) Cmd() *exec.Cmd { return p.cmd }
 
 // Done is closed once the process has exited and been reaped.
 func (p *Proc) Done() <-chan struct{} { return p.done }

@@ -63,7 +63,7 @@ func TestStart(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			got := []any{p.Stdout(), p.Stderr(), code, p.State().ExitCode()}
+			got := []any{p.Stdout().String(), p.Stderr().String(), code, p.State().ExitCode()}
 			want := []any{tt.wantStdout, tt.wantStderr, tt.wantCode, tt.wantCode}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("stdout, stderr, Wait's code, State's code (-want +got):\n%s", diff)
@@ -85,9 +85,9 @@ func TestSignal(t *testing.T) {
 	// The shell traps TERM and says so: the signal reached this PID.
 	p := Start(t, "sleeper", "/bin/sh", nil, Args("-c", `trap 'echo term; exit 0' TERM; echo ready; while :; do sleep 0.01; done`))
 	deadline := time.Now().Add(DefaultGuard)
-	for p.Stdout() != "ready\n" {
+	for p.Stdout().String() != "ready\n" {
 		if time.Now().After(deadline) {
-			t.Fatalf("no ready within %v: %q", DefaultGuard, p.Stdout())
+			t.Fatalf("no ready within %v: %q", DefaultGuard, p.Stdout().String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -95,8 +95,8 @@ func TestSignal(t *testing.T) {
 		t.Fatalf("running: Exited %v State %v Err %v, want false nil nil", p.Exited(), p.State(), p.Err())
 	}
 	p.Signal(t, syscall.SIGTERM)
-	if !p.Exited() || p.Stdout() != "ready\nterm\n" || p.Err() != nil {
-		t.Errorf("after SIGTERM: Exited %v stdout %q Err %v, want true %q nil", p.Exited(), p.Stdout(), p.Err(), "ready\nterm\n")
+	if !p.Exited() || p.Stdout().String() != "ready\nterm\n" || p.Err() != nil {
+		t.Errorf("after SIGTERM: Exited %v stdout %q Err %v, want true %q nil", p.Exited(), p.Stdout().String(), p.Err(), "ready\nterm\n")
 	}
 	p.Kill(t) // a no-op on an exited process
 }
