@@ -2,23 +2,21 @@ package sectest
 
 import (
 	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -33,37 +31,23 @@ type binaries struct{ agent, bridge string }
 // shared machine.
 var bins binaries
 
+const (
+	agentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
+	bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+)
+
 func TestMain(m *testing.M) {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "sectest-bin-")
+	// proctest builds into a directory nobody can enter: the
+	// unprivileged-agent test runs the agent as nobody.
+	b, err := proctest.Binaries(agentPkg, bridgePkg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sectest:", err)
+		proctest.RemoveBinaries()
 		os.Exit(1)
 	}
-	// The unprivileged-agent test runs the agent as nobody, who must be
-	// able to enter this directory.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, "sectest:", err)
-		os.Exit(1)
-	}
-	bins = binaries{agent: filepath.Join(dir, "ifstat-agent"), bridge: filepath.Join(dir, "ifstat-bridge")}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	for out, pkg := range map[string]string{
-		bins.agent:  "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent",
-		bins.bridge: "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge",
-	} {
-		if msg, err := exec.Command(goBin, "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "sectest: go build %s: %v\n%s", pkg, err, msg)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	bins = binaries{agent: b[agentPkg], bridge: b[bridgePkg]}
+	proctest.Main(m)
 }
 
 // haveMosquitto reports whether brokertest will find a mosquitto binary.
@@ -97,32 +81,13 @@ func startBroker(t *testing.T, opts ...brokertest.Option) *brokertest.Broker {
 	return b
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's writes and a test's
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a started binary. Its output is kept in memory.
 type proc struct {
+	*proctest.Proc
 	name           string
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
-	done           chan struct{}
-	state          *os.ProcessState // set before done is closed
+	stdout, stderr *proctest.LockedBuffer
+	state          *os.ProcessState // set by exited once it reports true
 }
 
 // start runs bin with exactly env (nothing inherited, so the test's own
@@ -131,27 +96,8 @@ type proc struct {
 // if it still runs and prints its output if the test failed.
 func start(t *testing.T, name, bin string, env []string, prep func(*exec.Cmd), args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
-	if prep != nil {
-		prep(p.cmd)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		p.state = p.cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.signal(t, syscall.SIGKILL)
-		if t.Failed() {
-			t.Logf("%s (pid %d) stderr:\n%s", name, p.cmd.Process.Pid, tail(p.stderr.String(), 60))
-		}
-	})
-	return p
+	p := proctest.Start(t, name, bin, env, proctest.Args(args...), proctest.Prep(prep), proctest.Guard(guard), proctest.LogTail(60))
+	return &proc{Proc: p, name: name, cmd: p.Cmd(), stdout: p.Stdout(), stderr: p.Stderr()}
 }
 
 // run runs bin to completion (bounded by guard) and returns its exit code
@@ -159,39 +105,24 @@ func start(t *testing.T, name, bin string, env []string, prep func(*exec.Cmd), a
 func run(t *testing.T, bin string, env []string, args ...string) (int, string) {
 	t.Helper()
 	p := start(t, filepath.Base(bin), bin, env, nil, args...)
-	select {
-	case <-p.done:
-	case <-time.After(guard):
-		t.Fatalf("%s %q did not exit within %v", bin, args, guard)
-	}
-	return p.state.ExitCode(), p.stdout.String() + p.stderr.String()
+	p.Wait(t)
+	return p.State().ExitCode(), p.stdout.String() + p.stderr.String()
 }
 
 // signal sends sig to the process (by PID) unless it has exited, and waits
 // for it to exit.
 func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(guard):
-		t.Errorf("%s (pid %d) did not exit within %v of %v", p.name, p.cmd.Process.Pid, guard, sig)
-	}
+	p.Signal(t, sig)
 }
 
 // exited reports whether the process has ended.
 func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
+	if !p.Exited() {
 		return false
 	}
+	p.state = p.State()
+	return true
 }
 
 // waitFor polls cond until it holds; the test fails with what after guard,
