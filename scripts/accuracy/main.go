@@ -387,12 +387,21 @@ func start(dir, name string, env []string, bin string, args ...string) (*proc, e
 	}
 	cmd.Stderr = errf
 	p := &proc{cmd: cmd, done: make(chan struct{})}
+	var pw *os.File
 	if name == "bridge" {
-		if p.stdout, err = cmd.StdoutPipe(); err != nil {
+		// Our own pipe, not StdoutPipe: Wait (below, as soon as the
+		// process exits) would close that under the parser's last read.
+		var pr *os.File
+		if pr, pw, err = os.Pipe(); err != nil {
 			return nil, err
 		}
+		p.stdout, cmd.Stdout = pr, pw
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if pw != nil {
+		pw.Close()
+	}
+	if err != nil {
 		errf.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
