@@ -157,12 +157,16 @@ func (e *Estimator) Refine(unchangedNS, changedNS int64) (int64, int64) {
 	if changedNS <= unchangedNS || unchangedNS <= 0 {
 		return unchangedNS, changedNS
 	}
-	mid := unchangedNS + (changedNS-unchangedNS)/2
-	t, ok := est.Predict(mid)
-	if !ok {
+	if !est.Confident || est.PeriodNS <= 0 {
 		return unchangedNS, changedNS
 	}
 	m := max(est.PrecisionNS+est.JitterNS, 1)
+	// The values first seen at changedNS are those of the LATEST refresh
+	// at or before it. A window can hold two refreshes when the watch
+	// read came late (a loaded router): the nearest to the middle would
+	// then be the wrong one, off by a whole period.
+	k := math.Floor(float64(changedNS+m-est.PhaseNS) / float64(est.PeriodNS))
+	t := est.PhaseNS + int64(k*float64(est.PeriodNS))
 	lo, hi := max(unchangedNS, t-m), min(changedNS, t+m)
 	if lo >= hi {
 		return unchangedNS, changedNS

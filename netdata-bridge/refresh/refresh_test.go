@@ -233,3 +233,28 @@ func TestReadsFasterThanTheDriverAreNotFit(t *testing.T) {
 		t.Errorf("Estimate() mismatch (-want +got):\n%s", d)
 	}
 }
+
+// TestRefineLateWatchRead: a watch read that came late saw two refreshes
+// at once; the values are those of the later one, so Refine must narrow
+// the window to it, not to the refresh nearest the window's middle.
+func TestRefineLateWatchRead(t *testing.T) {
+	t.Parallel()
+	const period = int64(1_000_000_000)
+	e := New(Config{})
+	for k := int64(1); k <= 40; k++ {
+		r := k * period
+		e.Observe(r-20_000_000, r+30_000_000) // 50 ms watch around each refresh
+	}
+	if est := e.Estimate(); !est.Confident {
+		t.Fatalf("estimate %+v not confident", est)
+	}
+	// Refreshes at 41 s and 42 s; the watch stalled from 40.9 s to 42.2 s.
+	lo, hi := e.Refine(40_900_000_000, 42_200_000_000)
+	if lo > 42*period || hi < 42*period || hi-lo > 100_000_000 {
+		t.Errorf("Refine(40.9 s, 42.2 s) = (%d, %d), want a narrow window around 42 s", lo, hi)
+	}
+	// A window with no predicted refresh in it is left as it is.
+	if lo, hi := e.Refine(42_300_000_000, 42_400_000_000); lo != 42_300_000_000 || hi != 42_400_000_000 {
+		t.Errorf("Refine of a window without a refresh = (%d, %d), want it unchanged", lo, hi)
+	}
+}
