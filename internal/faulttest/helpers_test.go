@@ -2,10 +2,7 @@ package faulttest
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -20,10 +17,10 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"golang.org/x/sys/unix"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -41,24 +38,19 @@ const (
 
 type binaries struct{ agent, bridge string }
 
-// buildBinaries builds both commands as users build them.
+const (
+	agentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
+	bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+)
+
+func TestMain(m *testing.M) { proctest.Main(m) }
+
+// buildBinaries builds both commands as users build them, once per test
+// binary.
 func buildBinaries(t *testing.T) binaries {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	dir := t.TempDir()
-	b := binaries{agent: filepath.Join(dir, "ifstat-agent"), bridge: filepath.Join(dir, "ifstat-bridge")}
-	for out, pkg := range map[string]string{
-		b.agent:  "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent",
-		b.bridge: "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge",
-	} {
-		if msg, err := exec.Command(goBin, "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
-	}
-	return b
+	b := proctest.Build(t, agentPkg, bridgePkg)
+	return binaries{agent: b[agentPkg], bridge: b[bridgePkg]}
 }
 
 // read is one rendering of proc/net/dev the source served.
@@ -69,12 +61,11 @@ type read struct {
 }
 
 // source serves proc/net/dev of a netdevtest tree from a FIFO, rendering
-// the counters at the moment of each read (see netdata-bridge/e2e_test.go
+// the counters at the moment of each read (see proctest.ServePipe
 // for why a rewritten file is not exact enough). One interface, eth0,
 // grows at rx bytes/s and tx = rx/4.
 type source struct {
 	tree *netdevtest.Tree
-	fifo string
 	rx   float64
 
 	mu      sync.Mutex
@@ -89,26 +80,8 @@ func newSource(t *testing.T, rx float64, bootID string) *source {
 	tree := netdevtest.NewTree(t)
 	tree.SetBootID(bootID)
 	tree.Set("eth0", wire.Counters{Ifindex: 2, SpeedMbps: 1000})
-	s := &source{tree: tree, fifo: filepath.Join(tree.ProcRoot(), "net", "dev"), rx: rx,
-		start: 5e9, since: time.Now(), present: true}
-	if err := os.Remove(s.fifo); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(s.fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if fd, err := unix.Open(s.fifo, unix.O_RDONLY|unix.O_NONBLOCK, 0); err == nil {
-			defer unix.Close(fd)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("serving %s: %v", s.fifo, err)
-		}
-	})
+	s := &source{tree: tree, rx: rx, start: 5e9, since: time.Now(), present: true}
+	proctest.ServePipe(t, filepath.Join(tree.ProcRoot(), "net", "dev"), s.render)
 	return s
 }
 
@@ -165,81 +138,24 @@ func (s *source) servedReads() []read {
 	return append([]read(nil), s.reads...)
 }
 
-// serveGap: see netdata-bridge/e2e_test.go (a writer that reopened before
-// the reader saw EOF would append a second copy).
-const serveGap = 100 * time.Millisecond
-
-func (s *source) serve(ctx context.Context) error {
-	for {
-		f, err := os.OpenFile(s.fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return f.Close()
-		}
-		_, werr := f.Write(s.render(time.Now()))
-		if err := f.Close(); err != nil || werr != nil {
-			if werr != nil && !errors.Is(werr, syscall.EPIPE) {
-				return werr
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(serveGap):
-		}
-	}
-}
-
 // proc is one process of ours: started, killed and reaped by its PID.
 type proc struct {
-	name   string
+	*proctest.Proc
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	done   chan struct{}
+	stderr *proctest.LockedBuffer
+	done   <-chan struct{}
 }
 
 func startProc(t *testing.T, name, bin string, env []string, stdout io.Writer) *proc {
 	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	p := &proc{name: name, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	cmd.Stdout = stdout
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.signal(t, syscall.SIGKILL)
-		if t.Failed() {
-			t.Logf("%s (pid %d) stderr:\n%s", name, cmd.Process.Pid, p.stderr.String())
-		}
-	})
-	return p
+	p := proctest.Start(t, name, bin, env, proctest.Stdout(stdout), proctest.Guard(guard))
+	return &proc{Proc: p, cmd: p.Cmd(), stderr: p.Stderr(), done: p.Done()}
 }
 
-// signal sends sig to the process and, for SIGKILL and SIGTERM, waits
-// until it has been reaped.
+// signal sends sig to the process and waits until it has been reaped.
 func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-	case <-time.After(guard):
-		t.Errorf("%s pid %d did not exit after %v", p.name, p.cmd.Process.Pid, sig)
-		_ = p.cmd.Process.Kill()
-	}
+	p.Signal(t, sig)
 }
 
 // statusKiB reads a field such as VmRSS from /proc/<pid>/status.
@@ -254,23 +170,6 @@ func (p *proc) statusKiB(key string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, p.cmd.Process.Pid)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // value is one SET 'received' of an ifstat.net chart: bits/s, or a gap.
