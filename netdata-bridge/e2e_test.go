@@ -1,25 +1,20 @@
 package bridge_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdatatest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -225,26 +220,19 @@ type e2e struct {
 
 type binaries struct{ agent, bridge string }
 
+const (
+	agentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
+	bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+)
+
+func TestMain(m *testing.M) { proctest.Main(m) }
+
 // buildBinaries builds both commands once per test binary run, as users
 // build them.
 func buildBinaries(t *testing.T) binaries {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	dir := t.TempDir()
-	b := binaries{agent: filepath.Join(dir, "ifstat-agent"), bridge: filepath.Join(dir, "ifstat-bridge")}
-	for out, pkg := range map[string]string{
-		b.agent:  "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent",
-		b.bridge: "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge",
-	} {
-		cmd := exec.Command(goBin, "build", "-o", out, pkg)
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
-	}
-	return b
+	b := proctest.Build(t, agentPkg, bridgePkg)
+	return binaries{agent: b[agentPkg], bridge: b[bridgePkg]}
 }
 
 // ramp is one interface whose counters grow at a constant rate in real
@@ -272,15 +260,13 @@ func (r ramp) counters(now time.Time) wire.Counters {
 	return c
 }
 
-// source serves proc/net/dev of a netdevtest tree from a FIFO: like the
-// kernel, it renders the counters at the moment of each read, so the value
-// the agent reads and the time it stamps right after the read agree to
-// within the scheduling delay of one process. A file rewritten every few ms
-// would be up to that period stale, which at a 1 s interval alone is an
-// error of several tenths of a percent.
+// source serves proc/net/dev of a netdevtest tree from a FIFO
+// (proctest.ServePipe): like the kernel, it renders the counters at the
+// moment of each read. A file rewritten every few ms would be up to that
+// period stale, which at a 1 s interval alone is an error of several
+// tenths of a percent.
 type source struct {
 	tree *netdevtest.Tree
-	fifo string
 
 	mu     sync.Mutex
 	ifaces map[string]ramp
@@ -288,41 +274,18 @@ type source struct {
 	nWraps map[string]int
 }
 
-// serveGap is the pause after each read before the FIFO is opened again: a
-// writer that reopened while the last reader had not yet seen EOF would
-// append a second copy of the file to its read.
-const serveGap = 100 * time.Millisecond
-
 func (e *e2e) newSource(t *testing.T, ifaces map[string]ramp) *source {
 	t.Helper()
 	tree := netdevtest.NewTree(t)
 	tree.SetBootID(bootID)
 	s := &source{
-		tree: tree, fifo: filepath.Join(tree.ProcRoot(), "net", "dev"),
+		tree:   tree,
 		ifaces: map[string]ramp{}, maxRx: map[string]uint64{}, nWraps: map[string]int{},
 	}
 	for name, r := range ifaces {
 		s.set(t, name, r)
 	}
-	if err := os.Remove(s.fifo); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mkfifo(s.fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		// Be the reader the server waits for, so it sees ctx is done.
-		if fd, err := unix.Open(s.fifo, unix.O_RDONLY|unix.O_NONBLOCK, 0); err == nil {
-			defer unix.Close(fd)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("serving %s: %v", s.fifo, err)
-		}
-	})
+	proctest.ServePipe(t, filepath.Join(tree.ProcRoot(), "net", "dev"), s.render)
 	return s
 }
 
@@ -360,100 +323,24 @@ func (s *source) render(now time.Time) []byte {
 	return netdevtest.Format(m)
 }
 
-func (s *source) serve(ctx context.Context) error {
-	for {
-		// Blocks until a reader opens the FIFO.
-		f, err := os.OpenFile(s.fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return f.Close()
-		}
-		_, werr := f.Write(s.render(time.Now()))
-		if err := f.Close(); err != nil || werr != nil {
-			// A reader that went away (an agent killed mid-read) is no
-			// failure of the source.
-			if werr != nil && !errors.Is(werr, syscall.EPIPE) {
-				return werr
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(serveGap):
-		}
-	}
-}
-
 // agent is one ifstat-agent process.
-type agent struct {
-	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	done   chan struct{}
-}
+type agent struct{ *proctest.Proc }
 
 // startAgent starts the real agent for node on src's tree; cleanup kills it
 // by PID and, if the test failed, logs its stderr.
 func (e *e2e) startAgent(t *testing.T, node string, src *source) *agent {
 	t.Helper()
-	cmd := exec.Command(e.agentBin)
-	cmd.Env = []string{
+	return &agent{proctest.Start(t, "agent "+node, e.agentBin, []string{
 		"IFSTAT_BROKER=" + e.broker,
 		"IFSTAT_NODE=" + node,
 		"IFSTAT_PROC_ROOT=" + src.tree.ProcRoot(),
 		"IFSTAT_SYS_ROOT=" + src.tree.SysRoot(),
 		"IFSTAT_LOG_LEVEL=info",
-	}
-	a := &agent{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = a.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting agent: %v", err)
-	}
-	go func() {
-		_ = cmd.Wait()
-		close(a.done)
-	}()
-	t.Cleanup(func() {
-		a.kill(t)
-		if t.Failed() {
-			t.Logf("agent %s (pid %d) stderr:\n%s", node, cmd.Process.Pid, a.stderr.String())
-		}
-	})
-	return a
+	}, proctest.Guard(guard))}
 }
 
 // kill sends SIGKILL to the agent's PID and waits until it is reaped.
-func (a *agent) kill(t *testing.T) {
-	select {
-	case <-a.done:
-		return
-	default:
-	}
-	_ = a.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-a.done:
-	case <-time.After(guard):
-		t.Errorf("agent pid %d did not exit after SIGKILL", a.cmd.Process.Pid)
-	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+func (a *agent) kill(t *testing.T) { a.Kill(t) }
 
 // point is one stored slot of a net chart; nil is a gap.
 type point struct {

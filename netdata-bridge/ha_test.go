@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/haout"
@@ -330,19 +328,11 @@ func TestHomeAssistantAgentLWTMakesUnavailable(t *testing.T) {
 		t.Skip("builds the agent")
 	}
 	b := brokertest.Start(t)
-	bin := filepath.Join(t.TempDir(), "ifstat-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ifstat-agent").CombinedOutput(); err != nil {
-		t.Fatalf("building the agent: %v\n%s", err, out)
-	}
+	bin := proctest.Build(t, agentPkg)[agentPkg]
 	tree := netdevtest.NewTree(t)
 	tree.Set("eth0", wire.Counters{RxBytes: 1, Ifindex: 2})
 	tree.Write()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "IFSTAT_BROKER="+b.URL(), "IFSTAT_NODE=ha-lwt", "IFSTAT_PROC_ROOT="+tree.ProcRoot(), "IFSTAT_SYS_ROOT="+tree.SysRoot())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ag := proctest.Start(t, "agent ha-lwt", bin, append(os.Environ(), "IFSTAT_BROKER="+b.URL(), "IFSTAT_NODE=ha-lwt", "IFSTAT_PROC_ROOT="+tree.ProcRoot(), "IFSTAT_SYS_ROOT="+tree.SysRoot()))
 	runBridge(t, t.Context(), b, "br-lwt", "ha-lwt", time.Minute, "")
 
 	// The entities' availability names the agent's status topic.
@@ -375,8 +365,7 @@ func TestHomeAssistantAgentLWTMakesUnavailable(t *testing.T) {
 	if got := retained(t, b, agentStatus); got != "online" {
 		t.Fatalf("agent status %q before the kill, want online", got)
 	}
-	cmd.Process.Signal(syscall.SIGKILL) // no clean "offline": only the LWT can say it
-	cmd.Wait()
+	ag.Kill(t) // no clean "offline": only the LWT can say it
 	for got := retained(t, b, agentStatus); got != "offline"; got = retained(t, b, agentStatus) {
 		if time.Now().After(guard.Add(30 * time.Second)) {
 			t.Fatalf("agent status %q after SIGKILL, want the LWT offline", got)
