@@ -11,10 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pipeGap is the pause after each read before the pipe is opened again: a
-// writer that reopened while the last reader had not yet seen EOF would
-// append a second copy of the file to its read.
-const pipeGap = 100 * time.Millisecond
+// pipeGap is a short pause after each read; a second copy can no longer
+// reach a slow reader (every read gets a fresh pipe), so it only keeps the
+// loop from spinning.
+const pipeGap = 5 * time.Millisecond
 
 // ServePipe replaces the file at path with a named pipe and answers every
 // reader that opens it with render(now), now taken at the open, until the
@@ -57,6 +57,20 @@ func servePipe(ctx context.Context, path string, render func(time.Time) []byte) 
 			return f.Close()
 		}
 		_, werr := f.Write(render(time.Now()))
+		// Put a fresh pipe in place before closing this one: a reader
+		// that has not yet seen EOF keeps the old, unlinked pipe, and the
+		// next open of the path pairs with the new one. Reopening the same
+		// pipe could hand a slow reader a second copy (a "duplicate
+		// interface" read on a loaded machine).
+		next := path + ".next"
+		if err := unix.Mkfifo(next, 0o644); err != nil {
+			f.Close()
+			return err
+		}
+		if err := os.Rename(next, path); err != nil {
+			f.Close()
+			return err
+		}
 		f.Close()
 		// A reader that went away (a process killed mid-read) is no
 		// failure of the server.
