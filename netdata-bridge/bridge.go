@@ -13,6 +13,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/sirupsen/logrus"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
@@ -159,10 +160,10 @@ func (p clientPublisher) Publish(topic string, qos byte, retained bool, payload 
 }
 
 func (b *Bridge) statusTopic() string {
-	return b.cfg.TopicPrefix + "/bridge/" + b.cfg.BridgeID + "/status"
+	return discovery.BridgeStatusTopic(b.cfg.TopicPrefix, b.cfg.BridgeID)
 }
 
-func (b *Bridge) birthTopic() string { return b.cfg.HAPrefix + "/status" }
+func (b *Bridge) birthTopic() string { return discovery.BirthTopic(b.cfg.HAPrefix) }
 
 // Run connects and samples until ctx ends or an output fails (stdout
 // closed: Netdata went away). Broker trouble never ends it: paho retries.
