@@ -73,7 +73,15 @@ type Estimator struct {
 	prevRead int64
 	est      Estimate
 	dirty    bool
+	// sinceFit counts windows added since the last fit.
+	sinceFit int
 }
+
+// refitEvery bounds the work: a fit pairs every window with every other
+// (O(History²)), and a bridge keeps one Estimator per interface of every
+// router; once the history holds enough windows, one new window moves the
+// estimate little, so the fit is redone only after this many.
+const refitEvery = 8
 
 // New returns an Estimator using cfg.
 func New(cfg Config) *Estimator { return &Estimator{cfg: cfg} }
@@ -116,6 +124,7 @@ func (e *Estimator) Observe(unchangedNS, changedNS int64) {
 	}
 	e.windows = append(e.windows, window{unchangedNS, changedNS})
 	e.dirty = true
+	e.sinceFit++
 }
 
 // ObserveRead is the input without watch mode: one call per read of the
@@ -137,13 +146,14 @@ func (e *Estimator) Reset() {
 	e.prevRead = 0
 	e.est = Estimate{}
 	e.dirty = false
+	e.sinceFit = 0
 }
 
 // Estimate returns the fit over the current windows.
 func (e *Estimator) Estimate() Estimate {
-	if e.dirty {
+	if e.dirty && (len(e.windows) < 2*e.minWindows() || e.sinceFit >= refitEvery) {
 		e.est = fit(e.windows, e.minWindows())
-		e.dirty = false
+		e.dirty, e.sinceFit = false, 0
 	}
 	return e.est
 }
