@@ -22,6 +22,7 @@
 #   a  period 0.9765 s, IFSTAT_INTERVAL=1s, IFSTAT_WATCH=50ms
 #   b  period 0.9765 s, IFSTAT_INTERVAL=1s, watch off
 #   c  period 1 s, IFSTAT_INTERVAL=200ms, watch off
+#   a10 (only when named in SCENARIOS) as a, with IFSTAT_WATCH=10ms
 # Each runs its own mosquitto on a free 127.0.0.1 port; every process is
 # killed by PID. See scripts/accuracy/doc.go for how samples are aligned.
 set -euo pipefail
