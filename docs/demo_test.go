@@ -37,7 +37,7 @@ func TestDemoCapture(t *testing.T) {
 		}
 		t.Skip("tmux not installed")
 	}
-	const bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+	const bridgePkg = proctest.BridgePkg
 	bin := proctest.Build(t, bridgePkg)[bridgePkg]
 
 	home := t.TempDir()

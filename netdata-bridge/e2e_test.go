@@ -218,22 +218,16 @@ type e2e struct {
 	born map[string]time.Time // when a chart was first listed
 }
 
-type binaries struct{ agent, bridge string }
-
-const (
-	agentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
-	bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
-)
-
 func TestMain(m *testing.M) { proctest.Main(m) }
 
-// buildBinaries builds both commands once per test binary run, as users
-// build them.
+// buildBinaries builds both commands once per test binary, as users build
+// them.
 func buildBinaries(t *testing.T) binaries {
-	t.Helper()
-	b := proctest.Build(t, agentPkg, bridgePkg)
-	return binaries{agent: b[agentPkg], bridge: b[bridgePkg]}
+	c := proctest.BuildCommands(t)
+	return binaries{agent: c.Agent, bridge: c.Bridge}
 }
+
+type binaries struct{ agent, bridge string }
 
 // ramp is one interface whose counters grow at a constant rate in real
 // time from the moment it was set.

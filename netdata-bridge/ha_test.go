@@ -328,7 +328,7 @@ func TestHomeAssistantAgentLWTMakesUnavailable(t *testing.T) {
 		t.Skip("builds the agent")
 	}
 	b := brokertest.Start(t)
-	bin := proctest.Build(t, agentPkg)[agentPkg]
+	bin := proctest.Build(t, proctest.AgentPkg)[proctest.AgentPkg]
 	tree := netdevtest.NewTree(t)
 	tree.Set("eth0", wire.Counters{RxBytes: 1, Ifindex: 2})
 	tree.Write()

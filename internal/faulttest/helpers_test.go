@@ -36,22 +36,16 @@ const (
 	backGuard = 45 * time.Second
 )
 
-type binaries struct{ agent, bridge string }
-
-const (
-	agentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
-	bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
-)
-
 func TestMain(m *testing.M) { proctest.Main(m) }
 
-// buildBinaries builds both commands as users build them, once per test
-// binary.
+// buildBinaries builds both commands once per test binary, as users build
+// them.
 func buildBinaries(t *testing.T) binaries {
-	t.Helper()
-	b := proctest.Build(t, agentPkg, bridgePkg)
-	return binaries{agent: b[agentPkg], bridge: b[bridgePkg]}
+	c := proctest.BuildCommands(t)
+	return binaries{agent: c.Agent, bridge: c.Bridge}
 }
+
+type binaries struct{ agent, bridge string }
 
 // read is one rendering of proc/net/dev the source served.
 type read struct {

@@ -130,3 +130,19 @@ func Main(m *testing.M) {
 	RemoveBinaries()
 	os.Exit(code)
 }
+
+// Import paths of the two commands most tests run.
+const (
+	AgentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
+	BridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+)
+
+// Commands are the paths of the built agent and bridge.
+type Commands struct{ Agent, Bridge string }
+
+// BuildCommands builds ifstat-agent and ifstat-bridge, once per test binary.
+func BuildCommands(t testing.TB) Commands {
+	t.Helper()
+	b := Build(t, AgentPkg, BridgePkg)
+	return Commands{Agent: b[AgentPkg], Bridge: b[BridgePkg]}
+}

@@ -32,8 +32,8 @@ type binaries struct{ agent, bridge string }
 var bins binaries
 
 const (
-	agentPkg  = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
-	bridgePkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-bridge"
+	agentPkg  = proctest.AgentPkg
+	bridgePkg = proctest.BridgePkg
 )
 
 func TestMain(m *testing.M) {
