@@ -301,7 +301,8 @@ func (s *source) wraps(name string) int {
 	return s.nWraps[name]
 }
 
-func (s *source) render(now time.Time) []byte {
+func (s *source) render(at proctest.Instant) []byte {
+	now := at.Wall
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := make(map[string]wire.Counters, len(s.ifaces))

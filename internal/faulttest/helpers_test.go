@@ -107,7 +107,8 @@ func (s *source) setPresent(on bool) {
 	s.present = on
 }
 
-func (s *source) render(now time.Time) []byte {
+func (s *source) render(at proctest.Instant) []byte {
+	now := at.Wall
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := map[string]wire.Counters{

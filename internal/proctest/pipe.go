@@ -16,14 +16,35 @@ import (
 // loop from spinning.
 const pipeGap = 5 * time.Millisecond
 
+// Instant is when a fixture served a value: the wall clock and
+// CLOCK_BOOTTIME, the clock the agent stamps its reads with (mono_ns), so
+// a test can judge a rate against what was served and when.
+type Instant struct {
+	Wall   time.Time
+	BootNS int64
+}
+
+// Now is the current Instant.
+func Now() Instant { return Instant{Wall: time.Now(), BootNS: BootNS()} }
+
+// BootNS is CLOCK_BOOTTIME in ns, as the agent reads it (CLOCK_MONOTONIC
+// where the kernel lacks it).
+func BootNS() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	}
+	return ts.Nano()
+}
+
 // ServePipe replaces the file at path with a named pipe and answers every
-// reader that opens it with render(now), now taken at the open, until the
+// reader that opens it with render(at), at taken at the open, until the
 // test ends. Like a kernel file such as /proc/net/dev, the value a reader
 // sees and the time it stamps right after its read agree to within the
 // scheduling delay of one process; a file rewritten every few ms would be
 // up to that period stale. One reader at a time, at most one read per
 // 100 ms; see netdevtest.Driver.Serve for a server without that gap.
-func ServePipe(t testing.TB, path string, render func(now time.Time) []byte) {
+func ServePipe(t testing.TB, path string, render func(at Instant) []byte) {
 	t.Helper()
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
@@ -46,8 +67,16 @@ func ServePipe(t testing.TB, path string, render func(now time.Time) []byte) {
 	})
 }
 
-func servePipe(ctx context.Context, path string, render func(time.Time) []byte) error {
+func servePipe(ctx context.Context, path string, render func(Instant) []byte) error {
+	next := path + ".next"
 	for {
+		// The next pipe is made before the reader comes, so that between
+		// the render and the reader's EOF there is only the write and the
+		// close: the value is as fresh as a kernel file's when the agent
+		// stamps its read.
+		if err := unix.Mkfifo(next, 0o644); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
 		// Blocks until a reader opens the pipe.
 		f, err := os.OpenFile(path, os.O_WRONLY, 0)
 		if err != nil {
@@ -56,21 +85,16 @@ func servePipe(ctx context.Context, path string, render func(time.Time) []byte) 
 		if ctx.Err() != nil {
 			return f.Close()
 		}
-		_, werr := f.Write(render(time.Now()))
-		// Put a fresh pipe in place before closing this one: a reader
+		// Put the fresh pipe in place before this one closes: a reader
 		// that has not yet seen EOF keeps the old, unlinked pipe, and the
 		// next open of the path pairs with the new one. Reopening the same
 		// pipe could hand a slow reader a second copy (a "duplicate
 		// interface" read on a loaded machine).
-		next := path + ".next"
-		if err := unix.Mkfifo(next, 0o644); err != nil {
-			f.Close()
-			return err
-		}
 		if err := os.Rename(next, path); err != nil {
 			f.Close()
 			return err
 		}
+		_, werr := f.Write(render(Now()))
 		f.Close()
 		// A reader that went away (a process killed mid-read) is no
 		// failure of the server.

@@ -122,20 +122,29 @@ func TestServePipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	n := 0
-	ServePipe(t, path, func(time.Time) []byte {
+	var served []Instant
+	ServePipe(t, path, func(at Instant) []byte {
 		mu.Lock()
 		defer mu.Unlock()
-		n++
-		return []byte("read " + strconv.Itoa(n) + "\n")
+		served = append(served, at)
+		return []byte("read " + strconv.Itoa(len(served)) + "\n")
 	})
 	var got []string
-	for range 3 {
+	for i := range 3 {
+		before := BootNS()
 		b, err := os.ReadFile(path)
+		after := BootNS()
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, string(b))
+		// The instant of each value lies within its read, on the clock
+		// the agent stamps reads with.
+		mu.Lock()
+		if len(served) != i+1 || served[i].BootNS < before || served[i].BootNS > after {
+			t.Errorf("read %d: served %v, want the %dth instant within [%d, %d]", i+1, served, i+1, before, after)
+		}
+		mu.Unlock()
 	}
 	if diff := cmp.Diff([]string{"read 1\n", "read 2\n", "read 3\n"}, got); diff != "" {
 		t.Errorf("three reads (-want +got):\n%s", diff)
