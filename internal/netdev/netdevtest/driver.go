@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,10 @@ type DriverOptions struct {
 	// the agent's mono_ns, so that a test can ask True and Visible at the
 	// instants an agent reports.
 	Clock func() int64
+	// Log keeps the instant of every copy Serve hands out (ServedAt), so
+	// that a test can judge a reading against what was served and when.
+	// Off, a long benchmark keeps no per-read memory.
+	Log bool
 }
 
 // Driver emulates NIC drivers that refresh the kernel's counters on their
@@ -87,6 +92,10 @@ type Driver struct {
 	byName map[string]int
 	served atomic.Int64
 	missed atomic.Int64
+
+	log   bool
+	logMu sync.Mutex
+	at    []int64 // the clock at each copy served, with Log
 }
 
 type driverIface struct {
@@ -114,7 +123,7 @@ func NewDriver(o DriverOptions) (*Driver, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("driver tree: %s is not a directory", o.Dir)
 	}
-	d := &Driver{dir: o.Dir, clock: o.Clock, byName: map[string]int{}}
+	d := &Driver{dir: o.Dir, clock: o.Clock, byName: map[string]int{}, log: o.Log}
 	if d.clock == nil {
 		d.clock = bootClock()
 	}
@@ -311,6 +320,14 @@ func mulDiv(a, b, c uint64) uint64 {
 // Served is how many reads Serve has answered.
 func (d *Driver) Served() int64 { return d.served.Load() }
 
+// ServedAt returns the clock's instant of every copy served so far, in
+// order; Render of an instant is the copy. Empty unless DriverOptions.Log.
+func (d *Driver) ServedAt() []int64 {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	return append([]int64(nil), d.at...)
+}
+
 // Missed is how many times Serve gave up waiting for a reader to close the
 // pipe (after serveCloseWait) and served the next reader anyway; a reader
 // that lingered that long might have seen two copies of the file.
@@ -383,7 +400,8 @@ func (d *Driver) Serve(ctx context.Context) error {
 			unix.Close(fd)
 			break
 		}
-		b := d.Render(d.clock())
+		t := d.clock()
+		b := d.Render(t)
 		// Closes of earlier readers are not this reader's.
 		for {
 			if n, _ := unix.Read(in, ev[:]); n <= 0 {
@@ -402,6 +420,11 @@ func (d *Driver) Serve(ctx context.Context) error {
 			return fmt.Errorf("serving %s: %w", path, werr)
 		}
 		d.served.Add(1)
+		if d.log {
+			d.logMu.Lock()
+			d.at = append(d.at, t)
+			d.logMu.Unlock()
+		}
 		if !d.awaitClose(ctx, in, ev[:]) {
 			d.missed.Add(1)
 		}

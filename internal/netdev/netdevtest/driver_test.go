@@ -34,6 +34,7 @@ func testDriver(t *testing.T) (*Driver, *fakeClock) {
 		Period: 976500 * time.Microsecond,
 		BootID: "b00t",
 		Clock:  clk.now,
+		Log:    true,
 		Ifaces: []DriverIface{
 			{
 				Name: "eth0", Ifindex: 2, SpeedMbps: 1000,
@@ -234,10 +235,12 @@ func TestDriverServe(t *testing.T) {
 	}
 	defer r.Close()
 	const reads = 100
+	var wantAt []int64
 	for i := range reads {
 		// Step through eth0's refreshes every few reads.
 		at := 10*sec + int64(i)*sec/4
 		clk.ns.Store(at)
+		wantAt = append(wantAt, at)
 		if i%2 == 0 {
 			b, err := os.ReadFile(path)
 			if err != nil {
@@ -280,6 +283,10 @@ func TestDriverServe(t *testing.T) {
 	}
 	if got := d.Missed(); got != 0 {
 		t.Errorf("Missed() = %d, want 0", got)
+	}
+	// What was served and when: one instant per copy, in order.
+	if diff := cmp.Diff(wantAt, d.ServedAt()); diff != "" {
+		t.Errorf("ServedAt() (-want +got):\n%s", diff)
 	}
 }
 
