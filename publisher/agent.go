@@ -302,7 +302,7 @@ func (a *Agent) work(ctx context.Context) {
 			return // queued requests are dropped on shutdown
 		}
 		a.mu.Lock()
-		id, pending := a.queue.Peek()
+		_, pending := a.queue.Peek()
 		a.mu.Unlock()
 		if !pending {
 			select {
@@ -322,7 +322,7 @@ func (a *Agent) work(ctx context.Context) {
 			continue
 		}
 		a.mu.Lock()
-		id, _ = a.queue.Pop()
+		id, _ := a.queue.Pop()
 		a.mu.Unlock()
 		a.reply(id)
 	}

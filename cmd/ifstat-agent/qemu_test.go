@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -165,11 +164,10 @@ func TestQemuMipsle(t *testing.T) {
 // the ER-X binary and returns the binary's path.
 func buildMipsle(t *testing.T) string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go command to cross-build with: %v", err)
-		}
+	// go test puts its own toolchain's bin first on PATH.
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command to cross-build with: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "ifstat-agent-linux-mipsle")
 	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags", "-s -w -X main.version=qemu-test", "-o", bin, ".")

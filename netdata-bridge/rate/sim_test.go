@@ -1,6 +1,7 @@
 package rate
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sort"
 	"testing"
@@ -129,6 +130,9 @@ func (d *driverSim) runWatch(cfg Config, start, s int64, n int, w simWatch) simS
 			// a change sample and this does not hold.)
 			lo, hi := (r.DtNS-s)/nsPerByte-1, (r.DtNS+s)/nsPerByte+1
 			if got := int64(r.Delta[RxBytes]); got < lo || got > hi {
+				if st.boundBroken == 0 {
+					st.firstBoundBroken = fmt.Sprintf("sample %d at %d ns: %d bytes over DtNS %d ns, want %d..%d", i, t, got, r.DtNS, lo, hi)
+				}
 				st.boundBroken++
 			}
 		}
@@ -209,7 +213,7 @@ func TestSimulatedDriverRefresh(t *testing.T) {
 				t.Errorf("error per interval %+.4f .. %+.4f, want within %+.4f .. %+.4f", st.minErr, st.maxErr, tt.wantMinErr, tt.wantMaxErr)
 			}
 			if tt.wantBound && st.boundBroken != 0 {
-				t.Errorf("%d intervals counted traffic outside (DtNS-S, DtNS+S)", st.boundBroken)
+				t.Errorf("%d intervals counted traffic outside (DtNS-S, DtNS+S), the first %s", st.boundBroken, st.firstBoundBroken)
 			}
 			if st.bookedBytes != st.shownB {
 				t.Errorf("booked %d bytes, the driver showed %d", st.bookedBytes, st.shownB)
