@@ -637,21 +637,6 @@ func Removals(o Options, node string, gone []string, tariffs []Tariff) ([]Messag
 	return msgs, nil
 }
 
-// RouterRemovals removes a whole router: its router-level entities and
-// those of ifaces with their tariffs. HA deletes the device once no entity
-// references it.
-func RouterRemovals(o Options, node string, ifaces []string, tariffs []Tariff) ([]Message, error) {
-	topics, err := ConfigTopics(o, Router{Node: node, Ifaces: ifaces, Tariffs: tariffs})
-	if err != nil {
-		return nil, err
-	}
-	msgs := make([]Message, len(topics))
-	for i, t := range topics {
-		msgs[i] = Message{Topic: t, Payload: []byte{}, Retained: true}
-	}
-	return msgs, nil
-}
-
 // BridgeConfigs returns the config of the bridge's own device: one
 // connectivity binary_sensor on its LWT. Routers name this device as their
 // via_device.
@@ -683,41 +668,4 @@ func BridgeConfigs(o Options) ([]Message, error) {
 	}
 	topic := o.haPrefix() + "/binary_sensor/" + o.namespace() + "-bridge_" + o.BridgeID + "/status/config"
 	return []Message{{Topic: topic, Payload: b, Retained: true}}, nil
-}
-
-// ParseConfigTopic reports whether topic is a discovery config topic this
-// package would publish under o, and for which router; the bridge uses it
-// on retained configs it finds at start-up to clear those of interfaces or
-// routers that vanished while it was down. bridge is true for the bridge's
-// own device.
-func ParseConfigTopic(o Options, topic string) (node string, bridge, ok bool) {
-	rest, found := strings.CutPrefix(topic, o.haPrefix()+"/")
-	if !found {
-		return "", false, false
-	}
-	levels := strings.Split(rest, "/")
-	if len(levels) != 4 || levels[3] != "config" || levels[0] != "sensor" && levels[0] != "binary_sensor" {
-		return "", false, false
-	}
-	ns := o.namespace()
-	if id, isBridge := strings.CutPrefix(levels[1], ns+"-bridge_"); isBridge {
-		return "", wire.ValidNode(id), wire.ValidNode(id)
-	}
-	node, found = strings.CutPrefix(levels[1], ns+"_")
-	if !found || !wire.ValidNode(node) || !idRe(levels[2]) {
-		return "", false, false
-	}
-	return node, false, true
-}
-
-func idRe(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !idByte(s[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -308,7 +308,7 @@ func TestInvalidInput(t *testing.T) {
 }
 
 // TestRemovals: removing two interfaces clears exactly their configs, and
-// removing the router clears everything Configs published.
+// ConfigTopics names every config Configs published.
 func TestRemovals(t *testing.T) {
 	t.Parallel()
 	cfgs, err := discovery.Configs(opts, awkward)
@@ -331,12 +331,12 @@ func TestRemovals(t *testing.T) {
 	if diff := cmp.Diff(want, topicsOf(t, rm)); diff != "" {
 		t.Errorf("Removals topics (-want +got):\n%s", diff)
 	}
-	all, err := discovery.RouterRemovals(opts, awkward.Node, awkward.Ifaces, nil)
+	all, err := discovery.ConfigTopics(opts, awkward)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(topicsOf(t, cfgs), topicsOf(t, all)); diff != "" {
-		t.Errorf("RouterRemovals topics (-want +got):\n%s", diff)
+	if diff := cmp.Diff(topicsOf(t, cfgs), all); diff != "" {
+		t.Errorf("ConfigTopics (-want +got):\n%s", diff)
 	}
 }
 
@@ -366,39 +366,6 @@ func TestTopics(t *testing.T) {
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
-		}
-	}
-}
-
-func TestParseConfigTopic(t *testing.T) {
-	t.Parallel()
-	cfgs, err := discovery.Configs(opts, awkward)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range cfgs {
-		if node, bridge, ok := discovery.ParseConfigTopic(opts, m.Topic); node != "er-x" || bridge || !ok {
-			t.Errorf("ParseConfigTopic(%q) = %q, %v, %v; want er-x, false, true", m.Topic, node, bridge, ok)
-		}
-	}
-	tests := []struct {
-		topic      string
-		node       string
-		bridge, ok bool
-	}{
-		{"homeassistant/binary_sensor/ifstat-bridge_nas/status/config", "", true, true},
-		{"homeassistant/sensor/ifstat_gw/eth0_rx_rate/config", "gw", false, true},
-		{"homeassistant/sensor/other_gw/eth0_rx_rate/config", "", false, false},
-		{"homeassistant/light/ifstat_gw/x/config", "", false, false},
-		{"homeassistant/sensor/ifstat_GW/x/config", "", false, false},
-		{"homeassistant/sensor/ifstat_gw/x/y/config", "", false, false},
-		{"ha/sensor/ifstat_gw/x/config", "", false, false},
-		{"homeassistant/sensor/ifstat_gw/x/state", "", false, false},
-	}
-	for _, tt := range tests {
-		node, bridge, ok := discovery.ParseConfigTopic(opts, tt.topic)
-		if node != tt.node || bridge != tt.bridge || ok != tt.ok {
-			t.Errorf("ParseConfigTopic(%q) = %q, %v, %v; want %q, %v, %v", tt.topic, node, bridge, ok, tt.node, tt.bridge, tt.ok)
 		}
 	}
 }

@@ -97,10 +97,10 @@
 // …:share-normal) and "tariff" for the current one. Joining with '-' keeps
 // '_'-suffixes of these keys from being other keys; Configs still checks
 // every description for two entities on one topic (an interface named
-// like another plus a key) and refuses it with ErrInvalid. Removals and
-// RouterRemovals take the tariffs so that a vanished interface loses its
-// tariff entities too; ConfigTopics lets the bridge clear the configs a
-// changed tariff set no longer has.
+// like another plus a key) and refuses it with ErrInvalid. Removals
+// takes the tariffs so that a vanished interface loses its tariff
+// entities too; ConfigTopics lets the bridge clear the configs a changed
+// tariff set no longer has.
 //
 // Every state-fed entity is available only while both P/N/status and
 // P/bridge/<bridge-id>/status are "online" (availability list, mode all) and

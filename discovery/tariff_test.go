@@ -229,13 +229,6 @@ func TestTariffRemovals(t *testing.T) {
 	if diff := cmp.Diff(want, topicsOf(t, rm)); diff != "" {
 		t.Errorf("Removals topics (-want +got):\n%s", diff)
 	}
-	all, err := discovery.RouterRemovals(opts, "er-x", tariffRouter.Ifaces, twoTariffs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(topicsOf(t, cfgs), topicsOf(t, all)); diff != "" {
-		t.Errorf("RouterRemovals topics (-want +got):\n%s", diff)
-	}
 	topics, err := discovery.ConfigTopics(opts, tariffRouter)
 	if err != nil {
 		t.Fatal(err)

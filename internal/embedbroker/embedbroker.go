@@ -64,17 +64,8 @@ func StartDefault(log *slog.Logger) (*Broker, error) {
 	return b, nil
 }
 
-// Addr is host:port of the listener.
-func (b *Broker) Addr() string { return b.addr }
-
 // URL is the broker URL for IFSTAT_BROKER.
 func (b *Broker) URL() string { return "tcp://" + b.addr }
-
-// Port is the listening port.
-func (b *Broker) Port() string {
-	_, p, _ := net.SplitHostPort(b.addr)
-	return p
-}
 
 // Close stops the broker.
 func (b *Broker) Close() error { return b.srv.Close() }

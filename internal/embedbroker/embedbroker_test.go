@@ -15,9 +15,9 @@ func TestRoundTripOnLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	host, _, _ := net.SplitHostPort(b.Addr())
+	host, _, _ := net.SplitHostPort(b.addr)
 	if host != "127.0.0.1" {
-		t.Fatalf("listening on %s, want 127.0.0.1 only", b.Addr())
+		t.Fatalf("listening on %s, want 127.0.0.1 only", b.addr)
 	}
 	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("t"))
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -5,7 +5,7 @@
 // a counter goes backwards.
 //
 // The file is read with raw syscalls into a reused, size-capped buffer and
-// parsed by our own parser (Parse), not by procfs's NetDev: procfs v0.23.0
+// parsed by our own parser, not by procfs's NetDev: procfs v0.23.0
 // panics on a truncated line, fails the whole file for one bad number, reads
 // without a size limit and allocates per interface on every read. Here a
 // bad line drops only its interface (reported in Snapshot.Skipped), a

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
@@ -48,41 +47,6 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 func badLine(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadLine}, args...)...)
-}
-
-// Parse parses the text of /proc/net/dev read from r (at most MaxFileSize
-// bytes). It returns a hard error, and no interfaces, when the two header
-// lines are missing or the input is too large or unreadable. Lines that
-// cannot be trusted — too few or too many columns, a field that is not a
-// decimal uint64, a missing colon, an invalid name, a name seen twice (both
-// copies are dropped: we cannot tell which is right) — are skipped, and
-// skipped holds one *LineError per line (joined, at most a few are kept).
-func Parse(r io.Reader) (ifaces map[string]wire.Counters, skipped error, err error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading /proc/net/dev: %w", err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, nil, fmt.Errorf("reading /proc/net/dev: %w: more than %d bytes", ErrTooLarge, MaxFileSize)
-	}
-	ifaces = map[string]wire.Counters{}
-	var p lineParser
-	dups := map[string]bool{}
-	err = p.parse(b, func(name []byte, c wire.Counters, line int) {
-		if _, seen := ifaces[string(name)]; seen {
-			dups[string(name)] = true
-			p.addErr(&LineError{Line: line, Name: string(name), Err: badLine("duplicate interface")})
-			return
-		}
-		ifaces[string(name)] = c
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	for name := range dups {
-		delete(ifaces, name)
-	}
-	return ifaces, p.skipped(), nil
 }
 
 // lineParser walks the bytes of one read. It keeps the line errors of the

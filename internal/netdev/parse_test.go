@@ -1,9 +1,11 @@
 package netdev
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,8 +38,8 @@ type hostileCase struct {
 	wantSkipped []int
 }
 
-// hostileCases is the one table of /proc/net/dev contents, shared by the
-// Parse and Reader tests and seeding FuzzParse.
+// hostileCases is the one table of /proc/net/dev contents, shared by
+// TestReadHostile and seeding FuzzRead.
 func hostileCases() []hostileCase {
 	h := netdevtest.Header
 	good := h + kline("eth0", eth0)
@@ -124,80 +126,74 @@ func skippedLines(t *testing.T, err error) []int {
 	return lines
 }
 
-func TestParse(t *testing.T) {
+func TestLineErrorMessage(t *testing.T) {
 	t.Parallel()
-	for _, tt := range hostileCases() {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, skipped, err := Parse(strings.NewReader(tt.content))
-			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-				t.Fatalf("Parse() error = %v, want %v", err, tt.wantErr)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Parse() interfaces (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantSkipped, skippedLines(t, skipped)); diff != "" {
-				t.Errorf("Parse() skipped lines (-want +got):\n%s\nskipped: %v", diff, skipped)
-			}
-		})
-	}
-}
-
-func TestParseLineErrorMessage(t *testing.T) {
-	t.Parallel()
-	_, skipped, err := Parse(strings.NewReader(netdevtest.Header + "  eth1: 5 x\n"))
+	tr := netdevtest.NewTree(t)
+	tr.WriteRaw(netdevtest.Header + "  eth1: 5 x\n")
+	snap, err := newReader(t, Options{ProcRoot: tr.ProcRoot(), SysRoot: tr.SysRoot()}).Read()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `line 3 ("eth1"): bad /proc/net/dev line: column 2: "x" is not a uint64`
-	if skipped == nil || skipped.Error() != want {
-		t.Errorf("Parse() skipped = %v, want %s", skipped, want)
+	if snap.Skipped == nil || snap.Skipped.Error() != want {
+		t.Errorf("Read().Skipped = %v, want %s", snap.Skipped, want)
 	}
 }
 
-type errReader struct{}
-
-func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
-
-func TestParseReadError(t *testing.T) {
-	t.Parallel()
-	got, _, err := Parse(errReader{})
-	if err == nil || got != nil || !strings.Contains(err.Error(), "boom") {
-		t.Errorf("Parse(failing reader) = %v, %v; want nil and the reader's error", got, err)
-	}
-}
-
-func FuzzParse(f *testing.F) {
+// FuzzRead reads arbitrary file contents with a fresh Reader selecting
+// every name: a read either fails with ErrFormat or ErrTooLarge and returns
+// nothing, or returns only valid names whose counters, printed as the
+// kernel would, read back the same with nothing skipped.
+func FuzzRead(f *testing.F) {
 	for _, tt := range hostileCases() {
 		if len(tt.content) < 64<<10 {
 			f.Add([]byte(tt.content))
 		}
 	}
+	sel, err := NewSelector([]string{"*"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	// One tree for all inputs (a worker runs its inputs one at a time),
+	// written directly: netdevtest's Tree belongs to one test.
+	dir := f.TempDir()
+	proc, sys := filepath.Join(dir, "proc"), filepath.Join(dir, "sys")
+	for _, d := range []string{filepath.Join(proc, "net"), filepath.Join(sys, "class", "net")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			f.Fatal(err)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, skipped, err := Parse(bytes.NewReader(data))
+		read := func(content []byte) (Snapshot, error) {
+			if err := os.WriteFile(filepath.Join(proc, "net", "dev"), content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return newReader(t, Options{ProcRoot: proc, SysRoot: sys, Select: sel}).Read()
+		}
+		snap, err := read(data)
 		if err != nil {
-			if got != nil || skipped != nil {
-				t.Fatalf("Parse() = %v, %v with error %v", got, skipped, err)
+			if snap.Ifaces != nil || snap.Skipped != nil {
+				t.Fatalf("Read() = %v, %v with error %v", snap.Ifaces, snap.Skipped, err)
 			}
 			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrTooLarge) {
-				t.Fatalf("Parse() error %v is neither ErrFormat nor ErrTooLarge", err)
+				t.Fatalf("Read() error %v is neither ErrFormat nor ErrTooLarge", err)
 			}
 			return
 		}
-		for name := range got {
+		for name := range snap.Ifaces {
 			if !wire.ValidIface(name) || name == "." || name == ".." {
-				t.Fatalf("Parse() returned invalid name %q", name)
+				t.Fatalf("Read() returned invalid name %q", name)
 			}
 		}
-		skippedLines(t, skipped)
-		// What we accepted, printed as the kernel would, parses back to
-		// the same values with nothing skipped.
-		again, skipped2, err := Parse(bytes.NewReader(netdevtest.Format(got)))
-		if err != nil || skipped2 != nil {
-			t.Fatalf("re-parse of %v: skipped %v, error %v", got, skipped2, err)
+		skippedLines(t, snap.Skipped)
+		// The map is the Reader's: copy it before the next read.
+		got := maps.Clone(snap.Ifaces)
+		again, err := read(netdevtest.Format(got))
+		if err != nil || again.Skipped != nil {
+			t.Fatalf("re-read of %v: skipped %v, error %v", got, again.Skipped, err)
 		}
-		if diff := cmp.Diff(got, again); diff != "" {
-			t.Fatalf("re-parse differs (-first +again):\n%s", diff)
+		if diff := cmp.Diff(got, again.Ifaces); diff != "" {
+			t.Fatalf("re-read differs (-first +again):\n%s", diff)
 		}
 	})
 }
