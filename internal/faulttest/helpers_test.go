@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,13 +22,11 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/truthtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
 const (
-	// tolerance is the largest relative error of a rate, as in the
-	// Netdata end-to-end test.
-	tolerance = 0.005
 	// guard turns a hang into a failure; nothing is timed against it.
 	guard = 60 * time.Second
 	// backGuard is the generous bound on "back after a fault": the
@@ -47,26 +46,23 @@ func buildBinaries(t *testing.T) binaries {
 
 type binaries struct{ agent, bridge string }
 
-// read is one rendering of proc/net/dev the source served.
-type read struct {
-	at time.Time
-	rx uint64 // rx_bytes of the judged interface, if present
-	ok bool   // the interface was in the file
-}
-
 // source serves proc/net/dev of a netdevtest tree from a FIFO, rendering
-// the counters at the moment of each read (see proctest.ServePipe
-// for why a rewritten file is not exact enough). One interface, eth0,
-// grows at rx bytes/s and tx = rx/4.
+// the counters at the moment of each read (see proctest.ServePipe for why
+// a rewritten file is not exact enough) and recording every rendering with
+// its instant in a truthtest.Ledger: the truth every value of the bridge
+// is judged against. One interface, eth0, grows at about rx bytes/s
+// (CLOCK_BOOTTIME) and tx = rx/4; the rate is only how the fixture makes
+// counters, never what a test compares with.
 type source struct {
 	tree *netdevtest.Tree
 	rx   float64
+	led  truthtest.Ledger
 
 	mu      sync.Mutex
-	start   uint64    // counter at since
-	since   time.Time // counters are start + rx × (t − since)
+	start   uint64 // counter at since
+	since   int64  // CLOCK_BOOTTIME ns: counters are start + rx × (t − since)
+	last    int64  // BootNS of the last rendering served
 	present bool
-	reads   []read
 }
 
 func newSource(t *testing.T, rx float64, bootID string) *source {
@@ -74,21 +70,22 @@ func newSource(t *testing.T, rx float64, bootID string) *source {
 	tree := netdevtest.NewTree(t)
 	tree.SetBootID(bootID)
 	tree.Set("eth0", wire.Counters{Ifindex: 2, SpeedMbps: 1000})
-	s := &source{tree: tree, rx: rx, start: 5e9, since: time.Now(), present: true}
+	s := &source{tree: tree, rx: rx, start: 5e9, since: proctest.BootNS(), present: true}
 	proctest.ServePipe(t, filepath.Join(tree.ProcRoot(), "net", "dev"), s.render)
 	return s
 }
 
 // reboot gives the router a new boot id and counters from zero, starting
-// at the last read so that no traffic escapes the counters: the truth of
-// any total stays rx × time. The agent reads the boot id once, at start,
-// as on a real router where a reboot restarts it.
+// at the last read so that no traffic escapes the counters (a reset's new
+// values are all traffic since the last read, as the bridge books them).
+// The agent reads the boot id once, at start, as on a real router where a
+// reboot restarts it.
 func (s *source) reboot(bootID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tree.SetBootID(bootID)
-	if n := len(s.reads); n > 0 {
-		s.since = s.reads[n-1].at
+	if s.last != 0 {
+		s.since = s.last
 	}
 	s.start = 0
 }
@@ -108,7 +105,6 @@ func (s *source) setPresent(on bool) {
 }
 
 func (s *source) render(at proctest.Instant) []byte {
-	now := at.Wall
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := map[string]wire.Counters{
@@ -116,21 +112,13 @@ func (s *source) render(at proctest.Instant) []byte {
 		// ever being empty.
 		"lo": {RxBytes: 1000, TxBytes: 1000, RxPackets: 10, TxPackets: 10, Ifindex: 1},
 	}
-	r := read{at: now}
 	if s.present {
-		rx := s.start + uint64(math.Floor(s.rx*now.Sub(s.since).Seconds()))
+		rx := s.start + uint64(math.Floor(s.rx*float64(at.BootNS-s.since)/1e9))
 		m["eth0"] = wire.Counters{RxBytes: rx, TxBytes: rx / 4, RxPackets: rx / 1000, TxPackets: rx / 4000, Ifindex: 2}
-		r.rx, r.ok = rx, true
 	}
-	s.reads = append(s.reads, r)
+	s.last = at.BootNS
+	s.led.Record(at, m)
 	return netdevtest.Format(m)
-}
-
-// servedReads returns the reads so far.
-func (s *source) servedReads() []read {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]read(nil), s.reads...)
 }
 
 // proc is one process of ours: started, killed and reaped by its PID.
@@ -153,6 +141,19 @@ func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 	p.Signal(t, sig)
 }
 
+// waitLog waits until the process's stderr holds substr at least n times
+// (a condition it reports, such as a lost connection).
+func (p *proc) waitLog(t *testing.T, substr string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(backGuard)
+	for strings.Count(p.stderr.String(), substr) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q: %d of %d times in the stderr of pid %d within %v", substr, strings.Count(p.stderr.String(), substr), n, p.cmd.Process.Pid, backGuard)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // statusKiB reads a field such as VmRSS from /proc/<pid>/status.
 func (p *proc) statusKiB(key string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
@@ -167,31 +168,46 @@ func (p *proc) statusKiB(key string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", key, p.cmd.Process.Pid)
 }
 
-// value is one SET 'received' of an ifstat.net chart: bits/s, or a gap.
+// value is one round of an ifstat.net chart (SET 'received': bits/s, or a
+// gap) with what the same round of the interface's raw chart says: the
+// rx_bytes delta and the mono_ns span in µs the bridge divided.
 type value struct {
 	at    time.Time // when the line was read
+	gen   int       // which bridge process wrote it (plugind.writer call)
 	chart string
 	bps   float64
 	gap   bool
 	raw   string
+	// The raw chart's round (BEGIN '<type>.<iface>_raw'), written after
+	// the net chart's in the same Write: rawSeen once its END was read;
+	// rawGap when it had no values (no OK or Gap interval).
+	rawSeen bool
+	rawGap  bool
+	rxDelta uint64
+	spanUS  int64
 }
 
-// plugind collects the received values of every *_net chart from the
-// plugins.d stream of one or more bridge runs.
+// plugind collects the rounds of every *_net chart from the plugins.d
+// stream of one or more bridge runs.
 type plugind struct {
 	mu     sync.Mutex
+	gens   int
 	values []value
 	bad    []string // lines that are not plugins.d as the bridge writes it
 }
 
 // writer returns a pipe end for a bridge's stdout; lines are parsed as
-// they arrive.
+// they arrive. Each call is one bridge process (a generation).
 func (pd *plugind) writer(t *testing.T) io.Writer {
+	pd.mu.Lock()
+	pd.gens++
+	gen := pd.gens
+	pd.mu.Unlock()
 	r, w := io.Pipe()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		pd.parse(r)
+		pd.parse(r, gen)
 	}()
 	t.Cleanup(func() {
 		w.Close()
@@ -200,28 +216,57 @@ func (pd *plugind) writer(t *testing.T) io.Writer {
 	return w
 }
 
-func (pd *plugind) parse(r io.Reader) {
+func (pd *plugind) parse(r io.Reader, gen int) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	chart := ""
+	raw := -1 // index in values of the net round the open raw round belongs to
+	bad := func(line string) {
+		pd.mu.Lock()
+		pd.bad = append(pd.bad, line)
+		pd.mu.Unlock()
+	}
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, "BEGIN '"):
 			chart, _, _ = strings.Cut(strings.TrimPrefix(line, "BEGIN '"), "'")
+			raw = -1
+			if net, ok := strings.CutSuffix(chart, "_raw"); ok {
+				raw = pd.openRaw(gen, net+"_net")
+			}
 		case line == "END":
-			chart = ""
+			if raw >= 0 {
+				pd.mu.Lock()
+				pd.values[raw].rawSeen = true
+				pd.mu.Unlock()
+			}
+			chart, raw = "", -1
+		case raw >= 0 && (strings.HasPrefix(line, "SET 'rx_bytes' = ") || strings.HasPrefix(line, "SET 'span' = ")):
+			key, s, _ := strings.Cut(strings.TrimPrefix(line, "SET '"), "' = ")
+			pd.mu.Lock()
+			v := &pd.values[raw]
+			if s == "''" {
+				v.rawGap = true
+			} else if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+				if key == "span" {
+					v.spanUS = n
+				} else {
+					v.rxDelta = uint64(n)
+				}
+			} else {
+				pd.bad = append(pd.bad, line)
+			}
+			pd.mu.Unlock()
 		case strings.HasPrefix(line, "SET 'received' = ") && strings.HasSuffix(chart, "_net"):
-			v := value{at: time.Now(), chart: chart, raw: line}
+			v := value{at: time.Now(), gen: gen, chart: chart, raw: line}
 			s := strings.TrimPrefix(line, "SET 'received' = ")
 			if s == "''" {
 				v.gap = true
 			} else if f, err := strconv.ParseFloat(s, 64); err == nil {
 				v.bps = f
 			} else {
-				pd.mu.Lock()
-				pd.bad = append(pd.bad, line)
-				pd.mu.Unlock()
+				bad(line)
 				continue
 			}
 			pd.mu.Lock()
@@ -232,10 +277,73 @@ func (pd *plugind) parse(r io.Reader) {
 	io.Copy(io.Discard, r)
 }
 
+// openRaw returns the index of the last round of net in generation gen,
+// which a raw round that follows belongs to, or -1.
+func (pd *plugind) openRaw(gen int, net string) int {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	for i := len(pd.values) - 1; i >= 0; i-- {
+		if v := pd.values[i]; v.gen == gen && v.chart == net {
+			if v.rawSeen {
+				return -1
+			}
+			return i
+		}
+	}
+	return -1
+}
+
 func (pd *plugind) snapshot() []value {
 	pd.mu.Lock()
 	defer pd.mu.Unlock()
 	return append([]value(nil), pd.values...)
+}
+
+// of returns the rounds of chart so far.
+func (pd *plugind) of(chart string) []value {
+	var out []value
+	for _, v := range pd.snapshot() {
+		if v.chart == chart {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// mark is the number of rounds of chart so far: "after the fault" for
+// waitRounds.
+func (pd *plugind) mark(chart string) int { return len(pd.of(chart)) }
+
+// waitRounds waits until chart has at least n rounds after mark that
+// satisfy ok (nil: any round) and returns how long it took. The wait is a
+// condition, not a measurement; backGuard only turns a hang into a failure.
+func (pd *plugind) waitRounds(t *testing.T, chart string, mark, n int, ok func(value) bool, what string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(backGuard)
+	for {
+		got := 0
+		if vs := pd.of(chart); len(vs) > mark {
+			for _, v := range vs[mark:] {
+				if ok == nil || ok(v) {
+					got++
+				}
+			}
+		}
+		if got >= n {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d %s within %v", chart, got, n, what, backGuard)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitRates waits for n rates (numeric rounds) of chart after mark.
+func (pd *plugind) waitRates(t *testing.T, chart string, mark, n int) time.Duration {
+	t.Helper()
+	return pd.waitRounds(t, chart, mark, n, func(v value) bool { return !v.gap }, "rates")
 }
 
 // firstValueAfter waits for the first numeric value of chart read after
@@ -255,8 +363,14 @@ func (pd *plugind) firstValueAfter(t *testing.T, chart string, since time.Time) 
 	return 0
 }
 
+// tolerance is the relative error judge allows against a configured rate:
+// a fixture's scheduling noise, not the bridge's.
+const tolerance = 0.005
+
 // judge checks every value of chart: within tolerance of wantBps, or a
-// gap. It returns the numbers of rates and gaps.
+// gap. It returns the numbers of rates and gaps. It compares with the
+// configured rate and so depends on the machine's scheduling; judgeExact
+// compares with what the fixture served.
 func (pd *plugind) judge(t *testing.T, chart string, wantBps float64) (rates, gaps int) {
 	t.Helper()
 	pd.mu.Lock()
@@ -281,6 +395,286 @@ func (pd *plugind) judge(t *testing.T, chart string, wantBps float64) (rates, ga
 	return rates, gaps
 }
 
+// bridgeInterval is IFSTAT_INTERVAL of every bridge here. Ticks are
+// aligned to its multiples; the bridge accepts a reply to the request of
+// tick T only before T + bridgeInterval, so the agent read it in
+// [T, T + bridgeInterval).
+const bridgeInterval = time.Second
+
+// truth is what a test knows of one interface: what the fixture served
+// and what the agent replied (as far as the test's own subscriber got it).
+type truth struct {
+	iface string
+	led   *truthtest.Ledger
+	reps  *truthtest.Replies
+}
+
+// rated is one judged rate of the bridge: the tick it stands for, the
+// delta and the mono_ns span it divided.
+type rated struct {
+	gen        int
+	tick       time.Time
+	delta      uint64
+	ns         int64
+	confirmed  bool // both replies seen by the test
+	acrossRuns bool // the two replies are of two runs of the agent on one boot
+}
+
+// roundStats counts how the rounds of one chart were judged.
+type roundStats struct {
+	exact       int // rate = served delta over the agent's own span, both replies seen
+	acrossRuns  int // of exact: a span across an agent restart on one boot
+	unconfirmed int // a reply missed by the test: delta a served difference, rate = delta/span
+	gaps        int
+	rawJudged   int // gaps whose raw round (a delta booked without a rate) was judged too
+	cut         int // the last round of a killed bridge, cut before its raw chart
+	rates       []rated
+}
+
+func (s roundStats) String() string {
+	return fmt.Sprintf("%d rounds exact (%d across an agent restart), %d span unconfirmed, %d gaps (%d with a judged raw delta), %d cut by a kill",
+		s.exact, s.acrossRuns, s.unconfirmed, s.gaps, s.rawJudged, s.cut)
+}
+
+// judgeExact judges every round of chart against the truth of tr:
+//   - a rate must be the served delta of two replies over the agent's own
+//     mono_ns span between them (the raw chart's delta and span find the
+//     two: Replies.FindSpan), to within truthtest.Exact;
+//   - where the test's subscriber missed one of the two (a broker
+//     restart), the raw delta must be the difference of two values the
+//     fixture served and the rate exactly delta over the raw span ("span
+//     unconfirmed", counted and logged);
+//   - a gap is allowed; where its raw round still books a delta (the
+//     first interval after a restored state), that delta is judged the
+//     same way;
+//   - a negative value, a rate without a raw round or one that matches
+//     no truth fails.
+func (pd *plugind) judgeExact(t *testing.T, chart string, tr truth) roundStats {
+	t.Helper()
+	var st roundStats
+	pd.mu.Lock()
+	for _, l := range pd.bad {
+		t.Errorf("unparsable plugins.d line %q", l)
+	}
+	pd.mu.Unlock()
+	vs := pd.of(chart)
+	lastOfGen := map[int]int{}
+	for i, v := range vs {
+		lastOfGen[v.gen] = i
+	}
+	for i, v := range vs {
+		at := v.at.Format("15:04:05.000")
+		if !v.rawSeen {
+			if lastOfGen[v.gen] == i {
+				// Killed between the net chart and the raw chart of one
+				// write: a round the bridge never finished.
+				st.cut++
+				continue
+			}
+			t.Errorf("%s at %s: %q without a raw round", chart, at, v.raw)
+			continue
+		}
+		if v.gap {
+			st.gaps++
+			if !v.rawGap {
+				if _, ok := tr.explain(t, chart, at, v); ok {
+					st.rawJudged++
+				}
+			}
+			continue
+		}
+		if v.bps < 0 {
+			t.Errorf("%s at %s: %q: negative", chart, at, v.raw)
+			continue
+		}
+		if v.rawGap || v.spanUS <= 0 {
+			t.Errorf("%s at %s: %q but its raw round has no delta over a span (rx %d, span %d µs)", chart, at, v.raw, v.rxDelta, v.spanUS)
+			continue
+		}
+		r, ok := tr.explain(t, chart, at, v)
+		if !ok {
+			continue
+		}
+		want := float64(r.delta) * 8e9 / float64(r.ns)
+		if !truthtest.Within(v.bps, want, truthtest.Exact) {
+			t.Errorf("%s at %s: %q, want %.1f = %d bytes × 8 / %d ns ± %.2g%% (both replies seen: %v)",
+				chart, at, v.raw, want, r.delta, r.ns, truthtest.Exact*100, r.confirmed)
+			continue
+		}
+		st.rates = append(st.rates, r)
+		switch {
+		case !r.confirmed:
+			st.unconfirmed++
+			t.Logf("%s at %s: span unconfirmed (the test missed a reply): %d bytes is a served difference, %q its rate over %d µs",
+				chart, at, v.rxDelta, v.raw, v.spanUS)
+		case r.acrossRuns:
+			st.exact++
+			st.acrossRuns++
+		default:
+			st.exact++
+		}
+	}
+	return st
+}
+
+// explain finds the truth behind a round's raw delta and span: the two
+// replies it was computed from (confirmed), else two served values whose
+// difference it is. It fails t when there is neither.
+func (tr truth) explain(t *testing.T, chart, at string, v value) (rated, bool) {
+	t.Helper()
+	r := rated{gen: v.gen, delta: v.rxDelta}
+	s, ok := tr.reps.FindSpan(tr.iface, v.rxDelta, v.spanUS)
+	if !ok {
+		s, ok = findSpanOneBoot(tr.reps, tr.iface, v.rxDelta, v.spanUS)
+		r.acrossRuns = ok
+	}
+	if ok {
+		r.confirmed, r.ns = true, s.NS()
+		r.tick = time.Unix(0, s.To.TimeNS).Truncate(bridgeInterval)
+		return r, true
+	}
+	b, ok := servedDiff(tr.led, tr.iface, v.rxDelta)
+	if !ok {
+		t.Errorf("%s at %s: %q with a raw delta of %d bytes over %d µs: no two replies and no two served values differ by it",
+			chart, at, v.raw, v.rxDelta, v.spanUS)
+		return r, false
+	}
+	// The raw span is truncated to µs: 1e-6 of a second, far below Exact.
+	r.ns = v.spanUS * 1000
+	r.tick = b.At.Wall.Truncate(bridgeInterval)
+	return r, true
+}
+
+// readOf returns the CLOCK_BOOTTIME instant of the later read a rate
+// round was computed from (the agent's mono_ns, or when the test missed
+// that reply the instant its value was served), false when the round has
+// no raw delta (yet) or nothing explains it.
+func (tr truth) readOf(v value) (int64, bool) {
+	if !v.rawSeen || v.rawGap {
+		return 0, false
+	}
+	if s, ok := tr.reps.FindSpan(tr.iface, v.rxDelta, v.spanUS); ok {
+		return s.To.MonoNS, true
+	}
+	if s, ok := findSpanOneBoot(tr.reps, tr.iface, v.rxDelta, v.spanUS); ok {
+		return s.To.MonoNS, true
+	}
+	if b, ok := servedDiff(tr.led, tr.iface, v.rxDelta); ok {
+		return b.At.BootNS, true
+	}
+	return 0, false
+}
+
+// findSpanOneBoot is Replies.FindSpan for two replies of one boot but
+// possibly two runs of the agent: the bridge rates across an agent
+// restart (package rate, rule 2: "an agent restart alone changes
+// neither"), and mono_ns (CLOCK_BOOTTIME) and the kernel's counters go on
+// across it. truthtest's FindSpan insists on one run.
+func findSpanOneBoot(reps *truthtest.Replies, iface string, rxDelta uint64, spanUS int64) (truthtest.Span, bool) {
+	all := reps.All()
+	for j := len(all) - 1; j >= 0; j-- {
+		b, ok := all[j].Ifaces[iface]
+		if !ok || b.RxBytes < rxDelta {
+			continue
+		}
+		for i := j - 1; i >= 0; i-- {
+			a, ok := all[i].Ifaces[iface]
+			if !ok || all[i].BootID != all[j].BootID || all[i].MonoNS >= all[j].MonoNS || b.RxBytes-a.RxBytes != rxDelta {
+				continue
+			}
+			s := truthtest.Span{From: all[i], To: all[j]}
+			if d := s.NS()/1000 - spanUS; d >= -1 && d <= 1 {
+				return s, true
+			}
+		}
+	}
+	return truthtest.Span{}, false
+}
+
+// servedDiff returns the later of two renderings of one counter segment
+// (no decrease between them) whose iface rx_bytes differ by exactly
+// delta, the latest such.
+func servedDiff(led *truthtest.Ledger, iface string, delta uint64) (truthtest.Served, bool) {
+	type seen struct {
+		seg int
+		rx  uint64
+	}
+	all := led.All()
+	earlier := map[seen]bool{}
+	var found truthtest.Served
+	var ok bool
+	seg, last := 0, uint64(0)
+	for _, s := range all {
+		c, present := s.Ifaces[iface]
+		if !present {
+			continue
+		}
+		if c.RxBytes < last {
+			seg++
+		}
+		last = c.RxBytes
+		if c.RxBytes >= delta && earlier[seen{seg, c.RxBytes - delta}] {
+			found, ok = s, true
+		}
+		earlier[seen{seg, c.RxBytes}] = true
+	}
+	return found, ok
+}
+
+// served is the truth of totals: for every rendering of iface, the bytes
+// the interface carried from the first rendering up to it. Counters that
+// restart (a reboot) restart from zero at the rendering before, so their
+// new values are all traffic since then, as the bridge books a reset.
+type served struct {
+	at  []proctest.Instant
+	rx  []uint64
+	cum []uint64
+}
+
+func servedTotals(led *truthtest.Ledger, iface string) served {
+	var s served
+	for _, r := range led.All() {
+		c, ok := r.Ifaces[iface]
+		if !ok {
+			continue
+		}
+		var add uint64
+		if n := len(s.rx); n > 0 {
+			if c.RxBytes >= s.rx[n-1] {
+				add = c.RxBytes - s.rx[n-1]
+			} else {
+				add = c.RxBytes
+			}
+		}
+		prev := uint64(0)
+		if n := len(s.cum); n > 0 {
+			prev = s.cum[n-1]
+		}
+		s.at, s.rx, s.cum = append(s.at, r.At), append(s.rx, c.RxBytes), append(s.cum, prev+add)
+	}
+	return s
+}
+
+// between returns the indexes (f, l) with cum[l] − cum[f] = total, f among
+// the first firsts renderings and l among the last lasts (-1, -1 if none):
+// a bridge total started at its first sample and ended at its last.
+func (s served) between(total uint64, firsts, lasts int) (int, int) {
+	for l := len(s.cum) - 1; l >= 0 && l >= len(s.cum)-lasts; l-- {
+		for f := 0; f < firsts && f <= l; f++ {
+			if s.cum[l]-s.cum[f] == total {
+				return f, l
+			}
+		}
+	}
+	return -1, -1
+}
+
+// reaches reports whether cum[f] + total is the truth at some rendering.
+func (s served) reaches(f int, total uint64) bool {
+	_, ok := slices.BinarySearch(s.cum, s.cum[f]+total)
+	return ok
+}
+
 // haWatch records the Home Assistant state messages of one node.
 type haWatch struct {
 	mu     sync.Mutex
@@ -289,7 +683,9 @@ type haWatch struct {
 }
 
 type haState struct {
-	at      time.Time
+	at      time.Time // arrival
+	end     time.Time // the window's end ("time")
+	window  time.Duration
 	rxBps   *float64
 	rxBytes uint64
 }
@@ -310,7 +706,9 @@ func watchHA(t *testing.T, b *brokertest.Broker, node string) *haWatch {
 
 func (w *haWatch) add(payload []byte) {
 	var msg struct {
-		Ifaces map[string]struct {
+		Time    time.Time `json:"time"`
+		WindowS float64   `json:"window_s"`
+		Ifaces  map[string]struct {
 			RxBps   *float64 `json:"rx_bps"`
 			RxBytes uint64   `json:"rx_bytes"`
 		} `json:"ifaces"`
@@ -322,37 +720,130 @@ func (w *haWatch) add(payload []byte) {
 		return
 	}
 	if s, ok := msg.Ifaces["eth0"]; ok {
-		w.states = append(w.states, haState{at: time.Now(), rxBps: s.RxBps, rxBytes: s.RxBytes})
+		w.states = append(w.states, haState{at: time.Now(), end: msg.Time,
+			window: time.Duration(msg.WindowS * float64(time.Second)), rxBps: s.RxBps, rxBytes: s.RxBytes})
 	}
 }
 
-// judge checks every state of eth0: rx_bps within tolerance of wantBps or
-// null, rx_bytes never lower than before. It returns how many states had
-// a rate and how many none.
-func (w *haWatch) judge(t *testing.T, wantBps float64) (rates, nulls int) {
-	t.Helper()
+func (w *haWatch) snapshot() []haState {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return append([]haState(nil), w.states...)
+}
+
+// waitWindowAfter waits for a state with a rate whose whole window lies
+// after since: Home Assistant is back.
+func (w *haWatch) waitWindowAfter(t *testing.T, since time.Time) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(backGuard)
+	for {
+		for _, s := range w.snapshot() {
+			if s.rxBps != nil && !s.end.Add(-s.window).Before(since) {
+				return time.Since(start)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("home assistant: no state with a rate for a window after %s within %v", since.Format("15:04:05.000"), backGuard)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// haStats counts how the Home Assistant states were judged.
+type haStats struct {
+	exact, fromServed, nulls, totals int
+}
+
+func (s haStats) String() string {
+	return fmt.Sprintf("%d rx_bps exact, %d from a round with an unconfirmed span, %d null; %d rx_bytes totals exact",
+		s.exact, s.fromServed, s.nulls, s.totals)
+}
+
+// judgeExact judges every state of eth0.
+//
+// rx_bps is Σ delta / Σ span over the rated intervals of the window
+// (E − window, E] (haout: a sample of tick T belongs to the window ending
+// at ceil(T / window) × window). The rated intervals are the Netdata
+// rounds of the same bridge process, each already judged exact, each with
+// its tick; so the expectation is exact too. A state's bridge process is
+// not named in it: the state must match the rounds of one process.
+//
+// rx_bytes is the bridge's total: never lower than before, and exactly
+// the bytes served from the bridge's first sample (first) to one served
+// rendering.
+func (w *haWatch) judgeExact(t *testing.T, rounds roundStats, tot served, first int) haStats {
+	t.Helper()
+	var st haStats
+	w.mu.Lock()
 	for _, b := range w.bad {
 		t.Errorf("HA state: %s", b)
 	}
+	w.mu.Unlock()
 	var last uint64
-	for _, s := range w.states {
+	for _, s := range w.snapshot() {
+		at := s.at.Format("15:04:05.000")
 		if s.rxBytes < last {
-			t.Errorf("HA state at %s: rx_bytes %d < %d before", s.at.Format("15:04:05.000"), s.rxBytes, last)
+			t.Errorf("HA state at %s: rx_bytes %d < %d before", at, s.rxBytes, last)
 		}
 		last = max(last, s.rxBytes)
-		switch {
-		case s.rxBps == nil:
-			nulls++
-		case *s.rxBps < 0 || math.Abs(*s.rxBps-wantBps) > tolerance*wantBps:
-			rates++
-			t.Errorf("HA state at %s: rx_bps %.3f, want %.0f ± %.1f%% or null", s.at.Format("15:04:05.000"), *s.rxBps, wantBps, tolerance*100)
-		default:
-			rates++
+		if first >= 0 {
+			if tot.reaches(first, s.rxBytes) {
+				st.totals++
+			} else {
+				t.Errorf("HA state at %s: rx_bytes %d is not the bytes served from the first sample to any later rendering", at, s.rxBytes)
+			}
+		}
+		if s.rxBps == nil {
+			st.nulls++
+			continue
+		}
+		if *s.rxBps < 0 {
+			t.Errorf("HA state at %s: rx_bps %.3f: negative", at, *s.rxBps)
+			continue
+		}
+		type sum struct {
+			delta     uint64
+			ns        int64
+			n         int
+			confirmed bool
+		}
+		byGen := map[int]*sum{}
+		for _, r := range rounds.rates {
+			if !r.tick.After(s.end.Add(-s.window)) || r.tick.After(s.end) {
+				continue
+			}
+			g := byGen[r.gen]
+			if g == nil {
+				g = &sum{confirmed: true}
+				byGen[r.gen] = g
+			}
+			g.delta += r.delta
+			g.ns += r.ns
+			g.n++
+			g.confirmed = g.confirmed && r.confirmed
+		}
+		matched := false
+		var wants []string
+		for _, g := range byGen {
+			want := float64(g.delta) * 8e9 / float64(g.ns)
+			if truthtest.Within(*s.rxBps, want, truthtest.Exact) {
+				matched = true
+				if g.confirmed {
+					st.exact++
+				} else {
+					st.fromServed++
+				}
+				break
+			}
+			wants = append(wants, fmt.Sprintf("%.3f (%d rounds)", want, g.n))
+		}
+		if !matched {
+			t.Errorf("HA state at %s, window (%s − %v]: rx_bps %.3f, want the rate of its judged rounds: %v",
+				at, s.end.Format("15:04:05"), s.window, *s.rxBps, wants)
 		}
 	}
-	return rates, nulls
+	return st
 }
 
 // retained waits for the retained message on topic, read by a fresh
