@@ -42,8 +42,7 @@ func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real mosquitto, agent and bridge processes; skipped with -short")
 	}
-	// Beside other top-level tests that are parallel too (none yet: see
-	// the report of issue 11).
+	// Beside TestHostileInput: the two share nothing but the binaries.
 	t.Parallel()
 	bins := buildBinaries(t)
 	scenarios := []struct {
@@ -399,7 +398,7 @@ func (r *rig) finish(t *testing.T) {
 	nd := r.pd.judgeExact(t, r.chart(), tr)
 	ha := r.ha.judgeExact(t, nd, tot, first)
 	n := truthtest.CheckServed(t, tr.led, tr.reps, tr.iface)
-	t.Logf("netdata: %v; home assistant: %v; %d replies recorded, each served before its mono_ns", nd, ha, n)
+	t.Logf("%s: netdata: %v; home assistant: %v; %d replies recorded, each served before its mono_ns", t.Name(), nd, ha, n)
 	if nd.exact+nd.unconfirmed < afterFault || ha.exact+ha.fromServed < 1 {
 		t.Errorf("too few rates judged: %d netdata, %d home assistant", nd.exact+nd.unconfirmed, ha.exact+ha.fromServed)
 	}

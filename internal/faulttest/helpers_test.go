@@ -449,7 +449,7 @@ func (s roundStats) String() string {
 //     same way;
 //   - a negative value, a rate without a raw round or one that matches
 //     no truth fails.
-func (pd *plugind) judgeExact(t *testing.T, chart string, tr truth) roundStats {
+func (pd *plugind) judgeExact(t testing.TB, chart string, tr truth) roundStats {
 	t.Helper()
 	var st roundStats
 	pd.mu.Lock()
@@ -520,7 +520,7 @@ func (pd *plugind) judgeExact(t *testing.T, chart string, tr truth) roundStats {
 // explain finds the truth behind a round's raw delta and span: the two
 // replies it was computed from (confirmed), else two served values whose
 // difference it is. It fails t when there is neither.
-func (tr truth) explain(t *testing.T, chart, at string, v value) (rated, bool) {
+func (tr truth) explain(t testing.TB, chart, at string, v value) (rated, bool) {
 	t.Helper()
 	r := rated{gen: v.gen, delta: v.rxDelta}
 	s, ok := tr.reps.FindSpan(tr.iface, v.rxDelta, v.spanUS)
@@ -533,7 +533,7 @@ func (tr truth) explain(t *testing.T, chart, at string, v value) (rated, bool) {
 		r.tick = time.Unix(0, s.To.TimeNS).Truncate(bridgeInterval)
 		return r, true
 	}
-	b, ok := servedDiff(tr.led, tr.iface, v.rxDelta)
+	b, ok := servedDiff(tr.led, tr.iface, v.rxDelta, v.spanUS)
 	if !ok {
 		t.Errorf("%s at %s: %q with a raw delta of %d bytes over %d µs: no two replies and no two served values differ by it",
 			chart, at, v.raw, v.rxDelta, v.spanUS)
@@ -559,7 +559,7 @@ func (tr truth) readOf(v value) (int64, bool) {
 	if s, ok := findSpanOneBoot(tr.reps, tr.iface, v.rxDelta, v.spanUS); ok {
 		return s.To.MonoNS, true
 	}
-	if b, ok := servedDiff(tr.led, tr.iface, v.rxDelta); ok {
+	if b, ok := servedDiff(tr.led, tr.iface, v.rxDelta, v.spanUS); ok {
 		return b.At.BootNS, true
 	}
 	return 0, false
@@ -593,18 +593,20 @@ func findSpanOneBoot(reps *truthtest.Replies, iface string, rxDelta uint64, span
 
 // servedDiff returns the later of two renderings of one counter segment
 // (no decrease between them) whose iface rx_bytes differ by exactly
-// delta, the latest such.
-func servedDiff(led *truthtest.Ledger, iface string, delta uint64) (truthtest.Served, bool) {
+// delta. Where several pairs do (a constant rate can repeat a delta), it
+// is the pair whose serving instants lie closest to spanUS apart: which
+// pair does not decide whether the round passes, only the tick it is
+// booked to for the Home Assistant judge.
+func servedDiff(led *truthtest.Ledger, iface string, delta uint64, spanUS int64) (truthtest.Served, bool) {
 	type seen struct {
 		seg int
 		rx  uint64
 	}
-	all := led.All()
-	earlier := map[seen]bool{}
+	earlier := map[seen]int64{} // BootNS of the rendering
 	var found truthtest.Served
-	var ok bool
+	var off int64 = -1
 	seg, last := 0, uint64(0)
-	for _, s := range all {
+	for _, s := range led.All() {
 		c, present := s.Ifaces[iface]
 		if !present {
 			continue
@@ -613,12 +615,20 @@ func servedDiff(led *truthtest.Ledger, iface string, delta uint64) (truthtest.Se
 			seg++
 		}
 		last = c.RxBytes
-		if c.RxBytes >= delta && earlier[seen{seg, c.RxBytes - delta}] {
-			found, ok = s, true
+		if c.RxBytes >= delta {
+			if from, ok := earlier[seen{seg, c.RxBytes - delta}]; ok {
+				d := (s.At.BootNS-from)/1000 - spanUS
+				if d < 0 {
+					d = -d
+				}
+				if off < 0 || d <= off {
+					found, off = s, d
+				}
+			}
 		}
-		earlier[seen{seg, c.RxBytes}] = true
+		earlier[seen{seg, c.RxBytes}] = s.At.BootNS
 	}
-	return found, ok
+	return found, off >= 0
 }
 
 // served is the truth of totals: for every rendering of iface, the bytes
@@ -772,7 +782,7 @@ func (s haStats) String() string {
 // rx_bytes is the bridge's total: never lower than before, and exactly
 // the bytes served from the bridge's first sample (first) to one served
 // rendering.
-func (w *haWatch) judgeExact(t *testing.T, rounds roundStats, tot served, first int) haStats {
+func (w *haWatch) judgeExact(t testing.TB, rounds roundStats, tot served, first int) haStats {
 	t.Helper()
 	var st haStats
 	w.mu.Lock()
@@ -859,3 +869,118 @@ func retained(t *testing.T, b *brokertest.Broker, id, topic string) string {
 		return "(none)"
 	}
 }
+
+// errRecorder collects a judge's failures instead of failing the test.
+type errRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (e *errRecorder) Helper()                   {}
+func (e *errRecorder) Logf(string, ...any)       {}
+func (e *errRecorder) Errorf(f string, a ...any) { e.errs = append(e.errs, fmt.Sprintf(f, a...)) }
+
+// TestJudges runs the judges on a made-up plugins.d stream, ledger and
+// Home Assistant states, with no reply recorded: every rate takes the
+// "span unconfirmed" path that real runs take only after a missed reply,
+// and a wrong rate, a spike, a delta nobody served, a negative value, a
+// rate without its raw round, a wrong Home Assistant window and a wrong
+// or falling total must each fail. No processes: it runs with -short.
+func TestJudges(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	// rx[4]-rx[3] = rx[1]-rx[0]: a delta served twice.
+	rx := []uint64{5e9, 5e9 + 1_250_007, 5e9 + 2_500_010, 5e9 + 3_900_021, 5e9 + 5_150_028, 1_250_100, 2_500_300}
+	var led truthtest.Ledger
+	for k, v := range rx {
+		jitter := time.Duration(k*k) * 100 * time.Microsecond
+		at := proctest.Instant{Wall: base.Add(time.Duration(k)*time.Second + jitter), BootNS: 10e9 + int64(k)*1e9 + int64(jitter)}
+		led.Record(at, map[string]wire.Counters{"eth0": {RxBytes: v, TxBytes: v / 4}})
+	}
+	tr := truth{iface: "eth0", led: &led, reps: &truthtest.Replies{}}
+	round := func(received string, delta uint64, spanUS int64) string {
+		raw := "SET 'rx_bytes' = ''\nSET 'span' = ''\n"
+		if spanUS > 0 {
+			raw = fmt.Sprintf("SET 'rx_bytes' = %d\nSET 'span' = %d\n", delta, spanUS)
+		}
+		return "BEGIN 'ifstat_n.eth0_net' 1000000\nSET 'received' = " + received + "\nSET 'sent' = 1\nEND\n" +
+			"BEGIN 'ifstat_n.eth0_packets' 1000000\nSET 'received' = 5\nEND\n" +
+			"BEGIN 'ifstat_n.eth0_raw' 1000000\n" + raw + "SET 'tx_bytes' = 1\nEND\n"
+	}
+	rate := func(delta uint64, spanUS int64) string {
+		return strconv.FormatUint(delta*8_000_000/uint64(spanUS), 10)
+	}
+	const chart = "ifstat_n.eth0_net"
+	good := round("''", 0, 0) + // the first sample
+		round(rate(rx[1]-rx[0], 1_000_123), rx[1]-rx[0], 1_000_123) +
+		round(rate(rx[3]-rx[1], 2_000_050), rx[3]-rx[1], 2_000_050) + // a missed reply
+		round("''", 0, 0) + // the reboot
+		round(rate(rx[6]-rx[5], 1_000_000), rx[6]-rx[5], 1_000_000)
+	pd := &plugind{}
+	pd.parse(strings.NewReader(good), 1)
+	rec := &errRecorder{TB: t}
+	st := pd.judgeExact(rec, chart, tr)
+	if len(rec.errs) > 0 || st.unconfirmed != 3 || st.gaps != 2 || st.exact != 0 {
+		t.Errorf("good stream: %v; errors %q", st, rec.errs)
+	}
+
+	for name, stream := range map[string]string{
+		"10x spike":           round(rate(10*(rx[1]-rx[0]), 1_000_000), rx[1]-rx[0], 1_000_000),
+		"0.1% off":            round(strconv.FormatUint((rx[1]-rx[0])*8_008_000/1_000_000, 10), rx[1]-rx[0], 1_000_000),
+		"a delta not served":  round(rate(1_234_567, 1_000_000), 1_234_567, 1_000_000),
+		"across the reboot":   round(rate(rx[5]+5_150_028, 1_000_000), rx[5]+5_150_028, 1_000_000),
+		"negative":            round("-5", rx[1]-rx[0], 1_000_000),
+		"no raw delta":        round(rate(rx[1]-rx[0], 1_000_000), 0, 0),
+		"no raw round at all": "BEGIN 'ifstat_n.eth0_net'\nSET 'received' = 1\nEND\n" + round("''", 0, 0),
+		"raw of a gap":        round("''", 777, 1_000_000),
+	} {
+		pd := &plugind{}
+		pd.parse(strings.NewReader(stream), 1)
+		rec := &errRecorder{TB: t}
+		pd.judgeExact(rec, chart, tr)
+		if len(rec.errs) == 0 {
+			t.Errorf("%s: no failure", name)
+		}
+		t.Logf("%s: %q", name, rec.errs)
+	}
+
+	tot := servedTotals(&led, "eth0")
+	want := rx[4] - rx[0] + rx[6]
+	if f, l := tot.between(want, 4, 3); f != 0 || l != 6 {
+		t.Errorf("between(%d) = %d, %d, want 0, 6", want, f, l)
+	}
+	if f, _ := tot.between(want-1, 4, 3); f != -1 {
+		t.Errorf("between(%d) = %d, want -1", want-1, f)
+	}
+
+	bps := func(delta uint64, spanUS int64) *float64 {
+		v := float64(delta) * 8e6 / float64(spanUS)
+		return &v
+	}
+	state := func(end int, rxBps *float64, total uint64) haState {
+		return haState{end: base.Add(time.Duration(end) * time.Second), window: 2 * time.Second, rxBps: rxBps, rxBytes: total}
+	}
+	for name, tc := range map[string]struct {
+		states []haState
+		fail   bool
+	}{
+		"exact": {states: []haState{
+			state(2, bps(rx[1]-rx[0], 1_000_123), rx[1]-rx[0]),
+			state(4, bps(rx[3]-rx[1], 2_000_050), rx[3]-rx[0]),
+			state(6, nil, rx[3]-rx[0]),
+		}},
+		"wrong window":  {states: []haState{state(4, bps(rx[1]-rx[0], 1_000_123), rx[1]-rx[0])}, fail: true},
+		"0.1% off":      {states: []haState{state(2, bps((rx[1]-rx[0])*1001/1000, 1_000_123), rx[1]-rx[0])}, fail: true},
+		"total off":     {states: []haState{state(2, nil, rx[1]-rx[0]+1)}, fail: true},
+		"total falling": {states: []haState{state(2, nil, rx[3]-rx[0]), state(4, nil, rx[1]-rx[0])}, fail: true},
+		"negative":      {states: []haState{state(2, bps(rx[1]-rx[0], 1_000_123), rx[1]-rx[0]), state(4, ptr(-1.0), rx[3]-rx[0])}, fail: true},
+	} {
+		w := &haWatch{states: tc.states}
+		rec := &errRecorder{TB: t}
+		hs := w.judgeExact(rec, st, tot, 0)
+		if failed := len(rec.errs) > 0; failed != tc.fail {
+			t.Errorf("home assistant, %s: %v, errors %q; want failure %v", name, hs, rec.errs, tc.fail)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
