@@ -83,6 +83,7 @@ func TestSecretsNotLogged(t *testing.T) {
 
 	for _, bn := range binaries {
 		t.Run(bn.name, func(t *testing.T) {
+			t.Parallel()
 			t.Run("broker_down", func(t *testing.T) {
 				t.Parallel()
 				p := start(t, bn.name, bn.bin, bn.env(down, creds...), nil)
@@ -106,7 +107,9 @@ func TestSecretsNotLogged(t *testing.T) {
 			})
 			for _, format := range []string{"text", "json"} {
 				t.Run("reconnect_"+format, func(t *testing.T) {
-					// Not parallel: it restarts the broker the others use.
+					t.Parallel()
+					// A broker of its own: it restarts it.
+					b := passwordBroker(t, user, token)
 					p := start(t, bn.name, bn.bin, bn.env(b.URL(), append(creds, "IFSTAT_LOG_FORMAT="+format)...), nil)
 					connected := `msg=connected`
 					if format == "json" {

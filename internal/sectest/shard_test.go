@@ -107,10 +107,12 @@ func TestShardedBridges(t *testing.T) {
 			return true
 		})
 	}
+	began := time.Now()
 	bridges := [2]*proc{startBridge(0), startBridge(1)}
 	for k, br := range bridges {
 		charted(br, k)
 	}
+	t.Logf("both shards charted %v after the bridges' start", time.Since(began).Round(time.Millisecond))
 	for k, br := range bridges {
 		if diff := cmp.Diff(want[k], parsePlugind(br.stdout.String()).nodes()); diff != "" {
 			t.Errorf("bridge %d/2 charts (-want +got):\n%s", k, diff)
@@ -122,6 +124,7 @@ func TestShardedBridges(t *testing.T) {
 	// moment the broker has read everything it sent.
 	watcher := b.Client(t, "will-watcher")
 	wills := brokertest.Subscribe(t, watcher, discovery.BridgeStatusTopic(wire.DefaultPrefix, "shard-1"), 8)
+	killed := time.Now()
 	bridges[1].signal(t, syscall.SIGKILL)
 	for offline := false; !offline; {
 		select {
@@ -131,29 +134,33 @@ func TestShardedBridges(t *testing.T) {
 			t.Fatalf("no offline will of bridge 1 within %v", guard)
 		}
 	}
-	// moreIntervals waits until bridge 0 has rated two more intervals of
-	// every one of its nodes: long enough for any request bridge 1 sent
-	// before it died to have reached its agent.
-	moreIntervals := func() {
+	// moreRequests waits until bridge 0 has asked every one of its nodes
+	// twice more (it asks every 500 ms).
+	moreRequests := func(what string) {
 		t.Helper()
-		p0 := parsePlugind(bridges[0].stdout.String())
-		bridges[0].waitFor(t, "two more intervals on bridge 0", func() bool {
-			p := parsePlugind(bridges[0].stdout.String())
+		from := map[string]int64{}
+		for _, n := range want[0] {
+			from[n] = sims[n].requests.Load()
+		}
+		bridges[0].waitFor(t, what, func() bool {
 			for _, n := range want[0] {
-				c := "ifstat_" + n + ".eth0_net"
-				if len(p[c]["received"]) < len(p0[c]["received"])+2 {
+				if sims[n].requests.Load() < from[n]+2 {
 					return false
 				}
 			}
 			return true
 		})
 	}
-	moreIntervals()
+	// A margin for any request bridge 1 sent before it died to reach its
+	// agent (the broker routed them before it published the will; the
+	// agents read them within milliseconds), then the window observed.
+	t.Logf("will of bridge 1 %v after its kill", time.Since(killed).Round(time.Millisecond))
+	moreRequests("two more requests of bridge 0 to each of its nodes, a margin after the will")
 	before := map[string]int64{}
 	for n, s := range sims {
 		before[n] = s.requests.Load()
 	}
-	moreIntervals()
+	moreRequests("two more requests of bridge 0 to each of its nodes while bridge 1 is dead")
 	for _, n := range want[1] {
 		if got := sims[n].requests.Load(); got != before[n] {
 			t.Errorf("%s (shard 1) got %d requests after bridge 1 died: someone took it over", n, got-before[n])
@@ -169,8 +176,11 @@ func TestShardedBridges(t *testing.T) {
 	}
 
 	// Bridge 1 returns and samples its share again.
+	t.Logf("observed %v after the kill", time.Since(killed).Round(time.Millisecond))
+	back := time.Now()
 	restarted := startBridge(1)
 	charted(restarted, 1)
+	t.Logf("restarted bridge 1 charted its shard %v after its start", time.Since(back).Round(time.Millisecond))
 	if diff := cmp.Diff(want[1], parsePlugind(restarted.stdout.String()).nodes()); diff != "" {
 		t.Errorf("restarted bridge 1/2 charts (-want +got):\n%s", diff)
 	}
