@@ -16,6 +16,9 @@ import (
 // restarts the broker under it: each time OnConnect resubscribes and
 // messages flow again, without touching the client.
 func TestReconnectResubscribes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a real broker under paho's reconnect backoff; skipped with -short")
+	}
 	t.Parallel()
 	const guard = 30 * time.Second // failure guard only
 	b := brokertest.Start(t)

@@ -70,6 +70,9 @@ func repeat(v float64, n int) []*float64 {
 }
 
 func TestAbsoluteChart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real Netdata; skipped with -short")
+	}
 	t.Parallel()
 	n := Start(t, Options{
 		Plugins:              map[string][]byte{"test.plugin": []byte(absolutePlugin)},
@@ -175,6 +178,9 @@ func TestAbsoluteChart(t *testing.T) {
 }
 
 func TestIncrementalChart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real Netdata; skipped with -short")
+	}
 	t.Parallel()
 	// Given as a file, the way a test passes a Go binary it built, from a
 	// directory the daemon's user cannot enter: Start must copy it.
@@ -200,19 +206,35 @@ func TestIncrementalChart(t *testing.T) {
 }
 
 func TestWaitChartReportsLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real Netdata; skipped with -short")
+	}
 	t.Parallel()
 	// A plugin that SETs a dimension it never defined is disabled for good;
 	// the error must say so through the log tail.
 	bad := "#!/bin/sh\necho \"CHART test.bad '' t u\"\necho 'DIMENSION x'\necho 'BEGIN test.bad'\necho 'SET y = 1'\necho END\nsleep 30\n"
 	n := Start(t, Options{Plugins: map[string][]byte{"bad.plugin": []byte(bad)}})
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	// The wait ends once Netdata has logged the bad SET (however long a
+	// loaded machine takes to get there), or after testTimeout.
+	const line = "dimension does not exist"
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	defer cancel()
+	go func() {
+		for !strings.Contains(n.ErrorLog(), line) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		cancel()
+	}()
 	// The chart itself is created before the bad SET, so wait for another.
 	_, err := n.WaitChart(ctx, "test.never")
 	if err == nil {
 		t.Fatal("WaitChart(test.never) succeeded")
 	}
-	if !strings.Contains(err.Error(), "dimension does not exist") {
+	if !strings.Contains(err.Error(), line) {
 		t.Errorf("WaitChart() error lacks the log line about the bad SET:\n%v", err)
 	}
 }
