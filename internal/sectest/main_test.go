@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,7 +41,13 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	allAtOnce()
 	// proctest builds into a directory nobody can enter: the
-	// unprivileged-agent test runs the agent as nobody.
+	// unprivileged-agent test runs the agent as nobody. Both at once: a
+	// build is mostly go's start-up and the link, one core each.
+	var wg sync.WaitGroup
+	for _, pkg := range []string{agentPkg, bridgePkg} {
+		wg.Go(func() { proctest.Binaries(pkg) }) // the error comes again below
+	}
+	wg.Wait()
 	b, err := proctest.Binaries(agentPkg, bridgePkg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sectest:", err)
