@@ -42,6 +42,12 @@ func TestConfigValidate(t *testing.T) {
 		{"shard range", func(c *Config) { c.Shard = "2/2" }, "IFSTAT_SHARD"},
 		{"tariff overlap", func(c *Config) { c.Tariffs = "a=00:00-08:00;b=07:00-09:00;c=*" }, "IFSTAT_TARIFFS"},
 		{"tariff zone", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "Mars/Olympus" }, "IFSTAT_TARIFF_TZ"},
+		{"tariff offset", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+05:30" }, ""},
+		{"tariff negative offset", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "-03:00" }, ""},
+		{"tariff offset with seconds", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+05:30:10" }, "IFSTAT_TARIFF_TZ"},
+		{"tariff offset out of range", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+24:00" }, "IFSTAT_TARIFF_TZ"},
+		{"tariff offset one digit", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+5:30" }, "IFSTAT_TARIFF_TZ"},
+		{"tariff offset after UTC", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "UTC+1" }, "IFSTAT_TARIFF_TZ"},
 		{"billing day", func(c *Config) { c.Tariffs, c.BillingDay = "a=*", "32" }, "IFSTAT_BILLING_DAY"},
 		{"caps", func(c *Config) { c.Tariffs, c.TariffCaps = "a=*", "b=1GB" }, "IFSTAT_TARIFF_CAPS"},
 	}

@@ -45,7 +45,10 @@
 // # Time zone (IFSTAT_TARIFF_TZ) and daylight saving time
 //
 // Times are on the wall clock of one zone, by default the system's
-// (time.Local); LoadZone reads an IANA name. The wall clock decides, so a
+// (time.Local); LoadZone reads an IANA name, or a fixed offset from UTC
+// written ±HH:MM (+05:30, -03:00) for a meter whose clock never changes.
+// An offset has whole minutes: RFC 3339, in which the totals' times are
+// stored and shown, has no seconds in offsets. The wall clock decides, so a
 // day of 23 or 25 hours gets its tariffs by the clock on the wall, and a
 // rule's hours stay the same local hours across the change. Two cases need
 // a rule, and both follow from one: a tariff starting at wall time W starts

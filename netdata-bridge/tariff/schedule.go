@@ -69,17 +69,56 @@ func (s *Schedule) Index(name string) int {
 }
 
 // LoadZone resolves the value of IFSTAT_TARIFF_TZ: empty means the
-// system's zone (time.Local), otherwise an IANA name such as Europe/Berlin.
-// An unknown zone is a *config.Error.
+// system's zone (time.Local); a fixed offset from UTC, ±HH:MM such as
+// +05:30 or -03:00 (a meter that never changes its clock), is a zone of
+// that offset named as written; anything else is an IANA name such as
+// Europe/Berlin. Errors are *config.Error values with a one-line reason.
+//
+// Offsets have whole minutes: the totals' times are stored and shown in
+// RFC 3339, whose offsets have no seconds, and Go would write a zone of
+// +05:30:10 as +05:30, moving every stored instant by 10 s.
 func LoadZone(name string) (*time.Location, error) {
 	if name == "" {
 		return time.Local, nil
 	}
+	if name[0] == '+' || name[0] == '-' {
+		off, err := parseOffset(name)
+		if err != nil {
+			return nil, config.Errorf("TARIFF_TZ", name, "%v", err)
+		}
+		return time.FixedZone(name, off), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, config.Errorf("TARIFF_TZ", name, "unknown time zone (want an IANA name such as Europe/Berlin)")
+		return nil, config.Errorf("TARIFF_TZ", name, "unknown time zone (want an IANA name such as Europe/Berlin, or an offset such as +05:30)")
 	}
 	return loc, nil
+}
+
+// parseOffset reads ±HH:MM, -23:59 to +23:59, into seconds east of UTC.
+func parseOffset(s string) (int, error) {
+	bad := fmt.Errorf("not a UTC offset (want ±HH:MM, -23:59 to +23:59, e.g. +05:30)")
+	if len(s) != 6 || s[3] != ':' {
+		if len(s) == 9 && s[3] == ':' && s[6] == ':' {
+			return 0, fmt.Errorf("an offset with seconds cannot be stored in RFC 3339 (want ±HH:MM, e.g. +05:30)")
+		}
+		return 0, bad
+	}
+	for _, i := range []int{1, 2, 4, 5} {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, bad
+		}
+	}
+	h := int(s[1]-'0')*10 + int(s[2]-'0')
+	m := int(s[4]-'0')*10 + int(s[5]-'0')
+	if h > 23 || m > 59 {
+		return 0, bad
+	}
+	off := (h*60 + m) * 60
+	if s[0] == '-' {
+		off = -off
+	}
+	return off, nil
 }
 
 // Parse reads a schedule in the syntax of IFSTAT_TARIFFS (see the package

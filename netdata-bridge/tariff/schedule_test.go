@@ -1,12 +1,16 @@
 package tariff
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the DST tests must not depend on the machine's zoneinfo
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 )
 
 func mustLoad(t testing.TB, name string) *time.Location {
@@ -133,13 +137,100 @@ func TestLoadZone(t *testing.T) {
 	if loc, err := LoadZone(""); err != nil || loc != time.Local {
 		t.Errorf(`LoadZone("") = %v, %v, want time.Local`, loc, err)
 	}
-	if loc, err := LoadZone("America/New_York"); err != nil || loc.String() != "America/New_York" {
-		t.Errorf(`LoadZone("America/New_York") = %v, %v`, loc, err)
+	// An instant whose wall clock tells the offset: 12:00 UTC.
+	noon := time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
+	good := []struct {
+		value string
+		wall  string // noon UTC on the zone's wall clock
+	}{
+		{"America/New_York", "08:00"}, // EDT in July
+		{"UTC", "12:00"},
+		{"+05:30", "17:30"},
+		{"-03:30", "08:30"},
+		{"+05:45", "17:45"},
+		{"+00:00", "12:00"},
+		{"-00:00", "12:00"},
+		{"+23:59", "11:59"},
+		{"-23:59", "12:01"},
 	}
-	_, err := LoadZone("Mars/Olympus_Mons")
-	want := `IFSTAT_TARIFF_TZ: "Mars/Olympus_Mons": unknown time zone (want an IANA name such as Europe/Berlin)`
-	if err == nil || err.Error() != want {
-		t.Errorf("LoadZone(Mars/Olympus_Mons) = %v, want %s", err, want)
+	for _, tt := range good {
+		loc, err := LoadZone(tt.value)
+		if err != nil {
+			t.Errorf("LoadZone(%q) = %v", tt.value, err)
+			continue
+		}
+		if got := noon.In(loc).Format("15:04"); got != tt.wall {
+			t.Errorf("LoadZone(%q): 12:00 UTC is %s on its clock, want %s", tt.value, got, tt.wall)
+		}
+		if loc.String() != tt.value {
+			t.Errorf("LoadZone(%q) is named %q", tt.value, loc)
+		}
+	}
+	const (
+		unknown = "unknown time zone (want an IANA name such as Europe/Berlin, or an offset such as +05:30)"
+		offset  = "not a UTC offset (want ±HH:MM, -23:59 to +23:59, e.g. +05:30)"
+		seconds = "an offset with seconds cannot be stored in RFC 3339 (want ±HH:MM, e.g. +05:30)"
+	)
+	bad := []struct{ value, reason string }{
+		{"Mars/Olympus_Mons", unknown},
+		{"05:30", unknown},
+		{"UTC+05:30", unknown},
+		{"+5:30", offset},
+		{"+0530", offset},
+		{"+05", offset},
+		{"+05:3", offset},
+		{"+24:00", offset},
+		{"-05:60", offset},
+		{"+05:30 ", offset},
+		{"+0a:30", offset},
+		{"++5:30", offset},
+		{"+", offset},
+		{"+05:30:10", seconds},
+		{"-00:00:50", seconds},
+	}
+	for _, tt := range bad {
+		_, err := LoadZone(tt.value)
+		want := fmt.Sprintf("IFSTAT_TARIFF_TZ: %q: %s", tt.value, tt.reason)
+		if err == nil || err.Error() != want {
+			t.Errorf("LoadZone(%q) = %v, want %s", tt.value, err, want)
+		}
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Var != "IFSTAT_TARIFF_TZ" {
+			t.Errorf("LoadZone(%q) = %#v, want a *config.Error naming IFSTAT_TARIFF_TZ", tt.value, err)
+		}
+	}
+}
+
+// TestOffsetZoneSchedule: a schedule in a fixed-offset zone changes at its
+// wall-clock times, the same instants as in the IANA zone of that offset.
+func TestOffsetZoneSchedule(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ offset, iana string }{
+		{"+05:30", "Asia/Kolkata"},
+		{"-03:00", "America/Argentina/Buenos_Aires"},
+	} {
+		fixed, err := LoadZone(tt.offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named, err := LoadZone(tt.iana)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const spec = "night=22:00-06:00;day=*"
+		a, err := Parse(spec, fixed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Parse(spec, named)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		got, want := boundaryList(a.Boundaries(from, from.AddDate(0, 0, 3))), boundaryList(b.Boundaries(from, from.AddDate(0, 0, 3)))
+		if len(got) != 6 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: boundaries\n%s\nwant those of %s\n%s", tt.offset, strings.Join(got, "\n"), tt.iana, strings.Join(want, "\n"))
+		}
 	}
 }
 
