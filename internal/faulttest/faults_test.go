@@ -62,7 +62,7 @@ func TestFaults(t *testing.T) {
 			name          string
 			stateInterval string
 			run           func(t *testing.T, r *rig)
-		}{"broker_paused_past_keepalive", "2s", brokerPausedPastKeepalive})
+		}{"paused_past_keepalive", "2s", brokerPausedPastKeepalive})
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -143,8 +143,9 @@ func brokerPausedPastKeepalive(t *testing.T, r *rig) {
 	time.Sleep(pausedFor)
 	r.broker.Resume()
 	back := r.faultEnd()
-	t.Logf("paused %v (keepalive 30 s): first rate from a read after SIGCONT %v after it",
-		pausedFor, r.waitRatesReadAfter(t, back, 1).Round(time.Millisecond))
+	t.Logf("paused %v (keepalive 30 s): first rate from a read after SIGCONT %v after it; connections lost: agent %d, bridge %d",
+		pausedFor, r.waitRatesReadAfter(t, back, 1).Round(time.Millisecond),
+		strings.Count(r.agent.stderr.String(), "connection lost"), strings.Count(r.bridge.stderr.String(), "connection lost"))
 }
 
 // agentOffline is what the bridge logs when an agent's LWT arrives: from

@@ -491,12 +491,12 @@ type roundStats struct {
 	unconfirmed int // a reply missed by the test: delta a served difference, rate = delta/span
 	gaps        int
 	rawJudged   int // gaps whose raw round (a delta booked without a rate) was judged too
-	cut         int // the last round of a killed bridge, cut before its raw chart
+	cut         int // a stream's last round without its raw chart: killed mid-write, or still being read
 	rates       []rated
 }
 
 func (s roundStats) String() string {
-	return fmt.Sprintf("%d rounds exact (%d across an agent restart), %d span unconfirmed, %d gaps (%d with a judged raw delta), %d cut by a kill",
+	return fmt.Sprintf("%d rounds exact (%d across an agent restart), %d span unconfirmed, %d gaps (%d with a judged raw delta), %d cut",
 		s.exact, s.acrossRuns, s.unconfirmed, s.gaps, s.rawJudged, s.cut)
 }
 
@@ -531,7 +531,7 @@ func (pd *plugind) judgeExact(t testing.TB, chart string, tr truth) roundStats {
 		if !v.rawSeen {
 			if lastOfGen[v.gen] == i {
 				// Killed between the net chart and the raw chart of one
-				// write: a round the bridge never finished.
+				// write, or its raw chart not read yet: nothing to judge.
 				st.cut++
 				continue
 			}
