@@ -30,6 +30,7 @@ func TestReleaseMipsle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-compiles the agent; skipped with -short")
 	}
+	t.Parallel() // its own DIST and staging folders
 	qemu, err := exec.LookPath("qemu-mipsel")
 	if err != nil && os.Getenv("CI") != "true" {
 		t.Log("qemu-mipsel not installed: the archive is checked, its binary not run")
