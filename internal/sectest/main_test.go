@@ -39,6 +39,10 @@ const (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if testing.Short() {
+		// Every test here runs the binaries and skips with -short.
+		os.Exit(m.Run())
+	}
 	allAtOnce()
 	// proctest builds into a directory nobody can enter: the
 	// unprivileged-agent test runs the agent as nobody. Both at once: a
