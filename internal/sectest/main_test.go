@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -345,10 +346,11 @@ func waitRated(t *testing.T, br *proc, node string, n int) (rx, tx []int64) {
 
 // checkRates fails the test unless every value is positive (the bridge
 // SETs both directions positive; Netdata's multiplier draws sent negative)
-// and the median is within 10% of want. The ramp is rendered at each read,
+// and the median is within 2% of want. The ramp is rendered at each read,
 // so a value is off only by the scheduling delay between the agent's read
-// and its clock stamp (well under 1% of a 500 ms interval when measured);
-// 10% keeps a starved agent process on a loaded machine from failing it.
+// and its clock stamp: at most 0.03% measured with two busy loops on the
+// 2-core machine (a file rewritten every 5 ms needed ±10%). One value may
+// be off more (a process preempted right there); the median is not.
 func checkRates(t *testing.T, what string, got []int64, want int64) {
 	t.Helper()
 	for _, v := range got {
@@ -357,7 +359,12 @@ func checkRates(t *testing.T, what string, got []int64, want int64) {
 			return
 		}
 	}
-	if m := median(got); m < want-want/10 || m > want+want/10 {
-		t.Errorf("%s: median %d, want %d ±10%% (values %v)", what, m, want, got)
+	worst := 0.0
+	for _, v := range got {
+		worst = max(worst, math.Abs(float64(v-want))/float64(want))
+	}
+	t.Logf("%s: %d values, median %d, want %d, worst %.2f%% off", what, len(got), median(got), want, worst*100)
+	if m := median(got); m < want-want/50 || m > want+want/50 {
+		t.Errorf("%s: median %d, want %d ±2%% (values %v)", what, m, want, got)
 	}
 }
