@@ -201,13 +201,20 @@ func (p *proc) signal(t *testing.T, sig syscall.Signal) {
 // (a condition it reports, such as a lost connection).
 func (p *proc) waitLog(t *testing.T, substr string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(backGuard)
+	p.waitLogWithin(t, substr, n, backGuard)
+}
+
+// waitLogWithin is waitLog with its own bound against a hang.
+func (p *proc) waitLogWithin(t *testing.T, substr string, n int, bound time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
 	for strings.Count(p.stderr.String(), substr) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%q: %d of %d times in the stderr of pid %d within %v", substr, strings.Count(p.stderr.String(), substr), n, p.cmd.Process.Pid, backGuard)
+		if time.Since(start) > bound {
+			t.Fatalf("%q: %d of %d times in the stderr of pid %d within %v", substr, strings.Count(p.stderr.String(), substr), n, p.cmd.Process.Pid, bound)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return time.Since(start)
 }
 
 // statusKiB reads a field such as VmRSS from /proc/<pid>/status.
