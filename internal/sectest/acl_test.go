@@ -154,7 +154,7 @@ func TestACLAgentConfined(t *testing.T) {
 
 	t.Run("wrong_password", func(t *testing.T) {
 		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("acl-bad").
-			SetUsername("er-x").SetPassword("bridge-demo").SetConnectTimeout(5 * time.Second))
+			SetUsername("er-x").SetPassword("bridge-demo").SetConnectTimeout(guard))
 		tok := c.Connect()
 		if !tok.WaitTimeout(guard) {
 			t.Fatal("connect did not complete")
