@@ -598,10 +598,7 @@ func (tr truth) explain(t testing.TB, chart, at string, v value) (rated, bool) {
 	t.Helper()
 	r := rated{gen: v.gen, delta: v.rxDelta}
 	s, ok := tr.reps.FindSpan(tr.iface, v.rxDelta, v.spanUS)
-	if !ok {
-		s, ok = findSpanOneBoot(tr.reps, tr.iface, v.rxDelta, v.spanUS)
-		r.acrossRuns = ok
-	}
+	r.acrossRuns = ok && s.From.RunID != s.To.RunID
 	if ok {
 		r.confirmed, r.ns = true, s.NS()
 		r.tick = time.Unix(0, s.To.TimeNS).Truncate(bridgeInterval)
@@ -630,39 +627,10 @@ func (tr truth) readOf(v value) (int64, bool) {
 	if s, ok := tr.reps.FindSpan(tr.iface, v.rxDelta, v.spanUS); ok {
 		return s.To.MonoNS, true
 	}
-	if s, ok := findSpanOneBoot(tr.reps, tr.iface, v.rxDelta, v.spanUS); ok {
-		return s.To.MonoNS, true
-	}
 	if b, ok := servedDiff(tr.led, tr.iface, v.rxDelta, v.spanUS); ok {
 		return b.At.BootNS, true
 	}
 	return 0, false
-}
-
-// findSpanOneBoot is Replies.FindSpan for two replies of one boot but
-// possibly two runs of the agent: the bridge rates across an agent
-// restart (package rate, rule 2: "an agent restart alone changes
-// neither"), and mono_ns (CLOCK_BOOTTIME) and the kernel's counters go on
-// across it. truthtest's FindSpan insists on one run.
-func findSpanOneBoot(reps *truthtest.Replies, iface string, rxDelta uint64, spanUS int64) (truthtest.Span, bool) {
-	all := reps.All()
-	for j := len(all) - 1; j >= 0; j-- {
-		b, ok := all[j].Ifaces[iface]
-		if !ok || b.RxBytes < rxDelta {
-			continue
-		}
-		for i := j - 1; i >= 0; i-- {
-			a, ok := all[i].Ifaces[iface]
-			if !ok || all[i].BootID != all[j].BootID || all[i].MonoNS >= all[j].MonoNS || b.RxBytes-a.RxBytes != rxDelta {
-				continue
-			}
-			s := truthtest.Span{From: all[i], To: all[j]}
-			if d := s.NS()/1000 - spanUS; d >= -1 && d <= 1 {
-				return s, true
-			}
-		}
-	}
-	return truthtest.Span{}, false
 }
 
 // servedDiff returns the later of two renderings of one counter segment

@@ -91,7 +91,8 @@ type Reply struct {
 	Arrived time.Time
 }
 
-// Replies records every reply of one node. Safe for concurrent use.
+// Replies records every reply of one node. Safe for concurrent use; the
+// zero value is empty (see Add).
 type Replies struct {
 	mu      sync.Mutex
 	replies []Reply
@@ -111,6 +112,14 @@ func RecordReplies(t testing.TB, b *brokertest.Broker, prefix, node string) *Rep
 		})
 	})
 	return r
+}
+
+// Add appends a reply as if it had arrived now: for tests of the judges
+// themselves.
+func (r *Replies) Add(rep wire.Reply) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replies = append(r.replies, Reply{Reply: rep, Arrived: time.Now()})
 }
 
 func (r *Replies) add(p []byte) {
@@ -179,26 +188,28 @@ func RxBytes(c wire.Counters) uint64 { return c.RxBytes }
 // TxBytes selects tx_bytes.
 func TxBytes(c wire.Counters) uint64 { return c.TxBytes }
 
-// sameRun reports whether two replies come from one agent run, so that
-// their mono_ns share an origin and their counters a history.
-func sameRun(a, b Reply) bool {
-	return a.RunID == b.RunID && a.BootID == b.BootID && b.MonoNS > a.MonoNS
+// sameBoot reports whether b follows a on one boot of the router, so that
+// their mono_ns (CLOCK_BOOTTIME) share an origin and their counters a
+// history: an agent restarted on the same boot continues both, and the
+// bridge rates across the restart.
+func sameBoot(a, b Reply) bool {
+	return a.BootID == b.BootID && b.MonoNS > a.MonoNS
 }
 
 // Consecutive returns the spans between each reply and the one before it
-// from the same run, in arrival order.
+// from the same boot, in arrival order.
 func (r *Replies) Consecutive() []Span {
 	all := r.All()
 	var out []Span
 	for i := 1; i < len(all); i++ {
-		if sameRun(all[i-1], all[i]) {
+		if sameBoot(all[i-1], all[i]) {
 			out = append(out, Span{From: all[i-1], To: all[i]})
 		}
 	}
 	return out
 }
 
-// FindSpan returns the span of two replies of one run over which iface's
+// FindSpan returns the span of two replies of one boot over which iface's
 // rx_bytes moved by rxDelta and whose mono_ns span is spanUS
 // microseconds, truncated, as a bridge prints it: the replies a round of
 // the bridge was computed from. The two need not be consecutive (the
@@ -211,7 +222,7 @@ func (r *Replies) FindSpan(iface string, rxDelta uint64, spanUS int64) (Span, bo
 			continue
 		}
 		for i := j - 1; i >= 0; i-- {
-			if !sameRun(all[i], all[j]) {
+			if !sameBoot(all[i], all[j]) {
 				continue
 			}
 			a, ok := all[i].Ifaces[iface]

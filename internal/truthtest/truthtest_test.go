@@ -1,6 +1,7 @@
 package truthtest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
@@ -8,7 +9,11 @@ import (
 )
 
 func reply(run string, seq uint64, mono int64, rx uint64) Reply {
-	return Reply{Reply: wire.Reply{RunID: run, BootID: "b", Seq: seq, MonoNS: mono,
+	boot := "b1"
+	if run == "r3" {
+		boot = "b2"
+	}
+	return Reply{Reply: wire.Reply{RunID: run, BootID: boot, Seq: seq, MonoNS: mono,
 		Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, TxBytes: rx / 4}}}}
 }
 
@@ -17,34 +22,42 @@ func TestFindSpan(t *testing.T) {
 		reply("r1", 1, 1_000_000_000, 1000),
 		reply("r1", 2, 2_000_400_000, 2000),
 		reply("r1", 3, 3_000_000_000, 3500),
-		reply("r2", 1, 5_000_000_000, 10), // a new run: no span with r1
-		reply("r2", 2, 6_000_000_999, 1010),
+		reply("r2", 1, 4_000_000_000, 4700), // the agent restarted on the same boot
+		reply("r3", 1, 500_000_000, 10),     // a reboot: a new boot id, the clock from zero
+		reply("r3", 2, 1_500_000_999, 1010),
 	}}
 	for _, tc := range []struct {
 		name     string
 		delta    uint64
 		spanUS   int64
 		ok       bool
-		from, to uint64
+		from, to string // run#seq
 	}{
-		{"consecutive", 1000, 1_000_400, true, 1, 2},
-		{"truncated microseconds", 1000, 1_000_000, true, 1, 2},
-		{"skips a missed reply", 2500, 2_000_000, true, 1, 3},
-		{"span one microsecond off", 1500, 999_599, true, 2, 3},
-		{"span off", 1500, 999_000, false, 0, 0},
-		{"delta of no pair", 1234, 1_000_000, false, 0, 0},
-		{"not across runs", 10, 2_000_000, false, 0, 0},
+		{"consecutive", 1000, 1_000_400, true, "r1#1", "r1#2"},
+		{"truncated microseconds", 1000, 1_000_000, true, "r3#1", "r3#2"},
+		{"skips a missed reply", 2500, 2_000_000, true, "r1#1", "r1#3"},
+		{"span one microsecond off", 1500, 999_599, true, "r1#2", "r1#3"},
+		{"span off", 1500, 999_000, false, "", ""},
+		{"delta of no pair", 1234, 1_000_000, false, "", ""},
+		{"across an agent restart", 1200, 1_000_000, true, "r1#3", "r2#1"},
+		{"not across boots", 10, 500_000, false, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ok := r.FindSpan("eth0", tc.delta, tc.spanUS)
-			if ok != tc.ok || ok && (s.From.Seq != tc.from || s.To.Seq != tc.to) {
-				t.Errorf("FindSpan(%d, %d) = seq %d..%d %v, want %d..%d %v", tc.delta, tc.spanUS, s.From.Seq, s.To.Seq, ok, tc.from, tc.to, tc.ok)
+			id := func(r Reply) string {
+				if !ok {
+					return ""
+				}
+				return fmt.Sprintf("%s#%d", r.RunID, r.Seq)
+			}
+			if ok != tc.ok || id(s.From) != tc.from || id(s.To) != tc.to {
+				t.Errorf("FindSpan(%d, %d) = %s..%s %v, want %s..%s %v", tc.delta, tc.spanUS, id(s.From), id(s.To), ok, tc.from, tc.to, tc.ok)
 			}
 		})
 	}
 	spans := r.Consecutive()
-	if len(spans) != 3 {
-		t.Fatalf("%d consecutive spans, want 3 (none across runs)", len(spans))
+	if len(spans) != 4 {
+		t.Fatalf("%d consecutive spans, want 4 (none across boots)", len(spans))
 	}
 	if got, ok := spans[0].PerSecond("eth0", RxBytes); !ok || !Within(got, 1000/1.0004, 1e-9) {
 		t.Errorf("PerSecond = %v %v, want %v", got, ok, 1000/1.0004)
