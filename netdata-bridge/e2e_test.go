@@ -361,10 +361,12 @@ func (s *scenarioT) Failed() bool {
 	defer s.mu.Unlock()
 	return s.failed
 }
-func (s *scenarioT) Skip(args ...any)                 { s.Fatal(append([]any{"skip in a scenario:"}, args...)...) }
-func (s *scenarioT) Skipf(format string, args ...any) { s.Fatalf("skip in a scenario: "+format, args...) }
-func (s *scenarioT) SkipNow()                         { s.Fatal("skip in a scenario") }
-func (s *scenarioT) Name() string                     { return s.TB.Name() + "/" + s.name }
+func (s *scenarioT) Skip(args ...any) { s.Fatal(append([]any{"skip in a scenario:"}, args...)...) }
+func (s *scenarioT) Skipf(format string, args ...any) {
+	s.Fatalf("skip in a scenario: "+format, args...)
+}
+func (s *scenarioT) SkipNow()     { s.Fatal("skip in a scenario") }
+func (s *scenarioT) Name() string { return s.TB.Name() + "/" + s.name }
 
 // ramp is one interface whose counters grow at a constant rate in real
 // time from the moment it was set.
