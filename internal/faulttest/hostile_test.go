@@ -161,21 +161,21 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Hostile replies for 6 s, and on until the victim has answered
-	// every case twice (each answer carries a request's id, so it gets
-	// past the id check): the victim's answers and, every 500 ms, every
-	// case on both reply topics without a valid id. Unpaced (~700
+	// Hostile replies for 4 s, and on until the victim has answered
+	// every case (each answer carries a request's id, so it gets past the
+	// id check): the victim's answers and, every 500 ms, every case on
+	// both reply topics without a valid id. Unpaced (~700
 	// messages/s, a 1 MB one among every 30), mosquitto dropped the
 	// bridge's QoS 0 messages ("Outgoing messages are being dropped",
 	// max_queued_messages 1000) and the good agent had 1 rate in 15 s: a
 	// flood of the broker is a denial of service the bridge cannot
 	// prevent (ACLs can).
-	const floodFor = 6 * time.Second
+	const floodFor = 4 * time.Second
 	flood := time.Now()
 	var flooded int
-	for tick := time.NewTicker(500 * time.Millisecond); time.Since(flood) < floodFor || answered.Load() < int64(2*len(cases)); <-tick.C {
+	for tick := time.NewTicker(500 * time.Millisecond); time.Since(flood) < floodFor || answered.Load() < int64(len(cases)); <-tick.C {
 		if time.Since(flood) > guard {
-			t.Fatalf("the victim answered %d requests in %v, want %d: the bridge stopped asking it", answered.Load(), guard, 2*len(cases))
+			t.Fatalf("the victim answered %d requests in %v, want %d: the bridge stopped asking it", answered.Load(), guard, len(cases))
 		}
 		for _, c := range cases {
 			pub("ifstat/good/reply", false, c.body("x"))
@@ -239,10 +239,9 @@ func TestHostileInput(t *testing.T) {
 	during := goodRates(flood, floodEnd)
 	t.Logf("good agent: %d exact rates (%d during the %v flood, %d after it), %d gaps; %d values of the victim's charts; %d hostile replies answered",
 		rates, during, floodEnd.Sub(flood).Round(100*time.Millisecond), goodRates(floodEnd, time.Now()), gaps, other, answered.Load())
-	// About one a second; a third of that is plenty for a bridge that is
-	// not starved by the hostile messages and leaves room for a slow
-	// machine.
-	if want := int(floodEnd.Sub(flood) / (3 * time.Second)); during < want {
+	// About one a second; one in three is plenty for a bridge that is not
+	// starved by the hostile messages and leaves room for a slow machine.
+	if want := max(1, int(floodEnd.Sub(flood)/(3*time.Second))); during < want {
 		t.Errorf("%d rates of the good agent during the %v flood, want at least %d", during, floodEnd.Sub(flood).Round(100*time.Millisecond), want)
 	}
 	if got := retained(t, b, "check-bridge", "ifstat/bridge/br-hostile/status"); got != "online" {

@@ -182,10 +182,10 @@ func TestACLEndToEnd(t *testing.T) {
 		discovery.BridgeStatusTopic(wire.DefaultPrefix, "acl-bridge"))
 
 	tree := newRampTree(t, 125_000, 25_000)
-	start(t, "agent er-x", bins.agent, agentEnv(b.URL(), "er-x", tree, "IFSTAT_USERNAME=er-x", "IFSTAT_PASSWORD=er-x-demo"), nil)
-	impostor := start(t, "agent impostor", bins.agent, agentEnv(b.URL(), "openwrt", newRampTree(t, 1000, 1000),
+	start(t, "agent er-x", bins(t).agent, agentEnv(b.URL(), "er-x", tree, "IFSTAT_USERNAME=er-x", "IFSTAT_PASSWORD=er-x-demo"), nil)
+	impostor := start(t, "agent impostor", bins(t).agent, agentEnv(b.URL(), "openwrt", newRampTree(t, 1000, 1000),
 		"IFSTAT_USERNAME=er-x", "IFSTAT_PASSWORD=er-x-demo"), nil)
-	br := start(t, "bridge", bins.bridge, bridgeEnv(b.URL(), "acl-bridge",
+	br := start(t, "bridge", bins(t).bridge, bridgeEnv(b.URL(), "acl-bridge",
 		"IFSTAT_USERNAME=bridge", "IFSTAT_PASSWORD=bridge-demo", "IFSTAT_HA=on", "IFSTAT_HA_INTERVAL=1s"), nil)
 
 	rx, tx := waitRated(t, br, "er-x", 4)

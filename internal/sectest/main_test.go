@@ -28,38 +28,45 @@ const guard = 30 * time.Second
 // binaries are the paths of the programs under test.
 type binaries struct{ agent, bridge string }
 
-// bins is set by TestMain before any test runs and only read afterwards:
-// building the two binaries once keeps the package's run short on a
-// shared machine.
-var bins binaries
-
 const (
 	agentPkg  = proctest.AgentPkg
 	bridgePkg = proctest.BridgePkg
 )
 
+var built struct {
+	once sync.Once
+	bins binaries
+	err  error
+}
+
+// bins builds the agent and the bridge once per test binary, both at once
+// (a build is mostly go's start-up and the link, one core each), and
+// returns their paths. Tests ask for them after their own set-up (brokers,
+// certificates, fake agents), which so runs while the first one builds.
+// proctest builds into a directory nobody can enter: the unprivileged-agent
+// test runs the agent as nobody.
+func bins(t *testing.T) binaries {
+	t.Helper()
+	built.once.Do(func() {
+		var wg sync.WaitGroup
+		for _, pkg := range []string{agentPkg, bridgePkg} {
+			wg.Go(func() { proctest.Binaries(pkg) }) // the error comes again below
+		}
+		wg.Wait()
+		b, err := proctest.Binaries(agentPkg, bridgePkg)
+		built.bins, built.err = binaries{agent: b[agentPkg], bridge: b[bridgePkg]}, err
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bins
+}
+
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() {
-		// Every test here runs the binaries and skips with -short.
-		os.Exit(m.Run())
+	if !testing.Short() { // with -short every test here skips
+		allAtOnce()
 	}
-	allAtOnce()
-	// proctest builds into a directory nobody can enter: the
-	// unprivileged-agent test runs the agent as nobody. Both at once: a
-	// build is mostly go's start-up and the link, one core each.
-	var wg sync.WaitGroup
-	for _, pkg := range []string{agentPkg, bridgePkg} {
-		wg.Go(func() { proctest.Binaries(pkg) }) // the error comes again below
-	}
-	wg.Wait()
-	b, err := proctest.Binaries(agentPkg, bridgePkg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sectest:", err)
-		proctest.RemoveBinaries()
-		os.Exit(1)
-	}
-	bins = binaries{agent: b[agentPkg], bridge: b[bridgePkg]}
 	proctest.Main(m)
 }
 

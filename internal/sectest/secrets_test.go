@@ -66,10 +66,10 @@ func TestSecretsNotLogged(t *testing.T) {
 	binaries := []binary{
 		{"agent", func(broker string, extra ...string) []string {
 			return agentEnv(broker, "sec-agent", nil, extra...)
-		}, bins.agent},
+		}, bins(t).agent},
 		{"bridge", func(broker string, extra ...string) []string {
 			return bridgeEnv(broker, "sec-bridge", extra...)
-		}, bins.bridge},
+		}, bins(t).bridge},
 	}
 	noToken := func(t *testing.T, what, out string) {
 		t.Helper()

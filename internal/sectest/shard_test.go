@@ -90,7 +90,7 @@ func TestShardedBridges(t *testing.T) {
 	t.Logf("shard 0: %q\nshard 1: %q", want[0], want[1])
 
 	startBridge := func(k int) *proc {
-		return start(t, fmt.Sprintf("bridge %d/2", k), bins.bridge,
+		return start(t, fmt.Sprintf("bridge %d/2", k), bins(t).bridge,
 			bridgeEnv(b.URL(), fmt.Sprintf("shard-%d", k), fmt.Sprintf("IFSTAT_SHARD=%d/2", k), "IFSTAT_LOG_LEVEL=info"), nil)
 	}
 	// charted waits until br has rated every node of its shard, then

@@ -31,8 +31,8 @@ func TestTLS(t *testing.T) {
 	// rates.
 	exchange := func(t *testing.T, url, node string, tlsEnv ...string) {
 		tree := newRampTree(t, 250_000, 50_000)
-		ag := start(t, "agent "+node, bins.agent, agentEnv(url, node, tree, tlsEnv...), nil)
-		br := start(t, "bridge "+node, bins.bridge, bridgeEnv(url, "b-"+node, append([]string{"IFSTAT_NODES=" + node}, tlsEnv...)...), nil)
+		ag := start(t, "agent "+node, bins(t).agent, agentEnv(url, node, tree, tlsEnv...), nil)
+		br := start(t, "bridge "+node, bins(t).bridge, bridgeEnv(url, "b-"+node, append([]string{"IFSTAT_NODES=" + node}, tlsEnv...)...), nil)
 		rx, tx := waitRated(t, br, node, 4)
 		wantRx, wantTx := tree.bitsPerSec()
 		checkRates(t, node+" received", rx, wantRx)
@@ -49,7 +49,7 @@ func TestTLS(t *testing.T) {
 	// two after mqttx.ConnectRetryInterval), never connects and does not
 	// exit.
 	refused := func(t *testing.T, url, node, why string, tlsEnv ...string) {
-		ag := start(t, "agent "+node, bins.agent, agentEnv(url, node, nil, tlsEnv...), nil)
+		ag := start(t, "agent "+node, bins(t).agent, agentEnv(url, node, nil, tlsEnv...), nil)
 		ag.waitLog(t, why, 1)
 		ag.waitLog(t, "msg=connecting", 3)
 		if ag.exited() {

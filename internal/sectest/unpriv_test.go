@@ -137,7 +137,7 @@ func TestAgentUnprivileged(t *testing.T) {
 		tree := newRampTree(t, 125_000, 25_000)
 		openUp(t, tree.ProcRoot())
 		openUp(t, tree.SysRoot())
-		ag := start(t, "agent as nobody", bins.agent, agentEnv(b.URL(), "unpriv-fake", tree), prep)
+		ag := start(t, "agent as nobody", bins(t).agent, agentEnv(b.URL(), "unpriv-fake", tree), prep)
 		check(t, ag)
 		r := request(t, b, "unpriv-fake")
 		eth0, ok := r.Ifaces["eth0"]
@@ -162,7 +162,7 @@ func TestAgentUnprivileged(t *testing.T) {
 			t.Fatalf("/proc/net/dev: %v", err)
 		}
 		want := snap.Ifaces
-		ag := start(t, "agent as nobody", bins.agent, agentEnv(b.URL(), "unpriv-real", nil), prep)
+		ag := start(t, "agent as nobody", bins(t).agent, agentEnv(b.URL(), "unpriv-real", nil), prep)
 		check(t, ag)
 		r := request(t, b, "unpriv-real")
 		got := slices.Sorted(maps.Keys(r.Ifaces))
