@@ -85,6 +85,9 @@ func startAgent(t *testing.T, ctx context.Context, broker string, node string, r
 
 func TestBridgeAgainstRealBroker(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs a broker (mosquitto where installed) and the bridge's wall-clock ticks; skipped with -short")
+	}
 	b := brokertest.Start(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -154,6 +154,15 @@ func runAgent(t *testing.T, ctx context.Context, b *brokertest.Broker, node stri
 	return stop
 }
 
+// skipShort skips a test that runs a broker (a mosquitto process where
+// one is installed) and waits on the wall clock, with -short.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a broker and waits for the bridge's wall-clock windows; skipped with -short")
+	}
+}
+
 // haInterval is the Home Assistant window of runBridge: the shortest the
 // bridge accepts, so tests wait for as few wall-clock seconds as they can.
 const haInterval = time.Second
@@ -319,6 +328,7 @@ func uniqueIDs(t *testing.T, configs map[string][]byte) []string {
 // last printed decimal.
 func TestHomeAssistantExactWindowAverage(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	b := brokertest.Start(t)
 	ctx := t.Context()
 	const rate = 3_000_000 // bytes/s: 24 Mbit/s
@@ -347,6 +357,7 @@ func TestHomeAssistantExactWindowAverage(t *testing.T) {
 
 func TestHomeAssistantBirthRepublishes(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	b := brokertest.Start(t)
 	ctx := t.Context()
 	view := watchRetained(t, b, "ha-core", "homeassistant/+/+/+/config")
@@ -382,6 +393,7 @@ func TestHomeAssistantBirthRepublishes(t *testing.T) {
 
 func TestHomeAssistantVanishedInterfaceRemoved(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	b := brokertest.Start(t)
 	ctx := t.Context()
 	view := watchRetained(t, b, "view-gone", "homeassistant/+/+/+/config")
@@ -411,6 +423,7 @@ func TestHomeAssistantVanishedInterfaceRemoved(t *testing.T) {
 // first bridge's, to the byte: nothing lost, nothing counted twice.
 func TestHomeAssistantBridgeRestartKeepsIDsAndTotals(t *testing.T) {
 	t.Parallel()
+	skipShort(t)
 	b := brokertest.Start(t)
 	ctx := t.Context()
 	view := watchRetained(t, b, "view-restart", "homeassistant/+/+/+/config")
@@ -473,9 +486,7 @@ func TestHomeAssistantBridgeRestartKeepsIDsAndTotals(t *testing.T) {
 
 func TestHomeAssistantAgentLWTMakesUnavailable(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs the agent binary; skipped with -short")
-	}
+	skipShort(t)
 	b := brokertest.Start(t)
 	view := watchRetained(t, b, "view-lwt", "homeassistant/+/+/+/config")
 	agentStatus := "ifstat/ha-lwt/status"
