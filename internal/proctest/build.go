@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -29,30 +28,41 @@ type build struct {
 }
 
 // Binaries builds each package (an import path of a main package) with
-// "go build", at most once per test binary, and returns the binaries'
+// "go build" (go test puts its own toolchain first on PATH), at most once
+// per test binary, and returns the binaries'
 // paths keyed by import path. A failed build is reported to every caller
 // with go's output.
 func Binaries(pkgs ...string) (map[string]string, error) {
-	out := make(map[string]string, len(pkgs))
-	var errs []error
-	for _, pkg := range pkgs {
+	entries := make([]*build, len(pkgs))
+	var wg sync.WaitGroup
+	for i, pkg := range pkgs {
 		b, dir, err := entry(pkg)
 		if err != nil {
 			return nil, err
 		}
-		b.once.Do(func() {
-			bin := filepath.Join(dir, path.Base(pkg))
-			if msg, err := exec.Command(goCommand(), "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-				b.err = fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
-				return
-			}
-			b.bin = bin
+		entries[i] = b
+		// The builds run at once: linking is mostly one core's work, and
+		// a test waiting for two commands waits for the slower only.
+		wg.Go(func() {
+			b.once.Do(func() {
+				bin := filepath.Join(dir, path.Base(pkg))
+				if msg, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+					b.err = fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
+					return
+				}
+				b.bin = bin
+			})
 		})
+	}
+	wg.Wait()
+	out := make(map[string]string, len(pkgs))
+	var errs []error
+	for i, b := range entries {
 		if b.err != nil {
 			errs = append(errs, b.err)
 			continue
 		}
-		out[pkg] = b.bin
+		out[pkgs[i]] = b.bin
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -101,15 +111,6 @@ func binDir() (string, error) {
 		return "", fmt.Errorf("binary directory: %w", err)
 	}
 	return dir, nil
-}
-
-// goCommand is the go command on PATH, else the one of the toolchain
-// that built the test.
-func goCommand() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // RemoveBinaries deletes what Build built; later builds start afresh.
