@@ -41,10 +41,11 @@ type liveReader struct {
 	reads  []liveRead
 }
 
-// liveRead is what one read served: its mono_ns and each interface's
-// rx_bytes.
+// liveRead is what one read served: its mono_ns and wall clock, and each
+// interface's rx_bytes.
 type liveRead struct {
 	mono int64
+	wall time.Time
 	rx   map[string]uint64
 }
 
@@ -60,8 +61,9 @@ func (r *liveReader) Read() (netdev.Snapshot, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	el := time.Since(r.start)
-	snap := netdev.Snapshot{MonoNS: r.base + int64(el), TimeNS: time.Now().UnixNano(), Ifaces: map[string]wire.Counters{}}
-	read := liveRead{mono: snap.MonoNS, rx: map[string]uint64{}}
+	now := time.Now()
+	snap := netdev.Snapshot{MonoNS: r.base + int64(el), TimeNS: now.UnixNano(), Ifaces: map[string]wire.Counters{}}
+	read := liveRead{mono: snap.MonoNS, wall: now, rx: map[string]uint64{}}
 	for n, rate := range r.rates {
 		if !r.ifaces[n] {
 			continue
@@ -165,14 +167,18 @@ func skipShort(t *testing.T) {
 
 // haInterval is the Home Assistant window of runBridge: the shortest the
 // bridge accepts, so tests wait for as few wall-clock seconds as they can.
-const haInterval = time.Second
+// bridgeInterval is its request interval.
+const (
+	haInterval     = time.Second
+	bridgeInterval = 200 * time.Millisecond
+)
 
 // runBridge runs a bridge with the Home Assistant output, as the binary
 // wires it, until the returned stop is called.
 func runBridge(t *testing.T, ctx context.Context, b *brokertest.Broker, id, node string, obsolete time.Duration, stateDir string) (stop func()) {
 	t.Helper()
 	cfg := bridge.Config{
-		Common: common(b), Interval: 200 * time.Millisecond, Nodes: []string{node}, Netdata: "off",
+		Common: common(b), Interval: bridgeInterval, Nodes: []string{node}, Netdata: "off",
 		ObsoleteAfter: obsolete, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10, BridgeID: id,
 		HA: "on", HAPrefix: "homeassistant", HAInterval: haInterval, StateDir: stateDir, StateInterval: time.Minute,
 	}
@@ -324,8 +330,8 @@ func uniqueIDs(t *testing.T, configs map[string][]byte) []string {
 }
 
 // TestHomeAssistantExactWindowAverage: every window's rate is the exact
-// average over a span of the agent's reads about one window long, to the
-// last printed decimal.
+// average over the agent's reads that bound the window, to the last
+// printed decimal.
 func TestHomeAssistantExactWindowAverage(t *testing.T) {
 	t.Parallel()
 	skipShort(t)
@@ -345,12 +351,18 @@ func TestHomeAssistantExactWindowAverage(t *testing.T) {
 			t.Errorf("window %d: rx_bps %.3f is the average over no span of the agent's reads", i, st.bps)
 			continue
 		}
-		span := time.Duration(to.mono - from.mono)
-		t.Logf("window %d: rx_bps %.3f, the exact average over the agent's reads %v apart", i, st.bps, span)
-		// The window's intervals are those whose requests fall into it:
-		// their reads span one window, give or take a request's latency.
-		if d := span - haInterval; d > haInterval/4 || d < -haInterval/4 {
-			t.Errorf("window %d: rx_bps %.3f is the average over %v of reads, not over one window (%v)", i, st.bps, span, haInterval)
+		t.Logf("window %d (to %s): rx_bps %.3f, the exact average over the agent's reads at %s and %s", i,
+			st.end.Format("05.000"), st.bps, from.wall.Format("05.000"), to.wall.Format("05.000"))
+		// The window (end-haInterval, end] holds the intervals whose
+		// later sample has its request tick in it; a read comes after
+		// its tick and, to count, before the next (the bridge's
+		// deadline). So the span ends with a read in (end-haInterval,
+		// end+interval) and starts with one before the window's first
+		// tick after its start, whatever the machine's load.
+		start := st.end.Add(-haInterval)
+		if !to.wall.After(start) || !to.wall.Before(st.end.Add(bridgeInterval)) || !from.wall.Before(start.Add(bridgeInterval)) {
+			t.Errorf("window %d (%s to %s): rx_bps %.3f is the average over reads at %s and %s, not over the window",
+				i, start.Format("05.000"), st.end.Format("05.000"), st.bps, from.wall.Format("05.000"), to.wall.Format("05.000"))
 		}
 	}
 }
