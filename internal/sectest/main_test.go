@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/truthtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -274,12 +274,6 @@ func rated(values []string) []int64 {
 	return out
 }
 
-// median of a non-empty slice.
-func median(v []int64) int64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
 
 // rampTree is a fake counter tree whose eth0 counters grow at a constant
 // rate in real time. Its net/dev is a named pipe rendered when the agent
@@ -289,11 +283,8 @@ func median(v []int64) int64 {
 type rampTree struct {
 	*netdevtest.Tree
 	rx, tx uint64 // bytes per second
+	served truthtest.Ledger
 }
-
-// bitsPerSec are the rates a rampTree's eth0 shows, as the bridge writes
-// them to Netdata (bits/s; Netdata divides by 1000 for kilobits/s).
-func (r *rampTree) bitsPerSec() (rx, tx int64) { return int64(r.rx * 8), int64(r.tx * 8) }
 
 // newRampTree writes the tree and serves its moving net/dev until the test
 // ends. Its files are readable by everyone (the unprivileged test reads
@@ -311,7 +302,9 @@ func newRampTree(t *testing.T, rx, tx uint64) *rampTree {
 		c := wire.Counters{Ifindex: 2, SpeedMbps: 1000}
 		c.RxBytes, c.TxBytes = 1e9+uint64(float64(rx)*s), 2e9+uint64(float64(tx)*s)
 		c.RxPackets, c.TxPackets = c.RxBytes/1000, c.TxBytes/1000
-		return netdevtest.Format(map[string]wire.Counters{"eth0": c})
+		m := map[string]wire.Counters{"eth0": c}
+		r.served.Record(at, m)
+		return netdevtest.Format(m)
 	})
 	return r
 }
@@ -351,27 +344,69 @@ func waitRated(t *testing.T, br *proc, node string, n int) (rx, tx []int64) {
 	return rx, tx
 }
 
-// checkRates fails the test unless every value is positive (the bridge
-// SETs both directions positive; Netdata's multiplier draws sent negative)
-// and the median is within 2% of want. The ramp is rendered at each read,
-// so a value is off only by the scheduling delay between the agent's read
-// and its clock stamp: at most 0.03% measured with two busy loops on the
-// 2-core machine (a file rewritten every 5 ms needed ±10%). One value may
-// be off more (a process preempted right there); the median is not.
-func checkRates(t *testing.T, what string, got []int64, want int64) {
+// checkRates fails the test unless every rated round of node's eth0 is
+// exact: its raw rx and tx deltas (the bridge's raw chart) are differences
+// of two values the tree served, and the received and sent values are
+// those deltas over the span the raw chart gives (the agent's own mono_ns
+// span), to within truthtest.Exact. No tolerance stands for the
+// machine's speed: a slow agent moves the span and the delta together.
+// It returns how many rounds it judged.
+func checkRates(t *testing.T, br *proc, node string, tree *rampTree) int {
 	t.Helper()
-	for _, v := range got {
-		if v <= 0 {
-			t.Errorf("%s: value %d is not positive (want about %d): %v", what, v, want, got)
-			return
+	p := parsePlugind(br.stdout.String())
+	net, raw := p["ifstat_"+node+".eth0_net"], p["ifstat_"+node+".eth0_raw"]
+	servedRx, servedTx := map[uint64]bool{}, map[uint64]bool{}
+	for _, s := range tree.served.All() {
+		servedRx[s.Ifaces["eth0"].RxBytes], servedTx[s.Ifaces["eth0"].TxBytes] = true, true
+	}
+	isDiff := func(served map[uint64]bool, d uint64) bool {
+		for v := range served {
+			if v >= d && served[v-d] {
+				return true
+			}
 		}
+		return false
 	}
-	worst := 0.0
-	for _, v := range got {
-		worst = max(worst, math.Abs(float64(v-want))/float64(want))
+	n := 0
+	for i, v := range net["received"] {
+		if v == "" || i >= len(net["sent"]) || i >= len(raw["span"]) {
+			continue
+		}
+		span, err := strconv.ParseInt(raw["span"][i], 10, 64)
+		if err != nil || span <= 0 {
+			t.Errorf("%s round %d: received %s with raw span %q", node, i, v, raw["span"][i])
+			continue
+		}
+		for _, d := range []struct {
+			name, got, delta string
+			served           map[uint64]bool
+		}{
+			{"received", v, raw["rx_bytes"][i], servedRx},
+			{"sent", net["sent"][i], raw["tx_bytes"][i], servedTx},
+		} {
+			got, err1 := strconv.ParseInt(d.got, 10, 64)
+			delta, err2 := strconv.ParseUint(d.delta, 10, 64)
+			if err1 != nil || err2 != nil {
+				t.Errorf("%s round %d: %s %q, raw delta %q", node, i, d.name, d.got, d.delta)
+				continue
+			}
+			want := float64(delta) * 8 * 1e6 / float64(span)
+			switch {
+			case got <= 0:
+				// The bridge SETs both directions positive; Netdata's
+				// multiplier draws sent negative.
+				t.Errorf("%s round %d: %s = %d is not positive", node, i, d.name, got)
+			case !isDiff(d.served, delta):
+				t.Errorf("%s round %d: %s delta %d is no difference of two served values", node, i, d.name, delta)
+			case !truthtest.Within(float64(got), want, truthtest.Exact):
+				t.Errorf("%s round %d: %s = %d, want %d bytes × 8 over %d µs = %.0f", node, i, d.name, got, delta, span, want)
+			}
+		}
+		n++
 	}
-	t.Logf("%s: %d values, median %d, want %d, worst %.2f%% off", what, len(got), median(got), want, worst*100)
-	if m := median(got); m < want-want/50 || m > want+want/50 {
-		t.Errorf("%s: median %d, want %d ±2%% (values %v)", what, m, want, got)
+	t.Logf("%s: %d rounds exact to the served deltas over the agent's spans", node, n)
+	if n == 0 {
+		t.Errorf("%s: no rated round to judge", node)
 	}
+	return n
 }

@@ -33,10 +33,8 @@ func TestTLS(t *testing.T) {
 		tree := newRampTree(t, 250_000, 50_000)
 		ag := start(t, "agent "+node, bins(t).agent, agentEnv(url, node, tree, tlsEnv...), nil)
 		br := start(t, "bridge "+node, bins(t).bridge, bridgeEnv(url, "b-"+node, append([]string{"IFSTAT_NODES=" + node}, tlsEnv...)...), nil)
-		rx, tx := waitRated(t, br, node, 4)
-		wantRx, wantTx := tree.bitsPerSec()
-		checkRates(t, node+" received", rx, wantRx)
-		checkRates(t, node+" sent", tx, wantTx)
+		waitRated(t, br, node, 4)
+		checkRates(t, br, node, tree)
 		for _, p := range []*proc{ag, br} {
 			if !strings.Contains(p.stderr.String(), `msg=connected broker="`+url+`"`) {
 				t.Errorf("%s did not log its connection to %s", p.name, url)
