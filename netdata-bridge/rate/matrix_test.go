@@ -114,12 +114,46 @@ func (sc scenario) refreshes(rng *rand.Rand) []int64 {
 	}
 }
 
-// warm reports whether true time t is within a minute of the start or of
-// an event that makes the bridge learn the driver again.
+// beat is the time the reads take to slide once across the refreshes of
+// period p (0 when they keep a steady offset): a lock from the reads alone
+// needs two such events to pin the period.
+func beat(p, every int64) int64 {
+	var slide, per int64
+	if p >= every {
+		m := (p + every/2) / every
+		slide, per = abs64(m*every-p), p
+	} else {
+		m := (every + p/2) / p
+		slide, per = abs64(every-m*p), every
+	}
+	if slide == 0 || slide*5 > p { // none, or a short repeating pattern
+		return 0
+	}
+	return p / slide * per
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// warmUp is how long the bridge is given to learn a driver: a minute, or
+// two beats and 15 s when the reads slide slowly across the refreshes.
+func (sc scenario) warmUp(p int64) int64 {
+	return max(60*sec, min(2*beat(p, sc.every)+15*sec, 120*sec))
+}
+
+// warm reports whether true time t is within the warm-up from the start
+// or from an event that makes the bridge learn the driver again.
 func (sc scenario) warm(t int64) bool {
-	const minute = 60 * sec
-	return t < minute || (sc.changeAt > 0 && t >= sc.changeAt && t < sc.changeAt+minute) ||
-		(sc.rebootAt > 0 && t >= sc.rebootAt && t < sc.rebootAt+minute)
+	w := sc.warmUp(sc.period)
+	if sc.changeAt > 0 {
+		w2 := sc.warmUp(sc.newPeriod)
+		return t < w || (t >= sc.changeAt && t < sc.changeAt+w2)
+	}
+	return t < w || (sc.rebootAt > 0 && t >= sc.rebootAt && t < sc.rebootAt+w)
 }
 
 // run simulates sc with the lock (exact) or without (today's behaviour).

@@ -2,8 +2,8 @@ package refresh
 
 import (
 	"fmt"
-	"os"
 	"math"
+	"os"
 	"slices"
 )
 
@@ -13,7 +13,7 @@ const (
 	DefaultMinReads    = 24
 	DefaultMaxJitterNS = 6_000_000
 	DefaultMaxPeriodNS = 5_000_000_000
-	DefaultSafetyNS    = 1_000_000
+	DefaultSafetyNS    = 3_000_000
 )
 
 // LockConfig tunes a Lock; the zero value uses the defaults.
@@ -356,7 +356,7 @@ func (l *Lock) predict(r *lockRead) Window {
 		switch {
 		case lo == hi:
 			c, settled = lo, true
-		case d == 0 && lo == l.cKnown:
+		case d == 0:
 			// Still while traffic flows: no refresh yet. Still while
 			// idle: the refresh instant does not matter, as long as the
 			// earlier is claimed (no traffic flowed since it).
