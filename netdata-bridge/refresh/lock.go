@@ -90,6 +90,10 @@ const (
 	maxRegularError = 0.025
 )
 
+// maxUnsureRun is how many unsure reads in a row drop a lock: its chain of
+// counts is lost, and a new acquisition is cheaper than gaps.
+const maxUnsureRun = 4
+
 // refitEveryReads is how often a lock is fitted again from the reads with
 // known counts.
 const refitEveryReads = 16
@@ -165,6 +169,7 @@ type Lock struct {
 	dSince     float64
 	lastMoved  bool // the previous read's counters moved
 	lastMovedT int64
+	unsureRun  int // unsure reads in a row
 	repC       int64
 	rep        float64 // reported instant of refresh repC, relative to fit.tRef
 	vals       [4]float64
@@ -284,6 +289,7 @@ func (l *Lock) report(c int64, t int64) Window {
 	l.rep, l.repC = r, c
 	at := f.tRef + int64(math.Round(r))
 	if at >= t || at <= 0 {
+		debugf("at>=t")
 		return Window{Unsure: true}
 	}
 	w := min(1_000_000, (t-at)/2, at-1)
@@ -341,6 +347,7 @@ func (l *Lock) predict(r *lockRead) Window {
 		if cc+2 < l.cKnown {
 			return l.contradiction()
 		}
+		debugf("no candidate at %d cc %d cKnown %d", r.t, cc, l.cKnown)
 		return l.unsure(r)
 	}
 	d := l.dSince + r.d
@@ -377,6 +384,7 @@ func (l *Lock) predict(r *lockRead) Window {
 			}
 		}
 		if !settled {
+			debugf("unsettled at %d lo %d hi %d cKnown %d d %v q %v %v", r.t, lo, hi, l.cKnown, d, q, steady)
 			return l.unsure(r)
 		}
 	}
@@ -385,6 +393,7 @@ func (l *Lock) predict(r *lockRead) Window {
 		return l.contradiction()
 	}
 	r.c, r.known = c, true
+	l.unsureRun = 0
 	var w Window
 	switch {
 	case d > 0:
@@ -432,6 +441,10 @@ func hasTwo(hi, lo int64) bool { return hi > lo }
 // from the last known read.
 func (l *Lock) unsure(r *lockRead) Window {
 	l.dSince += r.d
+	if l.unsureRun++; l.unsureRun >= maxUnsureRun {
+		debugf("unsure run at %d", r.t)
+		l.unlock()
+	}
 	return Window{Unsure: true}
 }
 
@@ -445,6 +458,7 @@ func (l *Lock) contradiction() Window {
 
 func (l *Lock) unlock() {
 	l.locked = false
+	l.unsureRun = 0
 	l.nVals = 0
 	l.nSus = 0
 	l.suspicious = [16]bool{}
