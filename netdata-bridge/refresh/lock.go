@@ -104,8 +104,9 @@ const nGrid = 9
 // fitPoint is a read whose count of refreshes is known: it saw refresh c
 // (the latest at or before t) and not c+1.
 type fitPoint struct {
-	t int64
-	c int64
+	t     int64
+	c     int64
+	first bool // the first read that saw refresh c (its counters moved)
 }
 
 type gridPoint struct{ p, lo, hi float64 }
@@ -675,7 +676,7 @@ func (s *fitScratch) points(rs []lockRead, _ int) []fitPoint {
 	s.pts = s.pts[:0]
 	for _, r := range rs {
 		if r.known {
-			s.pts = append(s.pts, fitPoint{r.t, r.c})
+			s.pts = append(s.pts, fitPoint{r.t, r.c, r.moved})
 		}
 	}
 	return s.pts
@@ -756,24 +757,31 @@ func fitLock(pts []fitPoint, loose bool, maxJitter float64, s *fitScratch) (lock
 		if !loose || pb-pa > 2*maxRegularError*pStar {
 			return lockFit{}, false
 		}
-		// Least squares of the counts on the read times (not the times on
-		// the counts, which a staircase of counts biases), within the
-		// feasible range.
-		var mk, mx float64
+		// Least squares of the times on the counts of the reads that
+		// first saw each refresh: with a steady offset, their offsets
+		// from the refreshes repeat, so the slope is the period.
+		var mk, mx, m float64
 		for _, pt := range pts {
-			mk += float64(pt.c - last.c)
-			mx += float64(pt.t - last.t)
+			if pt.first {
+				mk += float64(pt.c - last.c)
+				mx += float64(pt.t - last.t)
+				m++
+			}
 		}
-		mk /= float64(n)
-		mx /= float64(n)
-		var sxy, sxx float64
-		for _, pt := range pts {
-			k, x := float64(pt.c-last.c)-mk, float64(pt.t-last.t)-mx
-			sxy += k * x
-			sxx += x * x
-		}
-		if sxy > 0 {
-			p = max(pa, min(pb, sxx/sxy))
+		if m >= 4 {
+			mk /= m
+			mx /= m
+			var sxy, sxx float64
+			for _, pt := range pts {
+				if pt.first {
+					k, x := float64(pt.c-last.c)-mk, float64(pt.t-last.t)-mx
+					sxy += k * x
+					sxx += k * k
+				}
+			}
+			if sxx > 0 {
+				p = max(pa, min(pb, sxy/sxx))
+			}
 		}
 	}
 	f := lockFit{tRef: last.t, cRef: last.c, p: p, jitter: jitter}
