@@ -90,6 +90,12 @@ const (
 	maxRegularError = 0.025
 )
 
+// looseMinReads/2 is the fewest reads a steady-offset lock rests on: a
+// driver whose refreshes wander at random (0.9 to 1.1 s) also shows one
+// refresh per 1 s read for a while, until its drift brings a refresh
+// across a read.
+const looseMinReads = DefaultMinReads
+
 // maxUnsureRun is how many unsure reads in a row drop a lock: its chain of
 // counts is lost, and a new acquisition is cheaper than gaps.
 const maxUnsureRun = 4
@@ -754,7 +760,7 @@ func fitLock(pts []fitPoint, loose bool, maxJitter float64, s *fitScratch) (lock
 	if pb-pa > 2*maxPeriodError*pStar {
 		// Reads at a steady offset from the refreshes bound the period
 		// only loosely: their average spacing per refresh is used.
-		if !loose || pb-pa > 2*maxRegularError*pStar {
+		if !loose || n < 2*looseMinReads || pb-pa > 2*maxRegularError*pStar {
 			return lockFit{}, false
 		}
 		// Least squares of the times on the counts of the reads that
