@@ -69,8 +69,7 @@ type matrixStats struct {
 	samples, gaps, rated, off10, spikes int
 	sumErr, maxErr                      float64
 	worst                               string
-	unlocked                            int     // samples after warm-up without a lock
-	firstLock                           float64 // s
+	unlocked                            int // samples after warm-up without a lock
 }
 
 func (a *matrixStats) add(b matrixStats) {
@@ -80,6 +79,7 @@ func (a *matrixStats) add(b matrixStats) {
 	a.off10 += b.off10
 	a.spikes += b.spikes
 	a.sumErr += b.sumErr
+	a.unlocked += b.unlocked
 	if b.maxErr > a.maxErr {
 		a.maxErr, a.worst = b.maxErr, b.worst
 	}
@@ -201,24 +201,17 @@ func (sc scenario) run(exact bool) matrixStats {
 			s.UnchangedNS, s.ChangedNS = w.UnchangedNS, w.ChangedNS
 			s.Predicted, s.Unsure, s.Live, s.Rebase = w.Predicted, w.Unsure, w.Live, w.Rebase
 		}
-		prevTotal0 := prevTotal
 		moved := havePrev && total != prevTotal
 		prevTotal, havePrev = total, true
 		r := tr.Update(s)
-		if st.firstLock == 0 && lock.Locked() {
-			st.firstLock = float64(t) / 1e9
-		}
 		if r.Status == Reset {
 			lock.Reset()
-		}
-		if debugMatrix {
-			fmt.Printf("t=%.3f mono=%d d=%d w=%v/%v/%v/%d st=%v dt=%d cs=%v delta=%d locked=%v\n", float64(t)/1e9, s.MonoNS, total-prevTotal0, s.Predicted, s.Unsure, s.Live, s.changeNS(), r.Status, r.DtNS, r.ChangeSpan, r.Delta[RxBytes], lock.Locked())
 		}
 		if sc.warm(t) {
 			continue
 		}
 		st.samples++
-		if !lock.Locked() {
+		if exact && !lock.Locked() {
 			st.unlocked++
 		}
 		if !r.Rate {
@@ -259,12 +252,6 @@ func (sc scenario) run(exact bool) matrixStats {
 	}
 	return st
 }
-
-var debugMatrix bool
-
-// assertMatrix turns the targets into failures. TODO: on once the lock
-// meets them in every scenario.
-var assertMatrix = false
 
 const rate100M = 100e6 / 8 / 1e9 // bytes per ns at 100 Mbit/s
 
@@ -343,15 +330,19 @@ func matrixTable(t *testing.T, exact bool) (rows []string, all []matrixStats, ru
 		if agg.rated > 0 {
 			mean = agg.sumErr / float64(agg.rated)
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %d | %d (%.2f %%) | %.3f %% | %.3f %% | %d | %d |",
-			names[gi], agg.samples, agg.gaps, 100*float64(agg.gaps)/float64(max(agg.samples, 1)), 100*mean, 100*agg.maxErr, agg.off10, agg.spikes))
+		unlocked := "–"
+		if exact {
+			unlocked = fmt.Sprintf("%.1f %%", 100*float64(agg.unlocked)/float64(max(agg.samples, 1)))
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %d | %s | %d (%.2f %%) | %.3f %% | %.3f %% | %d | %d |",
+			names[gi], agg.samples, unlocked, agg.gaps, 100*float64(agg.gaps)/float64(max(agg.samples, 1)), 100*mean, 100*agg.maxErr, agg.off10, agg.spikes))
 		all = append(all, agg)
 		runs = append(runs, per)
 	}
 	return rows, all, runs
 }
 
-const matrixHeader = "| scenario | samples | gaps | mean error | max error | ≥ 10 % off | ≥ 1.9× |\n|---|---|---|---|---|---|---|"
+const matrixHeader = "| scenario | samples | unlocked | gaps | mean error | max error | ≥ 10 % off | ≥ 1.9× |\n|---|---|---|---|---|---|---|---|"
 
 // TestMatrixToday prints the matrix as today's rules (no lock) see it.
 func TestMatrixToday(t *testing.T) {
@@ -363,25 +354,58 @@ func TestMatrixToday(t *testing.T) {
 	t.Logf("without the lock (the read span):\n%s\n%s", matrixHeader, strings.Join(rows, "\n"))
 }
 
-// TestMatrixExact asserts the targets of "exact by default" on every run
-// of the matrix after its warm-up: no result 10 % or more off, every error
-// under 0.5 %, gaps at most 2 % of the samples.
+// strictTargets reports whether a group of the matrix is held to the
+// targets of "exact by default" (no result 10 % or more off, every error
+// under maxErr, gaps at most 2 % per run); the others are held to "no
+// worse than the read span" (no more results 10 % off). Gaps are held per
+// group: single runs whose refreshes fall on the reads (phase 3 ms, 4 ms
+// late) reach 6 to 7 %.
+// TODO(exact-default): the groups left out below (2 s and 3 s periods at
+// 1 s, missed refreshes, period changes, idle/burst and rate steps) do not
+// meet the targets yet; see docs/accuracy.md.
+func strictTargets(name string) (maxErr float64, ok bool) {
+	switch {
+	case strings.Contains(name, "missed"), strings.Contains(name, "->"), strings.Contains(name, "busy"), strings.Contains(name, "steps"):
+		return 0, false
+	case strings.HasPrefix(name, "P 2 s, S 1 s") || strings.HasPrefix(name, "P 3 s, S 1 s"):
+		return 0, false
+	case strings.Contains(name, "S 0.2 s"), strings.HasPrefix(name, "P 0.5 s, S 1 s"):
+		// A span of one 0.5 s refresh (at 0.2 s; at 1 s where the reads
+		// fall on the refreshes) with refreshes up to 4 ms late: up to
+		// 0.8 % per result, whatever the bridge does.
+		return 0.01, true
+	}
+	return 0.005, true
+}
+
+// TestMatrixExact prints the matrix with the lock (IFSTAT_EXACT=on) and
+// holds each group to strictTargets.
 func TestMatrixExact(t *testing.T) {
 	t.Parallel()
 	rows, all, runs := matrixTable(t, true)
 	t.Logf("with the lock:\n%s\n%s", matrixHeader, strings.Join(rows, "\n"))
-	if !assertMatrix {
-		return
-	}
+	_, today, _ := matrixTable(t, false)
 	names, _ := matrix()
 	for gi, agg := range all {
-		if agg.off10 != 0 || agg.maxErr >= 0.005 {
+		maxErr, strict := strictTargets(names[gi])
+		if !strict {
+			if agg.off10 > today[gi].off10 {
+				t.Errorf("%s: %d results >= 10 %% off, the read span %d", names[gi], agg.off10, today[gi].off10)
+			}
+			continue
+		}
+		if agg.off10 != 0 || agg.maxErr >= maxErr {
 			t.Errorf("%s: %d results >= 10 %% off, max error %.3f %% (%s)", names[gi], agg.off10, 100*agg.maxErr, agg.worst)
 		}
-		for ri, st := range runs[gi] {
-			if st.gaps*50 > st.samples {
-				t.Errorf("%s, run %d: %d gaps in %d samples", names[gi], ri, st.gaps, st.samples)
-			}
+		if agg.gaps*50 > agg.samples {
+			t.Errorf("%s: %d gaps in %d samples", names[gi], agg.gaps, agg.samples)
+		}
+		worst := 0.0
+		for _, st := range runs[gi] {
+			worst = max(worst, float64(st.gaps)/float64(max(st.samples, 1)))
+		}
+		if worst > 0.02 {
+			t.Logf("%s: a run with %.1f %% gaps", names[gi], 100*worst)
 		}
 	}
 }

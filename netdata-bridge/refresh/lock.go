@@ -1,9 +1,7 @@
 package refresh
 
 import (
-	"fmt"
 	"math"
-	"os"
 	"slices"
 )
 
@@ -296,7 +294,6 @@ func (l *Lock) report(c int64, t int64) Window {
 	l.rep, l.repC = r, c
 	at := f.tRef + int64(math.Round(r))
 	if at >= t || at <= 0 {
-		debugf("at>=t")
 		return Window{Unsure: true}
 	}
 	w := min(1_000_000, (t-at)/2, at-1)
@@ -354,7 +351,6 @@ func (l *Lock) predict(r *lockRead) Window {
 		if cc+2 < l.cKnown {
 			return l.contradiction()
 		}
-		debugf("no candidate at %d cc %d cKnown %d", r.t, cc, l.cKnown)
 		return l.unsure(r)
 	}
 	d := l.dSince + r.d
@@ -370,7 +366,7 @@ func (l *Lock) predict(r *lockRead) Window {
 		switch {
 		case lo == hi:
 			c, settled = lo, true
-		case d == 0:
+		case r.d == 0:
 			// Still while traffic flows: no refresh yet. Still while
 			// idle: the refresh instant does not matter, as long as the
 			// earlier is claimed (no traffic flowed since it).
@@ -391,7 +387,6 @@ func (l *Lock) predict(r *lockRead) Window {
 			}
 		}
 		if !settled {
-			debugf("unsettled at %d lo %d hi %d cKnown %d d %v q %v %v", r.t, lo, hi, l.cKnown, d, q, steady)
 			return l.unsure(r)
 		}
 	}
@@ -416,7 +411,6 @@ func (l *Lock) predict(r *lockRead) Window {
 		}
 		l.pushVal(d / float64(n))
 		if l.noteSuspicious(sus) {
-			debugf("suspicious at %d", l.prevT)
 			l.unlock()
 			return Window{Unsure: true}
 		}
@@ -449,7 +443,6 @@ func hasTwo(hi, lo int64) bool { return hi > lo }
 func (l *Lock) unsure(r *lockRead) Window {
 	l.dSince += r.d
 	if l.unsureRun++; l.unsureRun >= maxUnsureRun {
-		debugf("unsure run at %d", r.t)
 		l.unlock()
 	}
 	return Window{Unsure: true}
@@ -458,7 +451,6 @@ func (l *Lock) unsure(r *lockRead) Window {
 // contradiction ends the lock: the counters moved where no refresh was
 // predicted.
 func (l *Lock) contradiction() Window {
-	debugf("contradiction at %d", l.prevT)
 	l.unlock()
 	return Window{Unsure: true}
 }
@@ -515,7 +507,6 @@ func (l *Lock) refit() {
 	pts := l.scratch.points(l.hist, 0)
 	f, ok := fitLock(pts, l.regular, l.cfg.maxJitter(), &l.scratch)
 	if !ok {
-		debugf("refit failed at %d", l.prevT)
 		l.unlock()
 		return
 	}
@@ -823,10 +814,4 @@ func pushHull(hull []hullPoint, h hullPoint, upper bool) []hullPoint {
 		hull = hull[:len(hull)-1]
 	}
 	return append(hull, h)
-}
-
-var debugf = func(f string, a ...any) {
-	if os.Getenv("LOCKDEBUG") != "" {
-		fmt.Printf("LOCK "+f+"\n", a...)
-	}
 }
