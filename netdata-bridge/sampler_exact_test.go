@@ -78,6 +78,7 @@ func BenchmarkSamplerReply(b *testing.B) {
 			a := s.agents["n"]
 			b.ReportAllocs()
 			b.ResetTimer()
+			locked := 0
 			for i := range b.N {
 				read := int64(i+1)*1e9 + int64(i*7919%10)*1e6
 				rx := uint64(read/period*period) * bps / 1e9
@@ -88,7 +89,11 @@ func BenchmarkSamplerReply(b *testing.B) {
 				if ns, why := s.Reply("n", &r, t0); ns == nil {
 					b.Fatal(why)
 				}
+				if l := a.ifaces["eth0"].lock; l != nil && l.Locked() {
+					locked++
+				}
 			}
+			b.ReportMetric(float64(locked)/float64(b.N), "locked/op")
 		})
 	}
 }
