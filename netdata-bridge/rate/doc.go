@@ -81,8 +81,7 @@
 //     current as of, moved or not, so when the sample and the baseline
 //     are both predicted the change span holds after an idle interval
 //     too. A predicted window from a lock fitted anew (Sample.Rebase)
-//     after a baseline predicted by the previous one gives a Gap: the
-//     interval spans two clocks.
+//     gives a Gap: the interval began on another clock, or on none.
 //
 // # What a Reset books
 //

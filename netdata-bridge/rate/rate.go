@@ -101,8 +101,8 @@ type Sample struct {
 	// change: unchanged counters are then a true zero, not stale.
 	Live bool
 	// Rebase says that the predicted refresh clock was fitted anew and
-	// does not continue the one the baseline was predicted by: the
-	// interval, which spans the two clocks, is a Gap.
+	// does not continue the one the baseline was predicted by (if any):
+	// the interval, which spans two clocks or began on none, is a Gap.
 	Rebase bool
 }
 
@@ -423,7 +423,7 @@ func (t *Tracker) Update(s Sample) Result {
 	if t.cfg.MaxGapNS > 0 && span > uint64(t.cfg.MaxGapNS) {
 		res.Status = Gap
 	}
-	if s.Rebase && s.Predicted && t.basePredicted {
+	if s.Rebase && s.Predicted {
 		res.Status = Gap
 		res.Reason = "refresh clock fitted anew: the interval spans two clocks"
 		res.ChangeSpan = false

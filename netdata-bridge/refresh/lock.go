@@ -72,8 +72,9 @@ type Window struct {
 	// counters last moved: unchanged counters are a true zero.
 	Live bool
 	// Rebase is set on the first window of a new lock whose clock does
-	// not continue the previous one: the interval that ends here spans
-	// two clocks and has no exact span.
+	// not continue the previous one (or of the first lock): the interval
+	// that ends here began on another clock, or on none, and has no exact
+	// span.
 	Rebase bool
 }
 
@@ -309,7 +310,7 @@ func (l *Lock) report(c int64, t int64) Window {
 // continues; false when it cannot.
 func (l *Lock) continueClock() bool {
 	if l.lastAt == 0 {
-		return true
+		return false // the first lock: the interval before had no clock
 	}
 	for i := len(l.hist) - 1; i >= 0; i-- {
 		h := l.hist[i]
