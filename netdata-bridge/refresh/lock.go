@@ -268,9 +268,9 @@ func (l *Lock) Read(monoNS int64, delta uint64) Window {
 			l.pushVal(r.d)
 		}
 	}
-	// Try every 4 reads, backing off to every 64 while it fails (a
+	// Try every 4 reads, backing off to every 16 while it fails (a
 	// driver without a period, or traffic too uneven to count by).
-	every := 4 << min(l.fails/4, 4)
+	every := 4 << min(l.fails/8, 2)
 	if r.moved && len(l.hist) >= l.cfg.minReads() && l.since >= every {
 		l.since = 0
 		if l.acquire() {
