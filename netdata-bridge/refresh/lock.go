@@ -290,19 +290,26 @@ func (l *Lock) Read(monoNS int64, delta uint64) Window {
 func (l *Lock) report(c int64, t int64) Window {
 	f := &l.fit
 	r := l.rep + float64(c-l.repC)*f.p
-	const maxNudge = 200_000 // ns per read: 0.02 % of a 1 s span
-	r += max(-maxNudge, min(maxNudge, f.center(c)-r))
+	rebase := false
+	if safety := l.cfg.safety(); r < f.earliest(c)-safety || r > f.latest(c)+safety {
+		// A refit moved the clock beyond what nudging follows: start the
+		// reported clock anew (the interval ending here spans two).
+		r, rebase = f.center(c), true
+	} else {
+		const maxNudge = 200_000 // ns per read: 0.02 % of a 1 s span
+		r += max(-maxNudge, min(maxNudge, f.center(c)-r))
+	}
 	l.rep, l.repC = r, c
 	at := f.tRef + int64(math.Round(r))
-	if at >= t || at <= 0 {
-		return Window{Unsure: true}
-	}
 	w := min(1_000_000, (t-at)/2, at-1)
-	if w < 1 {
+	if at >= t || at <= 0 || w < 1 {
+		if l.unsureRun++; l.unsureRun >= maxUnsureRun {
+			l.unlock()
+		}
 		return Window{Unsure: true}
 	}
 	l.lastAt, l.lastAtRead = at, t
-	return Window{UnchangedNS: at - w, ChangedNS: at + w, Predicted: true}
+	return Window{UnchangedNS: at - w, ChangedNS: at + w, Predicted: true, Rebase: rebase}
 }
 
 // continueClock makes a new lock report the instant it reported last for
