@@ -126,6 +126,7 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 	s := NewSampler(SamplerConfig{
 		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, Shard: shard, Shards: shards, ObsoleteAfter: cfg.ObsoleteAfter,
 		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: tariffs,
+		Exact: cfg.Exact == "on",
 	})
 	return &Bridge{
 		cfg: cfg, log: log, outputs: outputs, sampler: s, runID: runID,

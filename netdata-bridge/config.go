@@ -20,6 +20,7 @@ type Config struct {
 	ObsoleteAfter time.Duration `split_words:"true" default:"5m" desc:"how long an interface may be missing before its charts are removed"`
 	MaxGap        time.Duration `split_words:"true" default:"10s" desc:"longest span between two replies that still gives a rate"`
 	MaxBitsPerSec uint64        `split_words:"true" default:"10000000000" desc:"fastest plausible link in bits/s where the agent reports no speed; bounds wrap detection"`
+	Exact         string        `split_words:"true" default:"off" desc:"experimental: on divides each delta by the span between the driver refreshes fitted from the reads alone (docs/accuracy.md), off by the read span"`
 	BridgeID      string        `split_words:"true" desc:"stable id of this bridge in topics and Home Assistant, [a-z0-9_-] (default: the host name)"`
 	HA            string        `split_words:"true" default:"on" desc:"Home Assistant discovery and states: on or off"`
 	HAPrefix      string        `split_words:"true" default:"homeassistant" desc:"Home Assistant discovery prefix"`
@@ -55,6 +56,8 @@ func (c *Config) Validate() error {
 		return config.Errorf("INTERVAL", c.Interval.String(), "must be at most 1h")
 	case c.Netdata != "auto" && c.Netdata != "on" && c.Netdata != "off":
 		return config.Errorf("NETDATA", c.Netdata, "must be auto, on or off")
+	case c.Exact != "" && c.Exact != "on" && c.Exact != "off":
+		return config.Errorf("EXACT", c.Exact, "must be on or off")
 	case c.ObsoleteAfter <= 0:
 		return config.Errorf("OBSOLETE_AFTER", c.ObsoleteAfter.String(), "must be positive")
 	case c.MaxGap < c.Interval:

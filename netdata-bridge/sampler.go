@@ -87,6 +87,10 @@ type SamplerConfig struct {
 	Rate          rate.Config
 	// Tariffs, if set, splits every booked delta by tariff.
 	Tariffs *Tariffs
+	// Exact, without watch mode, fits each driver's refresh clock from
+	// the reads (refresh.Lock) and divides each delta by the span between
+	// the predicted refreshes the two reads follow (IFSTAT_EXACT).
+	Exact bool
 }
 
 // Request is one request to publish.
@@ -98,6 +102,7 @@ type Request struct {
 type iface struct {
 	restored    bool // started from a persisted checkpoint, not yet updated
 	est         *refresh.Estimator
+	lock        *refresh.Lock // nil unless SamplerConfig.Exact
 	lastRaw     wire.Counters
 	seenRaw     bool
 	period      int64 // the refresh period last reported, ns
@@ -315,6 +320,9 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		f := a.ifaces[name]
 		if f == nil {
 			f = &iface{tracker: rate.New(s.cfg.Rate), est: refresh.New(refresh.Config{})}
+			if s.cfg.Exact {
+				f.lock = refresh.NewLock(refresh.LockConfig{})
+			}
 			if cp, ok := s.restored[a.node].Ifaces[name]; ok {
 				f.tracker.Restore(cp)
 				f.restored = true
@@ -329,13 +337,21 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			// fitted refresh period narrows that window.
 			f.est.Observe(c.UnchangedNS, c.ChangedNS)
 			smp.UnchangedNS, smp.ChangedNS = f.est.Refine(c.UnchangedNS, c.ChangedNS)
-		} else if f.seenRaw {
-			f.est.ObserveRead(r.MonoNS, moved(&f.lastRaw, &c))
+		} else {
+			if f.seenRaw {
+				f.est.ObserveRead(r.MonoNS, moved(&f.lastRaw, &c))
+			}
+			if f.lock != nil {
+				lockSample(f.lock, &smp, f.seenRaw, &f.lastRaw, &c)
+			}
 		}
 		f.lastRaw, f.seenRaw = c, true
 		res := f.tracker.Update(smp)
 		if res.Status == rate.Reset {
 			f.est.Reset()
+			if f.lock != nil {
+				f.lock.Reset()
+			}
 		}
 		is := IfaceSample{Name: name, Raw: c, Result: res, LostWhileDown: f.restored && res.Status == rate.Reset}
 		is.Refresh = f.est.Estimate()
@@ -435,6 +451,41 @@ func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 		snap.Nodes[node] = ns
 	}
 	return snap
+}
+
+// lockSample feeds one read to the interface's refresh lock and copies
+// what it predicts into smp: the rule of IFSTAT_EXACT is applied here only,
+// so every output follows it. A read whose counters went down or whose
+// interface changed starts the lock over.
+func lockSample(l *refresh.Lock, smp *rate.Sample, seen bool, last, c *wire.Counters) {
+	var d uint64
+	if seen {
+		if c.Ifindex != 0 && last.Ifindex != 0 && c.Ifindex != last.Ifindex {
+			l.Reset()
+		} else {
+			rx, ok1 := counterDelta(last.RxBytes, c.RxBytes)
+			tx, ok2 := counterDelta(last.TxBytes, c.TxBytes)
+			if !ok1 || !ok2 {
+				l.Reset()
+			}
+			d = rx + tx
+		}
+	}
+	w := l.Read(smp.MonoNS, d)
+	smp.UnchangedNS, smp.ChangedNS = w.UnchangedNS, w.ChangedNS
+	smp.Predicted, smp.Unsure, smp.Live, smp.Rebase = w.Predicted, w.Unsure, w.Live, w.Rebase
+}
+
+// counterDelta is new-old, or the 32-bit wrap of it; false for a decrease
+// that cannot be a wrap.
+func counterDelta(old, new uint64) (uint64, bool) {
+	switch {
+	case new >= old:
+		return new - old, true
+	case old < 1<<32:
+		return 1<<32 - old + new, true
+	}
+	return 0, false
 }
 
 // moved reports whether the counters that a driver refresh updates

@@ -117,6 +117,7 @@ func (t *Tracker) Restore(c Checkpoint) {
 	t.base = c.Base
 	t.baseMono = c.BaseMonoNS
 	t.baseChange = c.BaseChangeNS
+	t.basePredicted = false
 	t.idle = c.Idle
 	t.seen64 = c.Seen64
 	t.restored = true

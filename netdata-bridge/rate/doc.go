@@ -58,6 +58,12 @@
 //     idle interface reports its first zero StaleLimitNS after start,
 //     rather than a sampler faster than the driver reporting a false zero
 //     and then a spike. A negative StaleLimitNS turns the rule off.
+//     Sample.Live (at least two predicted driver refreshes since the last
+//     change, see below) makes stillness a genuine zero at once. An unsure
+//     read (Sample.Unsure: it lies too close to a predicted refresh to
+//     tell which side it fell on) is held like a stale one whatever the
+//     counters did, for up to StaleLimitNS (at least 3 s), with the Reason
+//     set: the next read spans both intervals.
 //  7. Gap: DtNS > MaxGapNS (when set) gives no rate, but the delta is booked.
 //  8. Otherwise OK: Delta over DtNS is the rate (PerSecond).
 //  9. Change times (watch mode): when the sample and the baseline both
@@ -70,6 +76,12 @@
 //     judges by the read span. After an idle interval the read span is
 //     used: a refresh that changes nothing is invisible, so the previous
 //     change may lie long before the refresh that began the traffic.
+//     Predicted windows (Sample.Predicted: the bridge's refresh.Lock,
+//     IFSTAT_EXACT) bracket the fitted driver refresh the values are
+//     current as of, moved or not, so when the sample and the baseline
+//     are both predicted the change span holds after an idle interval
+//     too. A predicted window from a lock fitted anew (Sample.Rebase)
+//     gives a Gap: the interval began on another clock, or on none.
 //
 // # What a Reset books
 //
@@ -100,6 +112,16 @@
 // (TestSimulatedWatchRefined). Fitting the
 // refresh period, narrowing windows and warning about sampling faster than
 // the driver refreshes belong to package refresh and the bridge.
+//
+// Without watch mode the bridge can fit the driver's refresh clock from the
+// reads alone (refresh.Lock, IFSTAT_EXACT=on, experimental) and pass each
+// read the predicted refresh as a window (Sample.Predicted), an unsure read
+// as Sample.Unsure, and Sample.Live, Sample.Rebase; the rules above then
+// divide each delta by the span between the predicted refreshes. The
+// scenario matrix (matrix_test.go: periods 0.5 to 3 s, phases, jitter,
+// missed refreshes, period changes, idle and bursts, rate steps, a reboot,
+// sampling at 1 s and 0.2 s) prints the read span and the lock side by
+// side with go test -v -run Matrix; docs/accuracy.md has the tables.
 //
 // # Sub-second sampling
 //

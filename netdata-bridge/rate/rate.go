@@ -85,6 +85,25 @@ type Sample struct {
 	// the driver's refresh period (package refresh) may pass a narrower
 	// window.
 	UnchangedNS int64
+	// Predicted says that (UnchangedNS, ChangedNS] brackets the fitted
+	// driver refresh that the values are current as of (package refresh,
+	// Lock), not the first read that saw them: it holds for unchanged
+	// values too, so a change span is used even after an idle interval
+	// when the baseline was predicted as well (rule 9).
+	Predicted bool
+	// Unsure says that the read lies so close to a predicted refresh that
+	// which side it fell on is not known: like a stale read it closes no
+	// interval (Stale, nothing booked, the baseline kept), so the next
+	// read spans both intervals. Ignored once the baseline is
+	// StaleLimitNS old.
+	Unsure bool
+	// Live says that at least two driver refreshes fell since the last
+	// change: unchanged counters are then a true zero, not stale.
+	Live bool
+	// Rebase says that the predicted refresh clock was fitted anew and
+	// does not continue the one the baseline was predicted by (if any):
+	// the interval, which spans two clocks or began on none, is a Gap.
+	Rebase bool
 }
 
 // changeNS is the best estimate of the instant at which s.Values
@@ -149,8 +168,9 @@ func (s Status) String() string {
 // Result is what one Update concluded.
 type Result struct {
 	Status Status
-	// Reason says why for Reset, Implausible, OutOfOrder and an ambiguous
-	// Gap (see Ambiguous); empty otherwise.
+	// Reason says why for Reset, Implausible, OutOfOrder, an ambiguous
+	// Gap (see Ambiguous) and a Stale result of an unsure read
+	// (Sample.Unsure); empty otherwise.
 	Reason string
 	// DtNS is the span in ns the delta covers: since the last read at which
 	// the counters changed (see Stale), or, when both samples carry change
@@ -277,6 +297,8 @@ type Tracker struct {
 	// baseChange estimates when base appeared (Sample.changeNS); 0 when
 	// unknown.
 	baseChange int64
+	// basePredicted: baseChange is a predicted refresh (Sample.Predicted).
+	basePredicted bool
 	// idle: the last OK or Gap interval moved no main counter. False after
 	// First, Reset and Implausible: whether the driver is refreshing is
 	// unknown, so stillness is not believed at once.
@@ -369,7 +391,14 @@ func (t *Tracker) Update(s Sample) Result {
 	}
 
 	moved := res.Delta[RxBytes]|res.Delta[TxBytes]|res.Delta[RxPackets]|res.Delta[TxPackets] != 0
-	if !moved && !t.idle {
+	if s.Unsure {
+		if limit := t.cfg.staleLimit(); span < uint64(max(limit, DefaultStaleLimitNS)) {
+			t.lastMono = s.MonoNS
+			t.note(s)
+			return Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: res.DtNS, Total: t.totals}
+		}
+	}
+	if !moved && !t.idle && !s.Live {
 		if limit := t.cfg.staleLimit(); limit > 0 && span < uint64(limit) {
 			// Keep base and baseMono: the next change is divided by the
 			// whole span since the last one.
@@ -384,7 +413,8 @@ func (t *Tracker) Update(s Sample) Result {
 	// between. Not after a measured idle interval: refreshes that changed
 	// nothing are invisible, so the previous change may be long before
 	// the refresh that began this traffic.
-	if c := s.changeNS(); moved && !t.idle && t.baseChange > 0 && c > t.baseChange {
+	// Predicted refreshes on both ends hold whatever the traffic did.
+	if c := s.changeNS(); (moved && !t.idle || s.Predicted && t.basePredicted) && !s.Unsure && t.baseChange > 0 && c > t.baseChange {
 		res.DtNS = c - t.baseChange
 		res.ChangeSpan = true
 	}
@@ -392,6 +422,12 @@ func (t *Tracker) Update(s Sample) Result {
 	res.Status = OK
 	if t.cfg.MaxGapNS > 0 && span > uint64(t.cfg.MaxGapNS) {
 		res.Status = Gap
+	}
+	if s.Rebase && s.Predicted {
+		res.Status = Gap
+		res.Reason = "refresh clock fitted anew: the interval spans two clocks"
+		res.ChangeSpan = false
+		res.DtNS = clampInt64(span)
 	}
 	if t.restored {
 		if c := t.ambiguous(s, &res, b); c >= 0 {
@@ -465,6 +501,10 @@ func (t *Tracker) rebase(s Sample) {
 	t.base = s.Values
 	t.baseMono = s.MonoNS
 	t.baseChange = s.changeNS()
+	t.basePredicted = s.Predicted && !s.Unsure && t.baseChange > 0
+	if s.Unsure {
+		t.baseChange = 0
+	}
 	t.lastMono = s.MonoNS
 	t.restored = false
 	t.note(s)

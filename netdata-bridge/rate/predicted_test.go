@@ -1,0 +1,96 @@
+package rate
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// predicted returns s with the window of a predicted refresh at sec
+// seconds (refresh.Lock): (at-1 ms, at+1 ms].
+func predicted(s Sample, at float64) Sample {
+	c := int64(at * float64(sec))
+	s.UnchangedNS, s.ChangedNS, s.Predicted = c-sec/1000, c+sec/1000, true
+	return s
+}
+
+func unsure(s Sample) Sample { s.Unsure = true; return s }
+
+func TestUpdatePredicted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{
+			// Two refreshes 0.9765 s apart fall into the second interval:
+			// the delta is divided by their span, 1.953 s, not by the
+			// read span of 1 s.
+			name: "the span between predicted refreshes",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{predicted(at(2, 2000, 0, 2, 0), 1.4765), Result{Status: OK, DtNS: 976_500_000, ChangeSpan: true, Rate: true,
+					Delta: Values{1000, 0, 1}, Total: Values{1000, 0, 1}}},
+				{predicted(at(3, 4000, 0, 4, 0), 2.9295), Result{Status: OK, DtNS: 1_453_000_000, ChangeSpan: true, Rate: true,
+					Delta: Values{2000, 0, 2}, Total: Values{3000, 0, 3}}},
+			},
+		},
+		{
+			// After an idle interval the predicted refreshes still hold:
+			// the traffic began after the baseline's refresh.
+			name: "after idle",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{with(predicted(at(2, 1000, 0, 1, 0), 1.5), func(s *Sample) { s.Live = true }), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true}},
+				{predicted(at(3, 1500, 0, 2, 0), 2.5), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true,
+					Delta: Values{500, 0, 1}, Total: Values{500, 0, 1}}},
+			},
+		},
+		{
+			// An unsure read closes no interval: the next one spans both.
+			name: "unsure is held",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{unsure(at(2, 2000, 0, 2, 0)), Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: sec, Total: Values{}}},
+				{predicted(at(3, 3000, 0, 3, 0), 2.5), Result{Status: OK, DtNS: 2 * sec, ChangeSpan: true, Rate: true,
+					Delta: Values{2000, 0, 2}, Total: Values{2000, 0, 2}}},
+			},
+		},
+		{
+			// Without Live, stillness after traffic is stale; with it, a
+			// true zero at once.
+			name: "live stillness is a zero",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{predicted(at(2, 2000, 0, 2, 0), 1.5), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true,
+					Delta: Values{1000, 0, 1}, Total: Values{1000, 0, 1}}},
+				{predicted(at(3, 2000, 0, 2, 0), 2.5), Result{Status: Stale, DtNS: sec, Total: Values{1000, 0, 1}}},
+				{with(predicted(at(4, 2000, 0, 2, 0), 3.5), func(s *Sample) { s.Live = true }), Result{Status: OK, DtNS: 2 * sec, ChangeSpan: true, Rate: true,
+					Total: Values{1000, 0, 1}}},
+			},
+		},
+		{
+			// A new clock: the interval that began on the old one is a gap.
+			name: "rebase",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{with(predicted(at(2, 2000, 0, 2, 0), 1.7), func(s *Sample) { s.Rebase = true }), Result{Status: Gap, Reason: "refresh clock fitted anew: the interval spans two clocks",
+					DtNS: sec, Delta: Values{1000, 0, 1}, Total: Values{1000, 0, 1}}},
+				{predicted(at(3, 3000, 0, 3, 0), 2.7), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true,
+					Delta: Values{1000, 0, 1}, Total: Values{2000, 0, 2}}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := New(Config{})
+			for i, st := range tt.steps {
+				got := tr.Update(st.in)
+				if d := cmp.Diff(st.want, got); d != "" {
+					t.Fatalf("step %d: Update(%+v) mismatch (-want +got):\n%s", i, st.in, d)
+				}
+			}
+		})
+	}
+}
