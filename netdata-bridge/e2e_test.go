@@ -346,27 +346,53 @@ func (s *scenarioT) report(t *testing.T) {
 	s.lines, s.reported = nil, true
 }
 
-func (s *scenarioT) Log(args ...any)                 { s.add(false, strings.TrimSuffix(fmt.Sprintln(args...), "\n")) }
+func (s *scenarioT) Log(args ...any) { s.add(false, sprint(args...)) }
+
 func (s *scenarioT) Logf(format string, args ...any) { s.add(false, fmt.Sprintf(format, args...)) }
-func (s *scenarioT) Error(args ...any)               { s.add(true, strings.TrimSuffix(fmt.Sprintln(args...), "\n")) }
-func (s *scenarioT) Errorf(format string, args ...any) {
-	s.add(true, fmt.Sprintf(format, args...))
-}
-func (s *scenarioT) Fatal(args ...any)                 { s.Error(args...); s.FailNow() }
-func (s *scenarioT) Fatalf(format string, args ...any) { s.Errorf(format, args...); s.FailNow() }
-func (s *scenarioT) Fail()                             { s.add(true, "failed") }
-func (s *scenarioT) FailNow()                          { s.mu.Lock(); s.failed = true; s.mu.Unlock(); runtime.Goexit() }
+
+func (s *scenarioT) Error(args ...any) { s.add(true, sprint(args...)) }
+
+func (s *scenarioT) Errorf(format string, args ...any) { s.add(true, fmt.Sprintf(format, args...)) }
+
+func (s *scenarioT) Fail() { s.add(true, "failed") }
+
 func (s *scenarioT) Failed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.failed
 }
-func (s *scenarioT) Skip(args ...any) { s.Fatal(append([]any{"skip in a scenario:"}, args...)...) }
+
+// FailNow ends the scenario's goroutine; in a cleanup of the parent, after
+// the report, it is the parent's FailNow.
+func (s *scenarioT) FailNow() {
+	s.mu.Lock()
+	s.failed = true
+	reported := s.reported
+	s.mu.Unlock()
+	if reported {
+		s.TB.FailNow()
+	}
+	runtime.Goexit()
+}
+
+func (s *scenarioT) Fatal(args ...any) { s.Error(args...); s.FailNow() }
+
+func (s *scenarioT) Fatalf(format string, args ...any) { s.Errorf(format, args...); s.FailNow() }
+
+// A scenario has nothing to skip: the test as a whole skips before it
+// starts them.
+func (s *scenarioT) Skip(args ...any) { s.Fatal("skip in a scenario: " + sprint(args...)) }
+
 func (s *scenarioT) Skipf(format string, args ...any) {
 	s.Fatalf("skip in a scenario: "+format, args...)
 }
-func (s *scenarioT) SkipNow()     { s.Fatal("skip in a scenario") }
+
+func (s *scenarioT) SkipNow() { s.Fatal("skip in a scenario") }
+
 func (s *scenarioT) Name() string { return s.TB.Name() + "/" + s.name }
+
+// sprint formats as t.Log does.
+func sprint(args ...any) string { return strings.TrimSuffix(fmt.Sprintln(args...), "\n") }
 
 // ramp is one interface whose counters grow at a constant rate in real
 // time from the moment it was set.
