@@ -274,7 +274,6 @@ func rated(values []string) []int64 {
 	return out
 }
 
-
 // rampTree is a fake counter tree whose eth0 counters grow at a constant
 // rate in real time. Its net/dev is a named pipe rendered when the agent
 // opens it (proctest.ServePipe), so the counters an agent reads are those of
