@@ -315,6 +315,7 @@ type logLine struct {
 }
 
 func (s *scenarioT) add(err bool, msg string) {
+	msg = caller() + msg
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failed = s.failed || err
@@ -390,6 +391,22 @@ func (s *scenarioT) Skipf(format string, args ...any) {
 func (s *scenarioT) SkipNow() { s.Fatal("skip in a scenario") }
 
 func (s *scenarioT) Name() string { return s.TB.Name() + "/" + s.name }
+
+// caller returns "file:line: " of the code that called a scenarioT
+// method, the position t.Log would have printed.
+func caller() string {
+	pc := make([]uintptr, 16)
+	frames := runtime.CallersFrames(pc[:runtime.Callers(2, pc)])
+	for {
+		f, more := frames.Next()
+		if !strings.Contains(f.Function, "(*scenarioT)") {
+			return fmt.Sprintf("%s:%d: ", filepath.Base(f.File), f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
 
 // sprint formats as t.Log does.
 func sprint(args ...any) string { return strings.TrimSuffix(fmt.Sprintln(args...), "\n") }
