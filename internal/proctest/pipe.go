@@ -43,7 +43,8 @@ func BootNS() int64 {
 // sees and the time it stamps right after its read agree to within the
 // scheduling delay of one process; a file rewritten every few ms would be
 // up to that period stale. One reader at a time, at most one read per
-// 100 ms; see netdevtest.Driver.Serve for a server without that gap.
+// pipeGap (5 ms); see netdevtest.Driver.Serve for a server without that
+// gap.
 func ServePipe(t testing.TB, path string, render func(at Instant) []byte) {
 	t.Helper()
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

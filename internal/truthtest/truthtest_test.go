@@ -68,14 +68,23 @@ func TestCheckServed(t *testing.T) {
 	var l Ledger
 	l.Record(proctest.Instant{BootNS: 900}, map[string]wire.Counters{"eth0": {RxBytes: 1000, TxBytes: 250}})
 	l.Record(proctest.Instant{BootNS: 1900}, map[string]wire.Counters{"eth0": {RxBytes: 2000, TxBytes: 500}})
-	good := &Replies{replies: []Reply{reply("r", 1, 1000, 1000), reply("r", 2, 2000, 2000)}}
-	if n := CheckServed(t, &l, good, "eth0"); n != 2 {
-		t.Errorf("checked %d replies, want 2", n)
+	l.Record(proctest.Instant{BootNS: 2900}, map[string]wire.Counters{"eth0": {RxBytes: 3000, TxBytes: 750}})
+	for name, good := range map[string]*Replies{
+		"after each serve": {replies: []Reply{reply("r", 1, 1000, 1000), reply("r", 2, 2000, 2000)}},
+		// The agent's clock trails the kernel's by a constant of its run.
+		"a run's clock 150 ns behind": {replies: []Reply{reply("r", 1, 750, 1000), reply("r", 2, 1750, 2000), reply("r", 3, 2800, 3000)}},
+	} {
+		if n := CheckServed(t, &l, good, "eth0"); n != len(good.replies) {
+			t.Errorf("%s: checked %d replies, want %d", name, n, len(good.replies))
+		}
 	}
 	for name, bad := range map[string]*Replies{
-		"never served":         {replies: []Reply{reply("r", 1, 1000, 1001)}},
-		"stamped before serve": {replies: []Reply{reply("r", 1, 1800, 2000)}},
-		"undecodable":          {bad: []string{"x"}},
+		"never served": {replies: []Reply{reply("r", 1, 1000, 1001)}},
+		// Stamped 10 ns before the second serve, and yet the next read,
+		// 110 ns later, saw the third, served 1000 ns after the second:
+		// no one offset of the run's clock fits both.
+		"read before its serve": {replies: []Reply{reply("r", 1, 1890, 1000), reply("r", 2, 2000, 3000)}},
+		"undecodable":           {bad: []string{"x"}},
 	} {
 		rec := &recorder{}
 		CheckServed(rec, &l, bad, "eth0")
