@@ -717,7 +717,7 @@ func perSecond(sp truthtest.Span, iface string, c func(wire.Counters) uint64, wr
 // (resets only) must be a gap. Gaps are allowed only if gapsOK.
 func (s *source) judge(t testing.TB, chart, iface string, pts series, gapsOK bool) {
 	t.Helper()
-	if n := checkServed(t, &s.served, s.replies, iface); n == 0 {
+	if n := truthtest.CheckServed(t, &s.served, s.replies, iface); n == 0 {
 		t.Errorf("%s: no reply of the agent carries %s", chart, iface)
 	}
 	s.mu.Lock()
@@ -756,70 +756,6 @@ func (s *source) judge(t testing.TB, chart, iface string, pts series, gapsOK boo
 		}
 	}
 	t.Logf("%s, points past the warm-up and the exact rates around each:%s", chart, b.String())
-}
-
-// checkServed is truthtest.CheckServed for the agent's clock as it is. It
-// fails t for every reply whose counters of iface were never served, and
-// for every agent run whose mono_ns stamps cannot be CLOCK_BOOTTIME at
-// the moment of their reads up to one constant of the run. It returns how
-// many replies it checked.
-//
-// The agent reads CLOCK_BOOTTIME once, at start, and advances it with Go's
-// monotonic clock (netdev's kernelClock): its mono_ns trail the kernel's
-// clock by the time between those two reads at start, a constant d >= 0
-// of the run, some µs (more if the agent was preempted right there). So
-// mono_ns may precede the instant its counters were served (10 µs was
-// seen), which truthtest.CheckServed takes for an error. What must hold
-// is that one d puts every read of the run after the serve of its
-// counters and before the next serve (the agent stamps a read before it
-// opens the file again): max(serve - mono_ns) <= d < min(next serve -
-// mono_ns). Rates are unaffected: d cancels in every span of one run.
-func checkServed(t testing.TB, l *truthtest.Ledger, r *truthtest.Replies, iface string) int {
-	t.Helper()
-	all := l.All()
-	next := make(map[int64]int64, len(all)) // serve instant -> the next one
-	for i := 1; i < len(all); i++ {
-		next[all[i-1].At.BootNS] = all[i].At.BootNS
-	}
-	type bounds struct{ lo, hi int64 }
-	runs := map[string]*bounds{}
-	var order []string
-	n := 0
-	for _, rep := range r.All() {
-		c, ok := rep.Ifaces[iface]
-		if !ok {
-			continue
-		}
-		n++
-		s, ok := l.Find(iface, c)
-		if !ok {
-			t.Errorf("reply seq %d: %s rx %d tx %d was never served", rep.Seq, iface, c.RxBytes, c.TxBytes)
-			continue
-		}
-		b := runs[rep.RunID]
-		if b == nil {
-			b = &bounds{lo: 0, hi: math.MaxInt64}
-			runs[rep.RunID] = b
-			order = append(order, rep.RunID)
-		}
-		b.lo = max(b.lo, s.At.BootNS-rep.MonoNS)
-		if nx, ok := next[s.At.BootNS]; ok {
-			b.hi = min(b.hi, nx-rep.MonoNS)
-		}
-	}
-	for _, run := range order {
-		b := runs[run]
-		if b.lo >= b.hi {
-			t.Errorf("agent run %s: no constant offset of mono_ns to CLOCK_BOOTTIME puts every read between the serve of its counters and the next (offset >= %v and < %v)",
-				run, time.Duration(b.lo), time.Duration(b.hi))
-		} else {
-			t.Logf("agent run %s: mono_ns trail CLOCK_BOOTTIME by %v to %v", run, time.Duration(b.lo), time.Duration(b.hi))
-		}
-	}
-	for _, bad := range r.Bad() {
-		t.Errorf("reply does not decode: %s", bad)
-	}
-	return n
 }
 
 // rates is a pair of rates in kilobits/s.
