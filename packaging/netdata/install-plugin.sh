@@ -3,9 +3,19 @@
 # ifstat.plugin, with its settings file ifstat.conf.
 #
 # Usage (as root, from the unpacked release archive or a checkout):
-#   sh install-plugin.sh [BRIDGE_BINARY]
+#   sh install-plugin.sh [BRIDGE_BINARY] [IFSTAT_NAME=value ...]
 # BRIDGE_BINARY defaults to ifstat-bridge next to this script or two levels
-# up (the release archive's layout).
+# up (the release archive's layout, or a checkout after
+# "go build -o ifstat-bridge ./cmd/ifstat-bridge").
+#
+# ifstat.conf is written from the template next to this script the first
+# time and kept afterwards. Each IFSTAT_NAME=value argument sets that
+# variable in it: the first active NAME= line is replaced in place and any
+# later ones are removed (the last one would win); with none, a commented
+# "#NAME=" example line is replaced, else the line is appended. Running the
+# script again with new values therefore edits the file, never adds a
+# second line. (A password given here lands in the shell's history: edit
+# the file for that one.)
 #
 # Where Netdata keeps its plugins and user configuration:
 #   Netdata's own static install (kickstart.sh --static-only):
@@ -23,7 +33,31 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=${ROOT:-}
 
-bin=${1:-}
+bin=
+for a in "$@"; do
+	case $a in
+	IFSTAT_*=*)
+		name=${a%%=*}
+		case $name in
+		*[!A-Z0-9_]*)
+			echo "install-plugin.sh: $name: not a variable name (IFSTAT_ and A-Z, 0-9, _)" >&2
+			exit 2
+			;;
+		esac
+		;;
+	-*)
+		echo "usage: install-plugin.sh [BRIDGE_BINARY] [IFSTAT_NAME=value ...]" >&2
+		exit 2
+		;;
+	*)
+		if [ -n "$bin" ]; then
+			echo "install-plugin.sh: two binaries given: $bin and $a" >&2
+			exit 2
+		fi
+		bin=$a
+		;;
+	esac
+done
 if [ -z "$bin" ]; then
 	for b in "$here/ifstat-bridge" "$here/../../ifstat-bridge"; do
 		[ -f "$b" ] && bin=$b && break
@@ -72,7 +106,41 @@ if [ ! -f "$root$conf/ifstat.conf" ]; then
 	cp "$here/ifstat.conf" "$root$conf/ifstat.conf"
 	chmod 0640 "$root$conf/ifstat.conf"
 	[ -z "$group" ] || chgrp "$group" "$root$conf/ifstat.conf"
-	echo "install-plugin.sh: wrote $conf/ifstat.conf: set IFSTAT_BROKER there"
+	echo "install-plugin.sh: wrote $conf/ifstat.conf from the template (broker: IFSTAT_BROKER=... as an argument, or edit the file)"
 fi
+
+# set_var NAME VALUE sets NAME=VALUE in ifstat.conf as described above. awk
+# takes the value from the environment, so no character in it is special.
+set_var() {
+	f=$root$conf/ifstat.conf
+	(umask 077 && NAME=$1 VALUE=$2 awk '
+		function key(line) {
+			sub(/^[ \t]*/, "", line)
+			sub(/^export[ \t]+/, "", line)
+			sub(/[ \t]*=.*$/, "", line)
+			return line
+		}
+		{ lines[NR] = $0 }
+		/^[ \t]*#/ { c = $0; sub(/^[ \t]*#[ \t]*/, "", c); if (!example && key(c) == ENVIRON["NAME"] && c ~ /=/) example = NR; next }
+		/=/ && key($0) == ENVIRON["NAME"] { if (first) drop[NR] = 1; else first = NR }
+		END {
+			at = first ? first : example
+			for (i = 1; i <= NR; i++) {
+				if (i == at) print ENVIRON["NAME"] "=" ENVIRON["VALUE"]
+				else if (!drop[i]) print lines[i]
+			}
+			if (!at) print ENVIRON["NAME"] "=" ENVIRON["VALUE"]
+		}' "$f" >"$f.new")
+	# cat keeps the file's mode and group.
+	cat "$f.new" >"$f"
+	rm -f "$f.new"
+	echo "install-plugin.sh: set $1 in $conf/ifstat.conf"
+}
+for a in "$@"; do
+	case $a in
+	IFSTAT_*=*) set_var "${a%%=*}" "${a#*=}" ;;
+	esac
+done
+
 echo "install-plugin.sh: installed $plugins/ifstat.plugin, settings in $conf/ifstat.conf"
-echo "install-plugin.sh: now restart Netdata (systemctl restart netdata)"
+echo "install-plugin.sh: now restart Netdata (systemctl restart netdata; without systemd: stop netdata and start it again)"
