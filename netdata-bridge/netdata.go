@@ -25,12 +25,25 @@ type chartKind struct {
 	mult uint64
 }
 
-var chartKinds = []chartKind{
+var chartKinds = [...]chartKind{
 	{"net", "ifstat.net", "Bandwidth", "kilobits/s", 7000, plugind.ChartArea, rate.RxBytes, rate.TxBytes, "received", "sent", 8},
 	{"packets", "ifstat.packets", "Packets", "packets/s", 7001, plugind.ChartLine, rate.RxPackets, rate.TxPackets, "received", "sent", 1000},
 	{"errors", "ifstat.errors", "Interface Errors", "errors/s", 7002, plugind.ChartLine, rate.RxErrors, rate.TxErrors, "inbound", "outbound", 1000},
 	{"drops", "ifstat.drops", "Interface Drops", "drops/s", 7003, plugind.ChartLine, rate.RxDropped, rate.TxDropped, "inbound", "outbound", 1000},
 }
+
+// The charts besides chartKinds, as indices into ndIface.typeIDs after
+// those of chartKinds, with their id suffixes.
+const (
+	extraRefresh = len(chartKinds) + iota
+	extraRawBytes
+	extraRawPackets
+	extraRawSpan
+	extraNetPeak
+	numExtra = iota
+)
+
+var extraSuffixes = [numExtra]string{"refresh", "raw_bytes", "raw_packets", "raw_span", "net_peak"}
 
 // NetdataOutput writes NodeSamples as Netdata's plugins.d protocol: one
 // virtual node per router where Netdata has them (1.39 and newer), else
@@ -55,9 +68,13 @@ type ndIface struct {
 	defined  bool
 	typ, id  string // chart type and id prefix
 	lastMono int64  // Netdata's model time of these charts, in agent ns
-	// typeIDs caches the sanitised "type.id" per chart kind: sanitising
-	// on every BEGIN was 8 % of the bridge's CPU at 5,000 agents.
-	typeIDs [4]string
+	// typeIDs caches the sanitised "type.id" per chart (chartKinds,
+	// then the extra charts): sanitising on every BEGIN was 8 % of the
+	// bridge's CPU at 5,000 agents.
+	typeIDs [len(chartKinds) + numExtra]string
+	// refreshDefined is set once the refresh chart is defined: only when
+	// there is a period to show (refreshShown).
+	refreshDefined bool
 	// tariffs are the dimension ids of the tariff chart, once defined.
 	tariffs []string
 
@@ -136,6 +153,9 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 		for i, k := range chartKinds {
 			f.typeIDs[i] = plugind.TypeID(f.typ, f.id+"_"+k.suffix)
 		}
+		for i, suffix := range extraSuffixes {
+			f.typeIDs[len(chartKinds)+i] = plugind.TypeID(f.typ, f.id+"_"+suffix)
+		}
 		n.ifaces[is.Name] = f
 	}
 	if is.Obsolete {
@@ -144,6 +164,10 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 			if f.tariffs != nil {
 				o.defineTariffChart(f, is.Name, nil, "obsolete")
 				f.tariffs = nil
+			}
+			if f.refreshDefined {
+				o.defineRefreshChart(f, is.Name, "obsolete")
+				f.refreshDefined = false
 			}
 			f.defined, f.lastMono, f.pending, f.secEnd = false, 0, f.pending[:0], time.Time{}
 		}
@@ -237,7 +261,7 @@ func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration,
 		o.w.End()
 	}
 	if o.interval < time.Second {
-		o.w.Begin(plugind.TypeID(f.typ, f.id+"_net_peak"), since)
+		o.w.Begin(f.typeIDs[extraNetPeak], since)
 		for _, d := range []struct {
 			id string
 			c  rate.Counter
@@ -250,41 +274,100 @@ func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration,
 		}
 		o.w.End()
 	}
-	// The non-normalised view (collectl -on): what the counters moved
-	// in this round and over how long, without dividing.
-	o.w.Begin(plugind.TypeID(f.typ, f.id+"_raw"), since)
+	o.emitRaw(f, since, results)
+	o.emitRefresh(f, iface, since, est)
+}
+
+// emitRaw writes the non-normalised view (collectl -on): what the counters
+// moved in this round, and the span of the agent's clock that covers,
+// without dividing. One unit per chart: bytes, packets, and the span in
+// ms, which is what the net chart divided by (a round after stale reads
+// covers two seconds and counts twice the bytes of its neighbours).
+//
+// Only rated (OK) intervals are counted. A Gap interval (longer than
+// IFSTAT_MAX_GAP, a rebased refresh clock, an ambiguous wrap) is booked to
+// the totals (the tariff chart, Home Assistant's byte totals) but is not
+// a round: charted per round, an outage of ten minutes would stand as one
+// bar six hundred times the height of its neighbours (1.3e9 bytes on the
+// old raw chart after an outage), hiding every ordinary round on the
+// axis. The raw charts show exactly what the rate charts divide, so both
+// are gaps there.
+func (o *NetdataOutput) emitRaw(f *ndIface, since time.Duration, results []rate.Result) {
 	var raw rate.Values
 	var span int64
 	for _, r := range results {
-		if r.Status == rate.OK || r.Status == rate.Gap {
+		if r.Status == rate.OK {
 			for c := range raw {
 				raw[c] += r.Delta[c]
 			}
 			span += r.DtNS
 		}
 	}
+	for _, ch := range []struct {
+		chart  int
+		rx, tx rate.Counter
+		rxID   string
+		txID   string
+	}{
+		{extraRawBytes, rate.RxBytes, rate.TxBytes, "rx_bytes", "tx_bytes"},
+		{extraRawPackets, rate.RxPackets, rate.TxPackets, "rx_packets", "tx_packets"},
+	} {
+		o.w.Begin(f.typeIDs[ch.chart], since)
+		if span > 0 {
+			o.w.Set(ch.rxID, clampInt64(raw[ch.rx]))
+			o.w.Set(ch.txID, clampInt64(raw[ch.tx]))
+		} else {
+			o.w.SetEmpty(ch.rxID)
+			o.w.SetEmpty(ch.txID)
+		}
+		o.w.End()
+	}
+	o.w.Begin(f.typeIDs[extraRawSpan], since)
 	if span > 0 {
-		o.w.Set("rx_bytes", clampInt64(raw[rate.RxBytes]))
-		o.w.Set("tx_bytes", clampInt64(raw[rate.TxBytes]))
-		o.w.Set("rx_packets", clampInt64(raw[rate.RxPackets]))
-		o.w.Set("tx_packets", clampInt64(raw[rate.TxPackets]))
 		o.w.Set("span", span/1000)
 	} else {
-		for _, id := range []string{"rx_bytes", "tx_bytes", "rx_packets", "tx_packets", "span"} {
-			o.w.SetEmpty(id)
-		}
+		o.w.SetEmpty("span")
 	}
 	o.w.End()
-	o.w.Begin(plugind.TypeID(f.typ, f.id+"_refresh"), since)
-	switch {
-	case est.Confident && est.PeriodNS > 0:
+}
+
+// refreshShown reports whether est says more than the request interval
+// does: a confident refresh period, or an at-most bound clearly below the
+// interval. Without watch mode the at-most bound is the median spacing of
+// reads that all saw the counters move, that is the request interval
+// itself give or take the reads' jitter ("at most ≈1000.1 ms" at 1 s):
+// charting it would only restate IFSTAT_INTERVAL. With watch mode it is
+// the spacing of the agent's watch reads, below the interval, and says
+// how fresh each read is. "Clearly" is below 90 % of the interval: the
+// spacing of reads jitters by milliseconds, never by a tenth.
+func refreshShown(est refresh.Estimate, interval time.Duration) (period, atMost bool) {
+	period = est.Confident && est.PeriodNS > 0
+	atMost = !period && est.AtMostNS > 0 && est.AtMostNS*10 < int64(interval)*9
+	return period, atMost
+}
+
+// emitRefresh writes the refresh chart's round, defining the chart first
+// when there is at last a period to show. Once defined it stays (a gap
+// while nothing is known, e.g. after a reset) until the interface goes.
+func (o *NetdataOutput) emitRefresh(f *ndIface, iface string, since time.Duration, est refresh.Estimate) {
+	period, atMost := refreshShown(est, o.interval)
+	if !f.refreshDefined {
+		if !period && !atMost {
+			return
+		}
+		o.defineRefreshChart(f, iface, "")
+		f.refreshDefined = true
+		since = 0 // the chart's first round
+	}
+	o.w.Begin(f.typeIDs[extraRefresh], since)
+	if period {
 		o.w.Set("period", est.PeriodNS/1000)
-		o.w.SetEmpty("at_most")
-	case est.AtMostNS > 0:
+	} else {
 		o.w.SetEmpty("period")
+	}
+	if atMost {
 		o.w.Set("at_most", est.AtMostNS/1000)
-	default:
-		o.w.SetEmpty("period")
+	} else {
 		o.w.SetEmpty("at_most")
 	}
 	o.w.End()
@@ -300,8 +383,7 @@ func (o *NetdataOutput) defineCharts(f *ndIface, iface, options string) {
 		})
 		o.w.Dimension(plugind.DimensionOpts{ID: k.inName, Name: k.inName, Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
 		o.w.Dimension(plugind.DimensionOpts{ID: k.outName, Name: k.outName, Algorithm: plugind.AlgAbsolute, Multiplier: -1, Divisor: 1000})
-		o.w.CLabel("interface", iface, plugind.LabelSourceAuto)
-		o.w.CLabelCommit()
+		o.ifaceLabel(iface)
 	}
 }
 
@@ -357,9 +439,8 @@ func (o *NetdataOutput) defineTariffChart(f *ndIface, iface string, tariffs []st
 	}
 }
 
-// defineExtraCharts defines the refresh-period chart and, for sub-second
-// intervals, the peak chart.
-func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
+// defineRefreshChart defines the refresh-period chart.
+func (o *NetdataOutput) defineRefreshChart(f *ndIface, iface, options string) {
 	o.w.Chart(plugind.ChartOpts{
 		Type: f.typ, ID: f.id + "_refresh", Title: "Counter refresh period (" + iface + ")", Units: "ms",
 		Family: iface, Context: "ifstat.refresh", ChartType: plugind.ChartLine, Priority: 7005,
@@ -367,15 +448,45 @@ func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
 	})
 	o.w.Dimension(plugind.DimensionOpts{ID: "period", Name: "period", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
 	o.w.Dimension(plugind.DimensionOpts{ID: "at_most", Name: "at most", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.ifaceLabel(iface)
+}
+
+// ifaceLabel labels the chart just defined with its interface, as every
+// chart of an interface is, so one label filter finds them all.
+func (o *NetdataOutput) ifaceLabel(iface string) {
+	o.w.CLabel("interface", iface, plugind.LabelSourceAuto)
+	o.w.CLabelCommit()
+}
+
+// defineExtraCharts defines the raw charts and, for sub-second intervals,
+// the peak chart. Dimension ids of the raw charts are the counters' names
+// (tools read them from the stream), their names those of the rate
+// charts; sent is drawn negative as there.
+func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
+	for _, c := range []struct {
+		suffix, context, title, units string
+		priority                      int
+		rxID, txID                    string
+	}{
+		{"raw_bytes", "ifstat.raw_bytes", "Bytes counted per round, not divided by time", "bytes", 7006, "rx_bytes", "tx_bytes"},
+		{"raw_packets", "ifstat.raw_packets", "Packets counted per round, not divided by time", "packets", 7007, "rx_packets", "tx_packets"},
+	} {
+		o.w.Chart(plugind.ChartOpts{
+			Type: f.typ, ID: f.id + "_" + c.suffix, Title: c.title + " (" + iface + ")", Units: c.units,
+			Family: iface, Context: c.context, ChartType: plugind.ChartLine, Priority: c.priority,
+			UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
+		})
+		o.w.Dimension(plugind.DimensionOpts{ID: c.rxID, Name: "received", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1})
+		o.w.Dimension(plugind.DimensionOpts{ID: c.txID, Name: "sent", Algorithm: plugind.AlgAbsolute, Multiplier: -1, Divisor: 1})
+		o.ifaceLabel(iface)
+	}
 	o.w.Chart(plugind.ChartOpts{
-		Type: f.typ, ID: f.id + "_raw", Title: "Counter deltas per round, not divided by time (" + iface + ")", Units: "count",
-		Family: iface, Context: "ifstat.raw", ChartType: plugind.ChartLine, Priority: 7006,
+		Type: f.typ, ID: f.id + "_raw_span", Title: "Time the raw counts cover (" + iface + ")", Units: "ms",
+		Family: iface, Context: "ifstat.raw_span", ChartType: plugind.ChartLine, Priority: 7008,
 		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 	})
-	for _, id := range []string{"rx_bytes", "tx_bytes", "rx_packets", "tx_packets"} {
-		o.w.Dimension(plugind.DimensionOpts{ID: id, Name: id, Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1})
-	}
-	o.w.Dimension(plugind.DimensionOpts{ID: "span", Name: "span ms", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.w.Dimension(plugind.DimensionOpts{ID: "span", Name: "span", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.ifaceLabel(iface)
 	if o.interval >= time.Second {
 		return
 	}
@@ -386,4 +497,5 @@ func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
 	})
 	o.w.Dimension(plugind.DimensionOpts{ID: "received", Name: "received", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
 	o.w.Dimension(plugind.DimensionOpts{ID: "sent", Name: "sent", Algorithm: plugind.AlgAbsolute, Multiplier: -1, Divisor: 1000})
+	o.ifaceLabel(iface)
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -229,4 +231,175 @@ func TestNetdataSubSecond(t *testing.T) {
 		}
 	}
 	golden(t, t.Name(), buf.Bytes())
+}
+
+// refreshSample is one rated second of eth0 on er-x with the refresh
+// estimate est.
+func refreshSample(i int, est refresh.Estimate) *NodeSample {
+	return &NodeSample{
+		Node: "er-x", Tick: t0.Add(time.Duration(i) * time.Second),
+		Reply: &wire.Reply{Node: "er-x", MonoNS: int64(i+1) * 1e9},
+		Ifaces: []IfaceSample{{Name: "eth0", Refresh: est,
+			Result: rate.Result{Status: rate.OK, DtNS: 1e9, Delta: rate.Values{rate.RxBytes: 125_000}, Rate: true}}},
+	}
+}
+
+// TestNetdataRefreshChartDefinedOnceKnown: the refresh chart is not
+// defined while the estimate says nothing beyond the request interval
+// (nothing yet, or "at most" the interval itself, which is what reads
+// without watch mode give), and is defined, exactly once, with the first
+// confident period or an at-most bound clearly below the interval (watch
+// mode). It stays defined, as a gap, when the estimate is lost again, and
+// is made obsolete with its interface only if it was defined.
+func TestNetdataRefreshChartDefinedOnceKnown(t *testing.T) {
+	t.Parallel()
+	const chart = "CHART 'ifstat_er-x.eth0_refresh' "
+	const begin = "BEGIN 'ifstat_er-x.eth0_refresh'"
+	unknown := refresh.Estimate{}
+	readSpacing := refresh.Estimate{AtMostNS: 1_000_100_000, Windows: 12} // ≈ the 1 s interval
+	justBelow := refresh.Estimate{AtMostNS: 950_000_000, Windows: 12}     // jitter, not a finding
+	watch := refresh.Estimate{AtMostNS: 50_000_000, Windows: 12}
+	period := refresh.Estimate{PeriodNS: 976_563_000, Windows: 12, Confident: true}
+	unsure := refresh.Estimate{PeriodNS: 976_563_000, Windows: 3}
+
+	for _, tt := range []struct {
+		name     string
+		ests     []refresh.Estimate
+		firstDef int // index of the sample that defines the chart, -1 none
+	}{
+		{"nothing known", []refresh.Estimate{unknown, unknown, unknown}, -1},
+		{"at most the interval", []refresh.Estimate{unknown, readSpacing, readSpacing, justBelow}, -1},
+		{"period not yet confident", []refresh.Estimate{unknown, unsure, unsure}, -1},
+		{"confident period", []refresh.Estimate{readSpacing, unsure, period, period, unknown, period}, 2},
+		{"watch mode bound", []refresh.Estimate{unknown, watch, watch}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+			defs, begins := 0, 0
+			for i, est := range tt.ests {
+				buf.Reset()
+				if err := o.Emit(refreshSample(i, est), t0); err != nil {
+					t.Fatal(err)
+				}
+				out := buf.String()
+				d, b := strings.Count(out, chart), strings.Count(out, begin)
+				defs, begins = defs+d, begins+b
+				switch {
+				case tt.firstDef < 0 || i < tt.firstDef:
+					if d+b != 0 {
+						t.Fatalf("sample %d (%+v) wrote the refresh chart before there is a period to show:\n%s", i, est, out)
+					}
+				case i == tt.firstDef:
+					if d != 1 || b != 1 {
+						t.Fatalf("sample %d (%+v): %d definitions and %d rounds of the refresh chart, want 1 and 1:\n%s", i, est, d, b, out)
+					}
+					// Defined before its first round, after the interface's
+					// other charts' rounds of this write.
+					if strings.Index(out, chart) > strings.Index(out, begin) {
+						t.Errorf("refresh round before its CHART:\n%s", out)
+					}
+				default:
+					if d != 0 || b != 1 {
+						t.Fatalf("sample %d (%+v): %d definitions and %d rounds of the refresh chart, want 0 and 1:\n%s", i, est, d, b, out)
+					}
+				}
+			}
+			// The interface goes away: the refresh chart is made obsolete
+			// only if Netdata has it.
+			buf.Reset()
+			gone := &NodeSample{Node: "er-x", Tick: t0.Add(time.Minute), Reply: &wire.Reply{Node: "er-x", MonoNS: 61e9},
+				Ifaces: []IfaceSample{{Name: "eth0", Absent: true, Obsolete: true}}}
+			if err := o.Emit(gone, t0); err != nil {
+				t.Fatal(err)
+			}
+			obsolete := strings.Count(buf.String(), chart)
+			if want := min(defs, 1); obsolete != want {
+				t.Errorf("%d obsolete CHART lines for the refresh chart, want %d:\n%s", obsolete, want, buf.String())
+			}
+		})
+	}
+}
+
+// TestNetdataRefreshChartGolden pins the refresh chart's definition and
+// rounds: a confident period, then the estimate lost (after a reset: a
+// gap), then a watch-mode bound.
+func TestNetdataRefreshChartGolden(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	for i, est := range []refresh.Estimate{
+		{AtMostNS: 1_000_100_000, Windows: 12},
+		{PeriodNS: 976_563_000, Windows: 12, Confident: true},
+		{},
+		{AtMostNS: 50_000_000, Windows: 12},
+	} {
+		if err := o.Emit(refreshSample(i, est), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden(t, t.Name(), buf.Bytes())
+}
+
+// TestNetdataRawOutage: after an outage longer than IFSTAT_MAX_GAP the
+// interval is a Gap: its delta is booked to the totals, but neither the
+// rate charts nor the per-round raw charts show it (a gap, not a spike
+// of the whole outage's traffic); the next round is an ordinary one.
+func TestNetdataRawOutage(t *testing.T) {
+	t.Parallel()
+	s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour,
+		Rate: rate.Config{MaxGapNS: int64(10 * time.Second)}})
+	s.Status("er-x", true)
+	var buf bytes.Buffer
+	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	const bps = 1_250_000 // bytes per second, steady
+	var last *NodeSample
+	for _, sec := range []int{0, 1, 2, 603, 604} { // ten minutes without replies
+		at := t0.Add(time.Duration(sec) * time.Second)
+		s.Tick(at, 0)
+		rx := uint64(sec) * bps
+		ns, why := s.Reply("er-x", &wire.Reply{ID: "run-" + strconv.FormatUint(s.seq, 10), Node: "er-x", MonoNS: int64(sec+1) * 1e9, BootID: "b",
+			Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, RxPackets: rx / 1000, Ifindex: 2}}}, at)
+		if ns == nil {
+			t.Fatalf("second %d dropped: %s", sec, why)
+		}
+		buf.Reset()
+		if err := o.Emit(ns, at); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		switch sec {
+		case 603:
+			res := ns.Ifaces[0].Result
+			if res.Status != rate.Gap || res.Delta[rate.RxBytes] != 601*bps || res.Total[rate.RxBytes] != 603*bps {
+				t.Errorf("after the outage: %v, delta %d, total %d; want a Gap booking %d to a total of %d",
+					res.Status, res.Delta[rate.RxBytes], res.Total[rate.RxBytes], 601*bps, 603*bps)
+			}
+			for _, want := range []string{
+				"BEGIN 'ifstat_er-x.eth0_net' 601000000\nSET 'received' = ''\n",
+				"BEGIN 'ifstat_er-x.eth0_raw_bytes' 601000000\nSET 'rx_bytes' = ''\nSET 'tx_bytes' = ''\nEND\n",
+				"BEGIN 'ifstat_er-x.eth0_raw_packets' 601000000\nSET 'rx_packets' = ''\nSET 'tx_packets' = ''\nEND\n",
+				"BEGIN 'ifstat_er-x.eth0_raw_span' 601000000\nSET 'span' = ''\nEND\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the round after the outage lacks %q:\n%s", want, out)
+				}
+			}
+		case 604, 2:
+			for _, want := range []string{
+				"BEGIN 'ifstat_er-x.eth0_net' 1000000\nSET 'received' = 10000000\n",
+				"BEGIN 'ifstat_er-x.eth0_raw_bytes' 1000000\nSET 'rx_bytes' = 1250000\n",
+				"BEGIN 'ifstat_er-x.eth0_raw_packets' 1000000\nSET 'rx_packets' = 1250\n",
+				"BEGIN 'ifstat_er-x.eth0_raw_span' 1000000\nSET 'span' = 1000000\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("second %d lacks %q:\n%s", sec, want, out)
+				}
+			}
+		}
+		last = ns
+	}
+	if got := last.Ifaces[0].Result.Total[rate.RxBytes]; got != 604*bps {
+		t.Errorf("total %d, want every byte of the outage booked: %d", got, 604*bps)
+	}
 }
