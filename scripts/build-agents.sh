@@ -9,7 +9,7 @@
 # Static (CGO_ENABLED=0), -trimpath, stripped (-s -w), main.version set.
 # Writes DIST/ifstat-agent-linux-<target>, DIST/SHA256SUMS, prints sizes.
 #
-# Why these settings (see shared/reference/counters-and-mqtt.md §8):
+# Why these settings:
 #  - 32-bit MIPS routers (ER-X/MT7621, most OpenWrt MIPS) have no FPU, and a
 #    hardfloat binary dies with "Illegal instruction": always softfloat.
 #  - mips64 (Octeon ER-4/6P/8/12, ER-Lite) is built softfloat as well: it

@@ -1,6 +1,5 @@
 // Package hatest checks MQTT discovery messages against Home Assistant's
-// rules for sensor and binary_sensor entities, as written down in
-// /work/shared/reference/home-assistant-discovery.md from HA core
+// rules for sensor and binary_sensor entities, as HA core implements them
 // (components/mqtt/{discovery,abbreviations,schemas,sensor,binary_sensor}.py,
 // components/sensor/const.py) for HA 2024.11 – 2026.x.
 //
