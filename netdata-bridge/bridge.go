@@ -59,6 +59,10 @@ type Publisher interface {
 // dropped and counted, so a flood cannot grow memory or block paho.
 const inboxSize = 1 << 14
 
+// statsEvery is the period of the sampler's stats line (debug level) and
+// of the check for late replies.
+const statsEvery = time.Minute
+
 // Readiness: sampling starts once the retained state copies had time to
 // arrive after the subscription, or after stateWait if the broker is away.
 const (
@@ -99,7 +103,12 @@ type Bridge struct {
 	inbox   chan message
 	events  chan event
 	dropped atomic.Uint64
-	ready   atomic.Bool // sampling started; state copies are no longer read
+	// foreignSeen is set once a reply to another bridge's request was
+	// seen (logged once at info; counted in Stats.Unknown).
+	foreignSeen bool
+	// lastStats is the sampler's Stats at the last stats line.
+	lastStats Stats
+	ready     atomic.Bool // sampling started; state copies are no longer read
 
 	mu     sync.Mutex
 	client mqtt.Client
@@ -250,6 +259,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer keep.Stop()
 	save := time.NewTicker(b.cfg.StateInterval)
 	defer save.Stop()
+	statsTk := time.NewTicker(statsEvery)
+	defer statsTk.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -310,6 +321,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 			if err := b.process(m); err != nil {
 				return err
 			}
+		case <-statsTk.C:
+			b.logStats()
 		case <-save.C:
 			if b.ready.Load() && !b.cfg.Viewer {
 				b.saveState(client, false)
@@ -385,9 +398,7 @@ func (b *Bridge) process(m message) error {
 		}
 		ns, why := b.sampler.Reply(node, m.reply, m.at)
 		if ns == nil {
-			if why != DropUnexpected {
-				b.limiter.Warn(log.WithField("reason", string(why)).WithField("id", m.reply.ID), "drop:"+node, "dropping reply")
-			}
+			b.logDrop(log.WithField("reason", string(why)).WithField("id", m.reply.ID), node, why)
 			return nil
 		}
 		for _, is := range ns.Ifaces {
@@ -401,13 +412,68 @@ func (b *Bridge) process(m message) error {
 				}
 			}
 			if is.LostWhileDown {
+				// Info, not a warning: nothing is left to act on (the
+				// router rebooted or re-created the interface while the
+				// bridge was down), but the totals lack that traffic.
 				log.WithField("iface", is.Name).WithField("reason", is.Result.Reason).
-					Warn("counters reset while no bridge watched: the traffic before the reset is unknown and not counted")
+					Info("counters reset while no bridge watched: the traffic before the reset is unknown and not counted")
 			}
 		}
 		return b.emit([]*NodeSample{ns})
 	}
 	return nil
+}
+
+// logDrop logs a reply the sampler did not use, by what a user can do
+// about it. Every drop is counted in the sampler's Stats (the stats line).
+func (b *Bridge) logDrop(log *logrus.Entry, node string, why DropReason) {
+	switch why {
+	case DropUnexpected:
+		// An agent this bridge does not sample (IFSTAT_NODES, shards):
+		// another bridge's.
+	case DropUnknown:
+		// A reply to a request this bridge never sent: another bridge on
+		// the same broker (ifstat-bridge watch, a shard, a second
+		// Netdata), an earlier run of this one, or someone debugging
+		// with mosquitto_pub. Expected on a shared broker: said once.
+		if !b.foreignSeen {
+			b.foreignSeen = true
+			log.Info("ignoring replies to requests this bridge did not send (another bridge or client asks the same agents); they are counted as unknown in the debug stats line")
+		}
+	case DropLate:
+		// One late reply is a gap in the charts and nothing to act on;
+		// logStats warns when they are a good part of the requests.
+		log.Debug("dropping reply")
+	default:
+		// Forged (a reply on another node's topic) and duplicate (two
+		// agents with the same IFSTAT_NODE) replies need the user.
+		b.limiter.Warn(log, "drop:"+node, "dropping reply")
+	}
+}
+
+// lateShare is the share of a stats period's requests answered too late
+// from which logStats warns: a few late replies are the broker's or the
+// network's hiccups; this many mean the interval is too short for them.
+const lateShare = 0.1
+
+// logStats writes the sampler's counters of the last period at debug
+// level, and warns when replies were often late.
+func (b *Bridge) logStats() {
+	st := b.sampler.Stats()
+	prev := b.lastStats
+	b.lastStats = st
+	d := func(now, then uint64) uint64 { return now - then }
+	b.log.WithFields(logrus.Fields{
+		"requests": d(st.Requests, prev.Requests), "matched": d(st.Matched, prev.Matched),
+		"late": d(st.Late, prev.Late), "gaps": d(st.Gaps, prev.Gaps), "skipped": d(st.Skipped, prev.Skipped),
+		"unknown": d(st.Unknown, prev.Unknown), "unexpected": d(st.Unexpected, prev.Unexpected),
+		"duplicate": d(st.Duplicate, prev.Duplicate), "forged": d(st.Forged, prev.Forged),
+		"unknown_total": st.Unknown,
+	}).Debug("sampler stats since the last line")
+	if req, late := d(st.Requests, prev.Requests), d(st.Late, prev.Late); req > 0 && float64(late) >= lateShare*float64(req) {
+		b.log.WithField("late", late).WithField("requests", req).WithField("interval", b.cfg.Interval).
+			Warn("many replies arrived after the next request was due and were dropped (gaps in the charts): the broker, network or agents are too slow for IFSTAT_INTERVAL; raise it")
+	}
 }
 
 func (b *Bridge) emit(samples []*NodeSample) error {

@@ -267,7 +267,10 @@ const (
 	DropUnexpected DropReason = "agent not sampled"
 	DropLate       DropReason = "late"
 	DropDuplicate  DropReason = "duplicate"
-	DropUnknown    DropReason = "reply to a request never sent"
+	// DropUnknown is expected wherever another bridge (ifstat-bridge
+	// watch, a shard, an earlier run) asks the same agents on the same
+	// broker: their replies reach every subscriber. Counted, not a fault.
+	DropUnknown DropReason = "reply to a request never sent"
 )
 
 // Reply matches a decoded reply that arrived on topicNode's reply topic at
