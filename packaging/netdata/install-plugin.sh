@@ -106,7 +106,11 @@ if [ ! -f "$root$conf/ifstat.conf" ]; then
 	cp "$here/ifstat.conf" "$root$conf/ifstat.conf"
 	chmod 0640 "$root$conf/ifstat.conf"
 	[ -z "$group" ] || chgrp "$group" "$root$conf/ifstat.conf"
-	echo "install-plugin.sh: wrote $conf/ifstat.conf from the template (broker: IFSTAT_BROKER=... as an argument, or edit the file)"
+	echo "install-plugin.sh: wrote $conf/ifstat.conf from the template"
+	case " $* " in
+	*" IFSTAT_BROKER="*) ;;
+	*) echo "install-plugin.sh: check IFSTAT_BROKER there (run again with IFSTAT_BROKER=URL, or edit the file)" ;;
+	esac
 fi
 
 # set_var NAME VALUE sets NAME=VALUE in ifstat.conf as described above. awk
