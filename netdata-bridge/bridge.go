@@ -443,7 +443,14 @@ func (b *Bridge) logDrop(log *logrus.Entry, node string, why DropReason) {
 	case DropLate:
 		// One late reply is a gap in the charts and nothing to act on;
 		// logStats warns when they are a good part of the requests.
-		log.Debug("dropping reply")
+		// Limited like the warnings: a client that copies this bridge's
+		// request ids can send any number.
+		if ok, suppressed := b.limiter.Allow("late:" + node); ok {
+			if suppressed > 0 {
+				log = log.WithField("suppressed", suppressed)
+			}
+			log.Debug("dropping reply")
+		}
 	default:
 		// Forged (a reply on another node's topic) and duplicate (two
 		// agents with the same IFSTAT_NODE) replies need the user.
