@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/embedbroker"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
@@ -22,7 +23,8 @@ import (
 // IFSTAT_BROKER is not set, and an agent for this machine's interfaces in
 // this process.
 func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bool, stdout io.Writer) int {
-	header := []string{"ifstat-mqtt watch: broker " + cfg.BrokerRedacted() + "   (Ctrl-C stops)"}
+	// Every line fits 80 columns (the view cuts what does not).
+	header := []string{"ifstat-mqtt watch (Ctrl-C stops)", "broker " + cfg.BrokerRedacted()}
 	// A viewer: no Home Assistant output, no persisted state, and an id of
 	// its own, so it never competes with the bridge that owns the id.
 	cfg.Viewer, cfg.HA = true, "off"
@@ -48,7 +50,7 @@ func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bo
 			}
 			broker = b
 			cfg.Broker = b.URL()
-			header[0] = "ifstat-mqtt demo: embedded broker " + b.URL() + " (loopback only)   (Ctrl-C stops)"
+			header = []string{"ifstat-mqtt demo (Ctrl-C stops)", "broker " + b.URL() + " (embedded, loopback only)"}
 		}
 		host, _ := os.Hostname()
 		node := wire.NodeFromHostname(host)
@@ -66,15 +68,26 @@ func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bo
 			defer wg.Done()
 			a.Run(agentCtx)
 		}()
+		header[0] = "ifstat-mqtt demo (Ctrl-C stops)"
 		header = append(header, fmt.Sprintf("agent %q in this process, reading /proc/net/dev on request", node))
 	}
 	header = append(header, "raw messages: "+subscribeHint(cfg))
-	view := watch.New(stdout, header, isTerminal(stdout), 500*time.Millisecond)
+	term := isTerminal(stdout)
+	opt := watch.Options{Header: header, Clear: term, Every: 500 * time.Millisecond}
+	if term {
+		opt.Size = func() (int, int) { return terminalSize(stdout) }
+	}
+	view := watch.New(stdout, opt)
 	b, err := bridge.New(cfg, log, view)
 	if err != nil {
 		log.WithError(err).Error("start failed")
 		return 1
 	}
+	// The view reads which agents are online from the sampler in its
+	// Tick, on the bridge's loop goroutine that owns the sampler: an agent
+	// whose retained status says offline is shown offline at the next
+	// round, not with its last rate.
+	view.SetAgents(b.Sampler())
 	if err := b.Run(ctx); err != nil {
 		log.WithError(err).Warn("stopping")
 	}
@@ -87,6 +100,19 @@ func subscribeHint(cfg bridge.Config) string {
 		h = fmt.Sprintf("mosquitto_sub -h %s -p %s -v -t '%s/#'", u[0], u[1], cfg.TopicPrefix)
 	}
 	return h
+}
+
+// terminalSize returns the columns and rows of the terminal w is, or 0, 0.
+func terminalSize(w io.Writer) (cols, rows int) {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0, 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0, 0
+	}
+	return int(ws.Col), int(ws.Row)
 }
 
 func isTerminal(w io.Writer) bool {
