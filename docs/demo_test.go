@@ -17,8 +17,8 @@ import (
 // timed against it.
 const demoGuard = 20 * time.Second
 
-// ratedRow is a table row whose RX and TX columns hold numbers (kbit/s).
-var ratedRow = regexp.MustCompile(`(?m)^\S+\s+\S+\s+(\d+\.\d+)\s+(\d+\.\d+)\s+\d`)
+// ratedRow is an interface row whose RX and TX columns hold scaled rates.
+var ratedRow = regexp.MustCompile(`(?m)^ \S+\s+(\d[\d.]*) [kMGT]?bit/s\s+(\d[\d.]*) [kMGT]?bit/s\s`)
 
 func TestMain(m *testing.M) { proctest.Main(m) }
 
@@ -101,10 +101,12 @@ func TestDemoCapture(t *testing.T) {
 
 	lines := strings.Split(screen, "\n")
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`^ifstat-mqtt demo: embedded broker tcp://127\.0\.0\.1:\d+ \(loopback only\)`),
+		regexp.MustCompile(`^ifstat-mqtt demo \(Ctrl-C stops\)$`),
+		regexp.MustCompile(`^broker tcp://127\.0\.0\.1:\d+ \(embedded, loopback only\)$`),
 		regexp.MustCompile(`^agent "[a-z0-9_-]+" in this process`),
 		regexp.MustCompile(`^raw messages: mosquitto_sub -h 127\.0\.0\.1 -p \d+ -v -t 'ifstat/#'$`),
-		regexp.MustCompile(`^NODE\s+IFACE\s+RX kbit/s\s+TX kbit/s\s+RX total\s+TX total\s+STATUS`),
+		regexp.MustCompile(`^IFACE\s+RX\s+TX\s+RX total\s+TX total\s+GAPS\s+RX trend\s+STATUS$`),
+		regexp.MustCompile(`^[a-z0-9_-]+: online, answering, last reply \d\d:\d\d:\d\d$`),
 	} {
 		found := false
 		for _, l := range lines {

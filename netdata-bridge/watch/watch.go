@@ -24,6 +24,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -504,7 +505,8 @@ func sparkline(cells []cell, n int) string {
 		}
 		i := 0
 		if hi > 0 {
-			i = int(c.v / hi * float64(len(bars)-1))
+			// Rounded: a steady rate's small wobble stays at the top.
+			i = int(math.Round(c.v / hi * float64(len(bars)-1)))
 		}
 		sb.WriteRune(bars[max(0, min(i, len(bars)-1))])
 	}

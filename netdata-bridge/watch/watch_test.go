@@ -210,7 +210,7 @@ func TestRender(t *testing.T) {
 			"",
 			columns,
 			"er-x: online, answering, last reply 10:00:03",
-			" eth0       534 Mbit/s 17.8 Mbit/s 3.00 GiB  200 MiB    0 ▃▅█      ok",
+			" eth0       534 Mbit/s 17.8 Mbit/s 3.00 GiB  200 MiB    0 ▃▆█      ok",
 		},
 	}, {
 		// The agent stops answering while its status stays online (a
@@ -225,7 +225,7 @@ func TestRender(t *testing.T) {
 			"",
 			columns,
 			"er-x: online, no reply for 3s, last reply 10:00:02",
-			" eth0                              3.00 GiB  200 MiB    2 ▄█··     no reply 3s",
+			" eth0                              3.00 GiB  200 MiB    2 ▅█··     no reply 3s",
 		},
 	}, {
 		// SIGTERM: the agent's retained status says offline; the
@@ -239,7 +239,7 @@ func TestRender(t *testing.T) {
 			"",
 			columns,
 			"er-x: offline (agent status), last reply 10:00:02",
-			" eth0                              3.00 GiB  200 MiB    2 ▄█··     offline",
+			" eth0                              3.00 GiB  200 MiB    2 ▅█··     offline",
 		},
 	}, {
 		name:  "online again, before its first reply",
@@ -250,7 +250,7 @@ func TestRender(t *testing.T) {
 			"",
 			columns,
 			"er-x: online again, waiting for its reply, last reply 10:00:02",
-			" eth0                              3.00 GiB  200 MiB    2 ▄█··     waiting",
+			" eth0                              3.00 GiB  200 MiB    2 ▅█··     waiting",
 		},
 	}, {
 		// After the restart the outage stays counted and drawn; the
@@ -265,7 +265,7 @@ func TestRender(t *testing.T) {
 			"",
 			columns,
 			"er-x: online, answering, last reply 10:00:07",
-			" eth0       356 Mbit/s 17.8 Mbit/s 3.01 GiB  200 MiB    3 ▄█···▄█  ok",
+			" eth0       356 Mbit/s 17.8 Mbit/s 3.01 GiB  200 MiB    3 ▅█···▅█  ok",
 		},
 	}, {
 		// Rounds without a rate for one interface of an answering agent:
