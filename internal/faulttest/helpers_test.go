@@ -241,9 +241,11 @@ type value struct {
 	bps   float64
 	gap   bool
 	raw   string
-	// The raw chart's round (BEGIN '<type>.<iface>_raw'), written after
-	// the net chart's in the same Write: rawSeen once its END was read;
-	// rawGap when it had no values (no OK or Gap interval).
+	// The raw charts' rounds (BEGIN '<type>.<iface>_raw_bytes', then
+	// _raw_packets and _raw_span), written after the net chart's in the
+	// same Write: rawSeen once the END of _raw_span, the last, was read;
+	// rawGap when they had no values (no rated interval: an OK one; a
+	// Gap interval is booked to the totals only).
 	rawSeen bool
 	rawGap  bool
 	rxDelta uint64
@@ -295,11 +297,13 @@ func (pd *plugind) parse(r io.Reader, gen int) {
 		case strings.HasPrefix(line, "BEGIN '"):
 			chart, _, _ = strings.Cut(strings.TrimPrefix(line, "BEGIN '"), "'")
 			raw = -1
-			if net, ok := strings.CutSuffix(chart, "_raw"); ok {
-				raw = pd.openRaw(gen, net+"_net")
+			for _, suffix := range []string{"_raw_bytes", "_raw_span"} {
+				if net, ok := strings.CutSuffix(chart, suffix); ok {
+					raw = pd.openRaw(gen, net+"_net")
+				}
 			}
 		case line == "END":
-			if raw >= 0 {
+			if raw >= 0 && strings.HasSuffix(chart, "_raw_span") {
 				pd.mu.Lock()
 				pd.values[raw].rawSeen = true
 				pd.mu.Unlock()
@@ -940,13 +944,15 @@ func TestJudges(t *testing.T) {
 	}
 	tr := truth{iface: "eth0", led: &led, reps: &truthtest.Replies{}}
 	round := func(received string, delta uint64, spanUS int64) string {
-		raw := "SET 'rx_bytes' = ''\nSET 'span' = ''\n"
+		rx, span := "''", "''"
 		if spanUS > 0 {
-			raw = fmt.Sprintf("SET 'rx_bytes' = %d\nSET 'span' = %d\n", delta, spanUS)
+			rx, span = strconv.FormatUint(delta, 10), strconv.FormatInt(spanUS, 10)
 		}
 		return "BEGIN 'ifstat_n.eth0_net' 1000000\nSET 'received' = " + received + "\nSET 'sent' = 1\nEND\n" +
 			"BEGIN 'ifstat_n.eth0_packets' 1000000\nSET 'received' = 5\nEND\n" +
-			"BEGIN 'ifstat_n.eth0_raw' 1000000\n" + raw + "SET 'tx_bytes' = 1\nEND\n"
+			"BEGIN 'ifstat_n.eth0_raw_bytes' 1000000\nSET 'rx_bytes' = " + rx + "\nSET 'tx_bytes' = 1\nEND\n" +
+			"BEGIN 'ifstat_n.eth0_raw_packets' 1000000\nSET 'rx_packets' = 1\nSET 'tx_packets' = 1\nEND\n" +
+			"BEGIN 'ifstat_n.eth0_raw_span' 1000000\nSET 'span' = " + span + "\nEND\n"
 	}
 	rate := func(delta uint64, spanUS int64) string {
 		return strconv.FormatUint(delta*8_000_000/uint64(spanUS), 10)

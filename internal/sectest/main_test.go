@@ -344,16 +344,17 @@ func waitRated(t *testing.T, br *proc, node string, n int) (rx, tx []int64) {
 }
 
 // checkRates fails the test unless every rated round of node's eth0 is
-// exact: its raw rx and tx deltas (the bridge's raw chart) are differences
+// exact: its raw rx and tx deltas (the bridge's raw_bytes chart) are differences
 // of two values the tree served, and the received and sent values are
-// those deltas over the span the raw chart gives (the agent's own mono_ns
+// those deltas over the span the raw_span chart gives (the agent's own mono_ns
 // span), to within truthtest.Exact. No tolerance stands for the
 // machine's speed: a slow agent moves the span and the delta together.
 // It returns how many rounds it judged.
 func checkRates(t *testing.T, br *proc, node string, tree *rampTree) int {
 	t.Helper()
 	p := parsePlugind(br.stdout.String())
-	net, raw := p["ifstat_"+node+".eth0_net"], p["ifstat_"+node+".eth0_raw"]
+	net, raw := p["ifstat_"+node+".eth0_net"], p["ifstat_"+node+".eth0_raw_bytes"]
+	spans := p["ifstat_"+node+".eth0_raw_span"]["span"]
 	servedRx, servedTx := map[uint64]bool{}, map[uint64]bool{}
 	for _, s := range tree.served.All() {
 		servedRx[s.Ifaces["eth0"].RxBytes], servedTx[s.Ifaces["eth0"].TxBytes] = true, true
@@ -368,12 +369,12 @@ func checkRates(t *testing.T, br *proc, node string, tree *rampTree) int {
 	}
 	n := 0
 	for i, v := range net["received"] {
-		if v == "" || i >= len(net["sent"]) || i >= len(raw["span"]) {
+		if v == "" || i >= len(net["sent"]) || i >= len(spans) {
 			continue
 		}
-		span, err := strconv.ParseInt(raw["span"][i], 10, 64)
+		span, err := strconv.ParseInt(spans[i], 10, 64)
 		if err != nil || span <= 0 {
-			t.Errorf("%s round %d: received %s with raw span %q", node, i, v, raw["span"][i])
+			t.Errorf("%s round %d: received %s with raw span %q", node, i, v, spans[i])
 			continue
 		}
 		for _, d := range []struct {

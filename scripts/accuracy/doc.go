@@ -17,10 +17,10 @@
 // closes. The driver's clock is CLOCK_BOOTTIME like the agent's, so
 // True(end) − True(prev) over end − prev is the true average of that span,
 // and Visible(end) − Visible(prev) must equal the round's raw deltas (the
-// _raw chart): a check that the agent read what the driver showed. With a
+// _raw_bytes chart): a check that the agent read what the driver showed. With a
 // constant rate the true average over any span is the rate itself, so the
 // error of a sample does not depend on which span (read span or the
-// bridge's change span, the _raw chart's span) it is taken to cover.
+// bridge's change span, the _raw_span chart) it is taken to cover.
 //
 // With -serve DIR it only creates a Driver tree in DIR (8 interfaces,
 // -period) and serves it until killed, for scripts/bench-agent.sh.

@@ -567,7 +567,7 @@ func analyze(res *result) (*judged, error) {
 	}
 	total := 0
 	for _, name := range d.Names() {
-		net, raw, ref, peak := res.charts[name+"_net"], res.charts[name+"_raw"], res.charts[name+"_refresh"], res.charts[name+"_net_peak"]
+		net, raw, ref, peak := res.charts[name+"_net"], res.charts[name+"_raw_bytes"], res.charts[name+"_refresh"], res.charts[name+"_net_peak"]
 		if len(net) == 0 {
 			return nil, fmt.Errorf("%s: %w", name, errNoRounds)
 		}
@@ -683,7 +683,7 @@ func report(w io.Writer, results []*result) {
 			fmt.Fprintf(w, "analysis failed: %v\n", err)
 			continue
 		}
-		fmt.Fprintf(w, "rounds aligned to replies: %d (unaligned, not judged: %d); _raw deltas equal to the driver's visible deltas: %d of %d\n",
+		fmt.Fprintf(w, "rounds aligned to replies: %d (unaligned, not judged: %d); _raw_bytes deltas equal to the driver's visible deltas: %d of %d\n",
 			j.aligned, j.unaligned, j.rawOK, j.rawOK+j.rawBad)
 		fmt.Fprintf(w, "bridge _net, all samples:            %s\n", &j.all)
 		fmt.Fprintf(w, "bridge _net, after %d rounds/iface:  %s\n", settleRounds, &j.settled)
