@@ -34,9 +34,11 @@ const node = "tmux-er-x"
 // TestWatchTmuxAgentRestart runs "ifstat-bridge watch" in an 80×24 tmux
 // pane against a real Mosquitto and a real agent on a fake counter tree,
 // stops the agent with SIGTERM (its retained status goes offline) and
-// starts it again. The eth0 row must show a rate, then "offline" with
-// blank rates, then a rate again with the outage counted as gaps and drawn
-// as holes; no line of the screen may be wider than 80 columns.
+// starts it again, then stops it with SIGSTOP (no reply, status still
+// online) and continues it. The eth0 row must show a rate, then "offline"
+// with blank rates, then a rate again with the outage counted as gaps and
+// drawn as holes, then "no reply Ns" with blank rates; no line of the
+// screen may be wider than 80 columns.
 func TestWatchTmuxAgentRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts mosquitto, an agent and the bridge in tmux; skipped with -short")
@@ -118,7 +120,7 @@ func TestWatchTmuxAgentRestart(t *testing.T) {
 	// After: the agent restarted; a rate again, the outage counted and
 	// drawn, with at least two rated rounds after it.
 	restarted := time.Now()
-	proctest.Start(t, "agent (restarted)", bin.Agent, agentEnv, proctest.Guard(guard))
+	agent = proctest.Start(t, "agent (restarted)", bin.Agent, agentEnv, proctest.Guard(guard))
 	after := regexp.MustCompile(`·[▁▂▃▄▅▆▇█]{2,}$`)
 	screen, took = pane.waitFor(t, "the eth0 row rated again, gaps counted", func(s string) bool {
 		r := row.FindString(s)
@@ -134,6 +136,29 @@ func TestWatchTmuxAgentRestart(t *testing.T) {
 	if !regexp.MustCompile(`(?m)gaps [1-9]\d*$`).MatchString(screen) {
 		t.Errorf("the status line counts no gaps:\n%s", screen)
 	}
+
+	// Silent: SIGSTOP. Its status stays online (the broker's keepalive
+	// is 45 s away), but no reply comes: "no reply Ns", blank rates.
+	if err := syscall.Kill(agent.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	screen, took = pane.waitFor(t, "the eth0 row without reply", func(s string) bool {
+		m := tail.FindStringSubmatch(row.FindString(s))
+		return m != nil && regexp.MustCompile(`^no reply \d+s$`).MatchString(m[3])
+	})
+	t.Logf("the row said no reply %v after SIGSTOP", took.Sub(stopped).Round(10*time.Millisecond))
+	snap("agent stopped (SIGSTOP)", screen)
+	if r := row.FindString(screen); rated.MatchString(r) {
+		t.Errorf("row without reply still shows rates: %q", r)
+	}
+	if err := syscall.Kill(agent.PID(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	pane.waitFor(t, "the eth0 row rated after SIGCONT", func(s string) bool {
+		m := tail.FindStringSubmatch(row.FindString(s))
+		return rated.MatchString(row.FindString(s)) && m != nil && m[3] == "ok"
+	})
 
 	if *update {
 		var b strings.Builder
