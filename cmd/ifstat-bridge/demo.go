@@ -50,7 +50,7 @@ func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bo
 			}
 			broker = b
 			cfg.Broker = b.URL()
-			header = []string{"ifstat-mqtt demo (Ctrl-C stops)", "broker " + b.URL() + " (embedded, loopback only)"}
+			header[1] = "broker " + b.URL() + " (embedded, loopback only)"
 		}
 		host, _ := os.Hostname()
 		node := wire.NodeFromHostname(host)
