@@ -23,6 +23,8 @@
 #   b  period 0.9765 s, IFSTAT_INTERVAL=1s, watch off
 #   c  period 1 s, IFSTAT_INTERVAL=200ms, watch off
 #   a10 (only when named in SCENARIOS) as a, with IFSTAT_WATCH=10ms
+#   bx, b5, b5x (only when named) the agent as installed: bx is b with the
+#               bridge's IFSTAT_EXACT=on; b5, b5x a 0.5 s driver, off / on
 # Each runs its own mosquitto on a free 127.0.0.1 port; every process is
 # killed by PID. See scripts/accuracy/doc.go for how samples are aligned.
 set -euo pipefail

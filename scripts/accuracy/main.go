@@ -57,15 +57,21 @@ type scenario struct {
 	period   time.Duration // the driver's refresh period
 	interval time.Duration // IFSTAT_INTERVAL
 	watch    string        // IFSTAT_WATCH, "" = off
+	exact    bool          // the bridge with IFSTAT_EXACT=on
 }
 
 var scenarios = []scenario{
-	{"a", 976500 * time.Microsecond, time.Second, "50ms"},
-	{"b", 976500 * time.Microsecond, time.Second, ""},
-	{"c", time.Second, 200 * time.Millisecond, ""},
+	{"a", 976500 * time.Microsecond, time.Second, "50ms", false},
+	{"b", 976500 * time.Microsecond, time.Second, "", false},
+	{"c", time.Second, 200 * time.Millisecond, "", false},
 	// a10: scenario a with a finer watch timer, whose window bounds the
 	// error before the refresh fit has settled (±0.5 % instead of ±2.5 %).
-	{"a10", 976500 * time.Microsecond, time.Second, "10ms"},
+	{"a10", 976500 * time.Microsecond, time.Second, "10ms", false},
+	// bx, b5, b5x: the agent as installed (no watch); x with the bridge's
+	// experimental refresh lock (IFSTAT_EXACT=on), b5 a 0.5 s driver.
+	{"bx", 976500 * time.Microsecond, time.Second, "", true},
+	{"b5", 500 * time.Millisecond, time.Second, "", false},
+	{"b5x", 500 * time.Millisecond, time.Second, "", true},
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -255,10 +261,14 @@ func runScenario(ctx context.Context, o options, sc scenario, logw io.Writer) (*
 	}
 	defer agent.stop()
 
-	bridge, err := start(dir, "bridge", []string{
+	bridgeEnv := []string{
 		"IFSTAT_BROKER=" + broker, "IFSTAT_NODES=" + node, "IFSTAT_NETDATA=on", "IFSTAT_HA=off",
 		"IFSTAT_INTERVAL=" + sc.interval.String(), "IFSTAT_LOG_LEVEL=info", "IFSTAT_BRIDGE_ID=acc-" + sc.name,
-	}, o.bridge)
+	}
+	if sc.exact {
+		bridgeEnv = append(bridgeEnv, "IFSTAT_EXACT=on")
+	}
+	bridge, err := start(dir, "bridge", bridgeEnv, o.bridge)
 	if err != nil {
 		return nil, err
 	}
@@ -676,8 +686,8 @@ func report(w io.Writer, results []*result) {
 			continue
 		}
 		sc := res.sc
-		fmt.Fprintf(w, "\n== scenario %s: driver period %v, IFSTAT_INTERVAL=%v, IFSTAT_WATCH=%q, %d interfaces × (100 Mbit/s rx, 50 Mbit/s tx), %d replies, driver served %d reads (missed closes %d), agent warnings %d\n",
-			sc.name, sc.period, sc.interval, sc.watch, nIfaces, len(res.replies), res.driver.Served(), res.driver.Missed(), res.agentErr)
+		fmt.Fprintf(w, "\n== scenario %s: driver period %v, IFSTAT_INTERVAL=%v, IFSTAT_WATCH=%q, IFSTAT_EXACT=%v, %d interfaces × (100 Mbit/s rx, 50 Mbit/s tx), %d replies, driver served %d reads (missed closes %d), agent warnings %d\n",
+			sc.name, sc.period, sc.interval, sc.watch, sc.exact, nIfaces, len(res.replies), res.driver.Served(), res.driver.Missed(), res.agentErr)
 		j, err := analyze(res)
 		if err != nil {
 			fmt.Fprintf(w, "analysis failed: %v\n", err)
