@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
@@ -128,14 +129,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		outputs = append(outputs, bridge.NewNetdataOutput(stdout, f, cfg.Interval, os.Getenv("NETDATA_REGISTRY_UNIQUE_ID")))
 		log.WithField("netdata", os.Getenv("NETDATA_VERSION")).WithField("virtual_nodes", f.VirtualNodes).Info("netdata output on stdout")
 		if plugin {
-			// Netdata closing our stdin means it is gone: stop cleanly.
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithCancel(ctx)
-			defer cancel()
+			// Netdata before 1.37 starts plugins with stdin on /dev/null,
+			// so an end of stdin says nothing about Netdata: keep
+			// charting. Netdata going away shows on stdout instead.
 			go func() {
 				io.Copy(io.Discard, stdin)
-				cancel()
+				log.Debug("stdin closed; charting on until stdout breaks")
 			}()
+			var cancel context.CancelCauseFunc
+			ctx, cancel = context.WithCancelCause(ctx)
+			defer cancel(nil)
+			watchStdout(ctx, stdout, func() { cancel(errStdoutClosed) })
 		}
 	}
 	b, err := bridge.New(cfg, log, outputs...)
@@ -159,9 +163,51 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// The only error Run returns is a failed output: stdout closed
 		// because Netdata stopped reading. Exit 0, so a Netdata that is
 		// still there restarts us at once instead of disabling us.
-		log.WithError(err).Warn("stopping")
+		log.WithError(err).Warn("stopping: the Netdata output failed")
+		return 0
 	}
+	// Always say why: a plugin that ends without a word is the hardest
+	// thing to troubleshoot under Netdata.
+	why := "stopped"
+	if err := context.Cause(ctx); err != nil {
+		why = err.Error()
+	}
+	log.WithField("reason", why).Info("stopping")
 	return 0
+}
+
+// errStdoutClosed is why the plugin stops when Netdata stops reading.
+var errStdoutClosed = errors.New("stdout closed: Netdata stopped reading")
+
+// watchStdout calls gone once the reading end of stdout, when it is a
+// pipe, has been closed, without waiting for the next write to fail: with
+// no agent to chart the next write may be a keepalive half a minute away,
+// while Netdata expects its plugins to go within seconds. It returns at
+// once; the watch ends with ctx.
+func watchStdout(ctx context.Context, stdout io.Writer, gone func()) {
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return
+	}
+	fd := int(f.Fd())
+	go func() {
+		for ctx.Err() == nil {
+			// With no events asked for, poll still reports POLLERR,
+			// which a pipe's writing end gets once no reader is left.
+			fds := []unix.PollFd{{Fd: int32(fd)}}
+			n, err := unix.Poll(fds, 1000)
+			if err != nil && !errors.Is(err, unix.EINTR) {
+				return
+			}
+			if n > 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 {
+				gone()
+				return
+			}
+		}
+	}()
 }
 
 // loadConfig reads the variables; under Netdata, its update-every (the
