@@ -214,6 +214,25 @@ func slug(s string) string {
 	return b.String()
 }
 
+// ifaceLabel is the interface's part of its entity names. Home Assistant
+// before 2025.10 ignores default_entity_id and derives the entity id from
+// the friendly name ("<device> <name>", slugified: lower case, every run of
+// other characters one '_'), first come first served: eth0.100 and
+// eth0_100 would both slug to eth0_100 and the one discovered second would
+// get the _2 suffix. So only a plain name (lower-case letters and digits
+// joined by single '-', the one spelling per slug: br-lan, wlan0-1) is its
+// own label; any other name (eth0.100, eth0_100, ETH0, veth1@if3) gets the
+// first 6 hex digits of its SHA-256 appended, as IfaceID does. The label
+// depends on the name alone, so entity names, and entity ids derived from
+// them, are the same in any discovery order. unique_ids do not use it.
+func ifaceLabel(name string) string {
+	if name == strings.ReplaceAll(slug(name), "_", "-") {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name + " (" + hex.EncodeToString(sum[:3]) + ")"
+}
+
 // metric describes one per-interface entity.
 type metric struct {
 	key      string // unique_id / object id suffix
@@ -402,10 +421,13 @@ func checkTariffs(tariffs []Tariff) error {
 		if !validTariff(t.Name) {
 			return fmt.Errorf("%w: tariff name %q is not 1-%d bytes of [a-z0-9_-]", ErrInvalid, t.Name, MaxTariffLen)
 		}
-		if seen[t.Name] {
-			return fmt.Errorf("%w: tariff %q given twice", ErrInvalid, t.Name)
+		// Entity names carry the tariff name: two that slug alike
+		// (peak_hours, peak-hours) would give alike entity ids on HA
+		// before 2025.10.
+		if seen[slug(t.Name)] {
+			return fmt.Errorf("%w: tariff %q given twice or spelt like another", ErrInvalid, t.Name)
 		}
-		seen[t.Name] = true
+		seen[slug(t.Name)] = true
 	}
 	return nil
 }
@@ -516,7 +538,7 @@ func (o Options) entities(r Router) ([]config, error) {
 			AvailabilityMode:  "all",
 		})
 	for _, name := range r.Ifaces {
-		id := IfaceID(name)
+		id, label := IfaceID(name), ifaceLabel(name)
 		ifaceEntity := func(key, entityName string) config {
 			return config{
 				componentForTopic: "sensor",
@@ -530,7 +552,7 @@ func (o Options) entities(r Router) ([]config, error) {
 			}
 		}
 		for _, m := range ifaceMetrics {
-			c := ifaceEntity(m.key, name+" "+m.name)
+			c := ifaceEntity(m.key, label+" "+m.name)
 			c.ValueTemplate = ifaceTemplate(id, field(m.field))
 			c.DeviceClass, c.Unit, c.StateClass, c.Precision = m.class, m.unit, m.stateCls, m.prec
 			switch {
@@ -547,7 +569,7 @@ func (o Options) entities(r Router) ([]config, error) {
 		if len(r.Tariffs) == 0 {
 			continue
 		}
-		c := ifaceEntity(keyTariff, name+" tariff")
+		c := ifaceEntity(keyTariff, label+" tariff")
 		c.ValueTemplate = ifaceTemplate(id, field("tariff"), field("active"))
 		c.DeviceClass = "enum"
 		for _, t := range r.Tariffs {
@@ -559,7 +581,7 @@ func (o Options) entities(r Router) ([]config, error) {
 				if m.capped && !t.Capped {
 					continue
 				}
-				c := ifaceEntity(m.key+"-"+t.Name, name+" "+m.name+" ("+t.Name+")")
+				c := ifaceEntity(m.key+"-"+t.Name, label+" "+m.name+" ("+t.Name+")")
 				c.ValueTemplate = ifaceTemplate(id, field("tariff"), field("usage"), item(t.Name), field(m.field))
 				c.DeviceClass, c.Unit, c.StateClass, c.Precision = m.class, m.unit, m.stateCls, m.prec
 				if m.stateCls == "total" {
@@ -570,12 +592,21 @@ func (o Options) entities(r Router) ([]config, error) {
 		}
 	}
 	seen := make(map[string]string, len(cfgs))
+	names := make(map[string]string, len(cfgs))
 	for _, c := range cfgs {
 		topic := o.topicOf(r.Node, c)
 		if prev, ok := seen[topic]; ok {
 			return nil, fmt.Errorf("%w: entities %s and %s share the config topic %s", ErrInvalid, prev, c.UniqueID, topic)
 		}
 		seen[topic] = c.UniqueID
+		// Names that slug alike get alike entity ids on HA before
+		// 2025.10 (ifaceLabel makes this rare: "x-peak receive rate"
+		// against "x peak receive rate").
+		n := c.componentForTopic + "." + slug(*c.Name)
+		if prev, ok := names[n]; ok {
+			return nil, fmt.Errorf("%w: entities %s and %s have names that slug alike (%s)", ErrInvalid, prev, c.UniqueID, n)
+		}
+		names[n] = c.UniqueID
 	}
 	return cfgs, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -367,5 +368,64 @@ func TestTopics(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+// TestNameEntityIDs checks the entity ids HA before 2025.10 derives from
+// names (it ignores default_entity_id): interfaces whose names slug alike
+// (eth0.100, eth0_100, ETH0, eth0) get distinct names, so every entity
+// gets its id without a _2 suffix, the same in every discovery order.
+func TestNameEntityIDs(t *testing.T) {
+	t.Parallel()
+	r := awkward
+	r.Ifaces = append(slices.Clone(r.Ifaces), "ETH0", "eth0-100")
+	r.Tariffs = []discovery.Tariff{{Name: "normal", Capped: true}}
+	ids := func(ifaces []string) map[string]string {
+		rr := r
+		rr.Ifaces = ifaces
+		msgs, err := discovery.Configs(opts, rr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byUID, taken := map[string]string{}, map[string]bool{}
+		for _, m := range msgs {
+			var c struct {
+				Name   string `json:"name"`
+				UID    string `json:"unique_id"`
+				Device struct {
+					Name string `json:"name"`
+				} `json:"device"`
+			}
+			if err := json.Unmarshal(m.Payload, &c); err != nil {
+				t.Fatal(err)
+			}
+			component := strings.Split(m.Topic, "/")[1]
+			byUID[c.UID] = hatest.Register(taken, hatest.NameEntityID(component, c.Device.Name, c.Name))
+		}
+		return byUID
+	}
+	first := ids(r.Ifaces)
+	for uid, id := range first {
+		if strings.HasSuffix(id, "_2") {
+			t.Errorf("%s: entity id %s has a collision suffix", uid, id)
+		}
+	}
+	for _, uid := range []string{"ifstat:er-x:eth0:rx_rate", "ifstat:er-x:eth0_100:rx_rate",
+		"ifstat:er-x:eth0_100_959ba6:rx_rate", "ifstat:er-x:ETH0:rx_rate", "ifstat:er-x:eth0-100:rx_rate"} {
+		t.Logf("%-38s -> %s", uid, first[uid])
+	}
+	rev := slices.Clone(r.Ifaces)
+	slices.Reverse(rev)
+	if diff := cmp.Diff(first, ids(rev)); diff != "" {
+		t.Errorf("entity ids depend on the interface order (-given +reversed):\n%s", diff)
+	}
+}
+
+func TestTariffsSlugAlike(t *testing.T) {
+	t.Parallel()
+	r := discovery.Router{Node: "gw", Ifaces: []string{"eth0"},
+		Tariffs: []discovery.Tariff{{Name: "peak_hours"}, {Name: "peak-hours"}}}
+	if _, err := discovery.Configs(opts, r); !errors.Is(err, discovery.ErrInvalid) {
+		t.Errorf("tariffs peak_hours and peak-hours: err = %v, want ErrInvalid", err)
 	}
 }

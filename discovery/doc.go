@@ -36,7 +36,15 @@
 // separator could not guarantee (node ids contain '_'). Device identifiers
 // are "<ns>:<node>" and, for the bridge, "<ns>-bridge:<bridge-id>".
 // default_entity_id pins the entity id to sensor.<node>_<iface>_<metric>
-// (slugified) so a later device rename does not change it.
+// (slugified) so a later device rename does not change it; HA reads it
+// from 2025.10 on. Older HA slugifies "<device name> <entity name>"
+// instead, first come first served, so entity names must slug distinctly
+// within a device: an interface name that is not lower-case letters and
+// digits joined by single '-' carries 6 hex digits of its SHA-256 in its
+// entity names ("eth0.100 (959ba6) receive rate"), a function of the name
+// alone, so the ids are the same in any discovery order; tariff names that
+// slug alike are refused, and Configs refuses any remaining pair of names
+// that slug alike. unique_ids do not change.
 //
 // # Entities
 //

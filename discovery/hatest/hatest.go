@@ -608,3 +608,55 @@ func slugPart(s string) bool {
 	}
 	return true
 }
+
+// Slugify follows homeassistant.util.slugify (python-slugify with
+// separator "_"): lower case, a ',' between two digits dropped, every run
+// of other characters than [a-z0-9] one '_', none at either end, "" gives
+// "unknown". python-slugify transliterates non-ASCII letters first
+// (unidecode: "ä" → "a"); here every non-ASCII rune is a separator, which
+// only matters for names that discovery already tells apart by a hash.
+func Slugify(s string) string {
+	s = strings.ToLower(s)
+	var b strings.Builder
+	pending := false
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			if pending && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pending = false
+			b.WriteRune(r)
+		case r == ',' && i > 0 && isDigit(s[i-1]) && i+1 < len(s) && isDigit(s[i+1]):
+			// NUMBERS_PATTERN: "1,000" is "1000"
+		default:
+			pending = true
+		}
+	}
+	if b.Len() == 0 {
+		return "unknown"
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// NameEntityID is the entity id HA before 2025.10 gives an MQTT entity
+// that has a device name and an entity name (has_entity_name is always
+// true for MQTT): <component>.<slug of "<device> <name>">, on first
+// registration; taken ids get _2, _3, … in registration order
+// (EntityRegistry.async_generate_entity_id).
+func NameEntityID(component, deviceName, name string) string {
+	return component + "." + Slugify(deviceName+" "+name)
+}
+
+// Register assigns id in taken the way HA's registry does: id itself if
+// free, else the first free id_2, id_3, …; it records and returns it.
+func Register(taken map[string]bool, id string) string {
+	got := id
+	for n := 2; taken[got]; n++ {
+		got = fmt.Sprintf("%s_%d", id, n)
+	}
+	taken[got] = true
+	return got
+}

@@ -305,3 +305,24 @@ func FuzzValidate(f *testing.F) {
 		_ = hatest.Validate(topic, payload)
 	})
 }
+
+func TestSlugify(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"ER-X eth0.100 receive rate": "er_x_eth0_100_receive_rate",
+		"ER-X eth0_100 receive rate": "er_x_eth0_100_receive_rate",
+		"gw  br-lan:1 sent":          "gw_br_lan_1_sent",
+		"1,000 x,1":                  "1000_x_1",
+		"--":                         "unknown",
+	} {
+		if got := hatest.Slugify(in); got != want {
+			t.Errorf("Slugify(%q) = %q, want %q", in, got, want)
+		}
+	}
+	taken := map[string]bool{}
+	for _, want := range []string{"sensor.a", "sensor.a_2", "sensor.a_3"} {
+		if got := hatest.Register(taken, "sensor.a"); got != want {
+			t.Errorf("Register = %q, want %q", got, want)
+		}
+	}
+}
