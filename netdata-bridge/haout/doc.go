@@ -35,7 +35,11 @@
 //     its device description (hostname, version, OS, arch, kernel) changed;
 //     all configs again on HA's birth and after every (re)connect of the
 //     bridge's client (a retained config published while disconnected is
-//     lost, and a broker without persistence forgets them).
+//     lost, and a broker without persistence forgets them). On HA's birth
+//     the last states follow once the configs are out (with a
+//     TokenPublisher such as PahoPublisher: every config token completed)
+//     and BirthStateDelay later, so HA has subscribed to the new entities'
+//     state topics before their values arrive.
 //   - Tariffs: when samples carry bridge.TariffUsage, the router's tariff
 //     set (names in schedule order, capped or not) is taken from the first
 //     interface that has one; a set that differs from the last one

@@ -28,6 +28,7 @@ func FuzzEmit(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		out.birthDelay = 0
 		next := func() uint64 {
 			if len(data) < 8 {
 				data = nil
@@ -87,6 +88,7 @@ func FuzzEmit(f *testing.F) {
 			}
 		}
 		out.Tick(tick(100), tick(100))
+		out.waitBirths()
 		for _, m := range rec.take() {
 			if strings.HasSuffix(m.Topic, "/state") {
 				var s map[string]any

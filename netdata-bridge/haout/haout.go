@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
@@ -40,6 +41,21 @@ const (
 // calls Tick reaches it.
 const maxPendingWindows = 4
 
+// BirthStateDelay is how long Birth waits, once its configs are out, before
+// it publishes the states. HA creates an entity only after processing its
+// config, and subscribes to the state topic after that, batched by its
+// MQTT client: up to 1 s after (re)connecting (INITIAL_SUBSCRIBE_COOLDOWN
+// in components/mqtt/client.py), 0.1 s otherwise (SUBSCRIBE_COOLDOWN). A
+// state arriving before the subscription is lost (states are not
+// retained), and the entity shows nothing until the next window. 1.5 s
+// covers the longer cooldown plus HA's processing of a few hundred
+// configs, and is still well below a window (10 s by default).
+const BirthStateDelay = 1500 * time.Millisecond
+
+// configWait bounds the wait for Birth's config tokens; a broker that does
+// not acknowledge within it gets the states anyway.
+const configWait = 10 * time.Second
+
 // maxRejected bounds the remembered invalid interface names per router, so
 // an agent that invents names cannot grow memory.
 const maxRejected = 256
@@ -56,6 +72,23 @@ type Output struct {
 
 	mu    sync.Mutex
 	nodes map[string]*router
+
+	// birthDelay is BirthStateDelay; tests shorten it.
+	birthDelay time.Duration
+	// births counts Birth calls: a state batch of an older Birth is
+	// dropped, the newer one sends.
+	births uint64
+	// birthWG tracks Birth's state goroutines (tests wait on it).
+	birthWG sync.WaitGroup
+}
+
+// TokenPublisher is a Publisher that also returns paho's token for a
+// message. With one, Birth publishes its states only after every config's
+// token completed (QoS 1: the broker acknowledged it); without, it relies
+// on BirthStateDelay alone.
+type TokenPublisher interface {
+	Publisher
+	PublishToken(topic string, qos byte, retained bool, payload []byte) mqtt.Token
 }
 
 // router is what Output remembers of one agent.
@@ -163,9 +196,10 @@ func New(o discovery.Options, pub Publisher, removeAfter time.Duration, log *log
 	}
 	return &Output{
 		opts: o, interval: interval, pub: pub, removeAfter: removeAfter,
-		log:     log,
-		limiter: logx.NewLimiter(1, time.Hour, nil),
-		nodes:   make(map[string]*router),
+		log:        log,
+		limiter:    logx.NewLimiter(1, time.Hour, nil),
+		nodes:      make(map[string]*router),
+		birthDelay: BirthStateDelay,
 	}, nil
 }
 
@@ -381,15 +415,16 @@ func (o *Output) names(r *router) []string {
 	return names
 }
 
-func (o *Output) publishConfigs(r *router) {
+func (o *Output) publishConfigs(r *router) []mqtt.Token {
 	msgs, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Info: r.info, Ifaces: o.names(r), Tariffs: r.tariffs})
 	if err != nil {
 		// accept checked every name; only a bug gets here.
 		o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "configs:"+r.node, "cannot build discovery configs")
-		return
+		return nil
 	}
-	o.send(msgs, ConfigQoS)
+	toks := o.send(msgs, ConfigQoS)
 	r.configured = true
+	return toks
 }
 
 func (o *Output) remove(r *router, gone []string) {
@@ -412,10 +447,20 @@ func (o *Output) remove(r *router, gone []string) {
 	}
 }
 
-func (o *Output) send(msgs []discovery.Message, qos byte) {
-	for _, m := range msgs {
-		o.pub.Publish(m.Topic, qos, m.Retained, m.Payload)
+// send publishes msgs; with a TokenPublisher it returns their tokens.
+func (o *Output) send(msgs []discovery.Message, qos byte) []mqtt.Token {
+	tp, ok := o.pub.(TokenPublisher)
+	if !ok {
+		for _, m := range msgs {
+			o.pub.Publish(m.Topic, qos, m.Retained, m.Payload)
+		}
+		return nil
 	}
+	toks := make([]mqtt.Token, 0, len(msgs))
+	for _, m := range msgs {
+		toks = append(toks, tp.PublishToken(m.Topic, qos, m.Retained, m.Payload))
+	}
+	return toks
 }
 
 // Tick publishes every window that ended before t. The bridge calls it once
@@ -550,32 +595,75 @@ func (o *Output) Connected(time.Time) {
 
 // Birth answers Home Assistant's "online" on its status topic: every
 // config again, then each router's last state so the entities show a value
-// at once instead of waiting for the next window.
+// at once instead of waiting for the next window. The states go out from a
+// goroutine once the configs are out (their tokens completed, with a
+// TokenPublisher) and BirthStateDelay later, so that HA has created the
+// entities and subscribed to their state topics; a router whose state was
+// published anew in the meantime, or a newer Birth, makes the old state
+// moot and it is not sent.
 func (o *Output) Birth(time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.publishBridge()
+	toks := o.publishBridge()
 	nodes := o.sortedNodes()
 	for _, node := range nodes {
 		if r := o.nodes[node]; !r.invalid && r.configured {
-			o.publishConfigs(r)
+			toks = append(toks, o.publishConfigs(r)...)
 		}
 	}
+	last := make(map[string]*discovery.State)
 	for _, node := range nodes {
 		if r := o.nodes[node]; !r.invalid && r.lastState != nil {
-			o.pub.Publish(discovery.StateTopic(o.topicPrefix(), node), StateQoS, false, r.lastState.Marshal())
+			last[node] = r.lastState
 		}
 	}
+	o.births++
+	if len(last) == 0 {
+		return
+	}
+	birth := o.births
+	o.birthWG.Add(1)
+	go func() {
+		defer o.birthWG.Done()
+		start := time.Now()
+		deadline := start.Add(configWait)
+		for _, tok := range toks {
+			if !tok.WaitTimeout(max(0, time.Until(deadline))) {
+				o.log.Warn("home assistant birth: configs not acknowledged in time; states follow anyway")
+				break
+			}
+		}
+		out := time.Since(start)
+		time.Sleep(o.birthDelay)
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if birth != o.births {
+			return
+		}
+		sent := 0
+		for _, node := range nodes {
+			st := last[node]
+			if r := o.nodes[node]; st != nil && r != nil && r.lastState == st {
+				o.pub.Publish(discovery.StateTopic(o.topicPrefix(), node), StateQoS, false, st.Marshal())
+				sent++
+			}
+		}
+		o.log.WithField("configs", len(toks)).WithField("configs_out", out).WithField("states", sent).
+			Debug("home assistant birth: states published after the configs")
+	}()
 }
 
-func (o *Output) publishBridge() {
+// waitBirths waits for the state goroutines of earlier Births (tests).
+func (o *Output) waitBirths() { o.birthWG.Wait() }
+
+func (o *Output) publishBridge() []mqtt.Token {
 	msgs, err := discovery.BridgeConfigs(o.opts)
 	if err != nil {
 		// New validated the options; only a bug gets here.
 		o.limiter.Warn(o.log.WithError(err), "bridge-configs", "cannot build the bridge's discovery config")
-		return
+		return nil
 	}
-	o.send(msgs, ConfigQoS)
+	return o.send(msgs, ConfigQoS)
 }
 
 // tariffSet returns the tariff set of a sample: that of its first

@@ -148,6 +148,7 @@ func TestBirth(t *testing.T) {
 	out, rec, _ := scenario(t)
 	last := states(rec.take())
 	out.Birth(tick(12))
+	out.waitBirths()
 	want := append(bridgeConfigs(t), routerConfigs(t, erxInfo, awkward...)...)
 	want = append(want, last[len(last)-1])
 	if diff := cmp.Diff(want, rec.take()); diff != "" {

@@ -1,6 +1,9 @@
 package haout
 
 import (
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,4 +169,155 @@ func TestMosquittoTariffs(t *testing.T) {
 	if t.Failed() {
 		t.Log(b.Log())
 	}
+}
+
+// TestMosquittoBirthOrder: after HA's birth, a subscriber on a real broker
+// (HA's view) receives every config before the first state, and the state
+// follows the last config by about BirthStateDelay. Only the order is
+// asserted; the measured delay is logged (a slow machine may stretch it).
+func TestMosquittoBirthOrder(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t)
+	t.Logf("broker: embedded=%t pid=%d", b.Embedded(), b.PID())
+	pc := b.Client(t, "haout-birth-bridge")
+	pub := &tokenCheck{PahoPublisher: PahoPublisher{Client: pc}}
+	out, err := New(testOptions(), pub, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Connected(tick(0))
+	a := newAgent("er-x", erxInfo)
+	names := []string{"eth0", "eth0.100", "eth0_100", "wg0"}
+	run(t, out, a, 0, 10, func(k int) map[string]rate.Values { return allAt(names, k) })
+	out.Tick(tick(11), tick(11).Add(time.Millisecond))
+	flush(t, pc, "bridge")
+
+	type arrival struct {
+		topic string
+		at    time.Time
+	}
+	var (
+		mu  sync.Mutex
+		got []arrival
+	)
+	stateTopic := discovery.StateTopic("ifstat", "er-x")
+	c := b.Client(t, "ha-birth-view", func(o *mqtt.ClientOptions) { o.SetOrderMatters(true) })
+	// One subscription for all, handled in order: arrivals keep the
+	// broker's order.
+	tok := c.SubscribeMultiple(map[string]byte{"homeassistant/#": 1, stateTopic: 1, syncTopic: 1}, func(_ mqtt.Client, m mqtt.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, arrival{m.Topic(), time.Now()})
+	})
+	if !tok.WaitTimeout(guard) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	// The retained configs arrive before this marker; what follows it is
+	// the answer to the birth.
+	flush(t, c, "view")
+	snapshot := func() []arrival {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	deadline := time.Now().Add(guard)
+	for !slices.ContainsFunc(snapshot(), func(a arrival) bool { return a.topic == syncTopic }) {
+		if time.Now().After(deadline) {
+			t.Fatal("sync marker never arrived")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	birthAt := time.Now()
+	pub.reset()
+	out.Birth(tick(12))
+	for !slices.ContainsFunc(snapshot(), func(a arrival) bool { return a.topic == stateTopic }) {
+		if time.Now().After(deadline.Add(guard)) {
+			t.Fatal("no state after the birth")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	out.waitBirths()
+	all := snapshot()
+	i := slices.IndexFunc(all, func(a arrival) bool { return a.topic == syncTopic })
+	after := all[i+1:]
+
+	want := map[string]bool{}
+	for _, m := range append(bridgeConfigs(t), routerConfigs(t, erxInfo, names...)...) {
+		want[m.Topic] = true
+	}
+	var lastConfig, firstState time.Time
+	configs := 0
+	for _, a := range after {
+		switch {
+		case a.topic == stateTopic:
+			if firstState.IsZero() {
+				firstState = a.at
+				if configs != len(want) {
+					t.Errorf("first state after %d of %d configs", configs, len(want))
+				}
+			}
+		case want[a.topic]:
+			if !firstState.IsZero() {
+				t.Errorf("config %s after the first state", a.topic)
+			}
+			configs++
+			lastConfig = a.at
+		}
+	}
+	if configs != len(want) {
+		t.Errorf("%d configs after the birth, want %d", configs, len(want))
+	}
+	// At the bridge: when the state was handed to paho, every config's
+	// token had completed (the broker had acknowledged it).
+	if n, pending := pub.result(); n == 0 || pending != 0 {
+		t.Errorf("state published with %d of %d config tokens pending", pending, n)
+	}
+	t.Logf("birth: %d configs within %v of Birth, first state %v after the last config (BirthStateDelay %v)",
+		configs, lastConfig.Sub(birthAt).Round(time.Microsecond), firstState.Sub(lastConfig).Round(time.Microsecond), BirthStateDelay)
+}
+
+// tokenCheck records the config tokens since reset, and at the first state
+// publish how many of them were still pending.
+type tokenCheck struct {
+	PahoPublisher
+	mu      sync.Mutex
+	toks    []mqtt.Token
+	pending int
+	checked bool
+}
+
+func (p *tokenCheck) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.toks, p.pending, p.checked = nil, 0, false
+}
+
+func (p *tokenCheck) PublishToken(topic string, qos byte, retained bool, payload []byte) mqtt.Token {
+	tok := p.PahoPublisher.PublishToken(topic, qos, retained, payload)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.toks = append(p.toks, tok)
+	return tok
+}
+
+func (p *tokenCheck) Publish(topic string, qos byte, retained bool, payload []byte) {
+	p.mu.Lock()
+	if !p.checked && strings.HasSuffix(topic, "/state") {
+		p.checked = true
+		for _, tok := range p.toks {
+			select {
+			case <-tok.Done():
+			default:
+				p.pending++
+			}
+		}
+	}
+	p.mu.Unlock()
+	p.PahoPublisher.Publish(topic, qos, retained, payload)
+}
+
+func (p *tokenCheck) result() (n, pending int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.toks), p.pending
 }

@@ -15,3 +15,8 @@ type PahoPublisher struct {
 func (p PahoPublisher) Publish(topic string, qos byte, retained bool, payload []byte) {
 	p.Client.Publish(topic, qos, retained, payload)
 }
+
+// PublishToken sends one message and returns its token (TokenPublisher).
+func (p PahoPublisher) PublishToken(topic string, qos byte, retained bool, payload []byte) mqtt.Token {
+	return p.Client.Publish(topic, qos, retained, payload)
+}

@@ -61,6 +61,8 @@ func newOutput(t *testing.T, removeAfter time.Duration) (*Output, *recorder) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	// Birth's states follow its configs at once; waitBirths waits.
+	o.birthDelay = 0
 	return o, rec
 }
 
