@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"io"
+	"slices"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
@@ -62,6 +63,15 @@ type NetdataOutput struct {
 type ndNode struct {
 	guid   string // "" on Netdata without virtual nodes
 	ifaces map[string]*ndIface
+
+	// The agent chart (ifstat.agent): how long the router's agent has
+	// not answered, updated by Tick whether or not it answers.
+	agentType    string
+	agentTypeID  string
+	agentDefined bool
+	firstTick    time.Time // tick of the first sample seen
+	lastAnswer   time.Time // tick of the newest answered request
+	agentRound   time.Time // tick of the agent chart's last round
 }
 
 type ndIface struct {
@@ -77,6 +87,11 @@ type ndIface struct {
 	refreshDefined bool
 	// tariffs are the dimension ids of the tariff chart, once defined.
 	tariffs []string
+	// speed is the link speed last sent as the net chart's variable
+	// link_speed_mbps; speedSent is false until it was sent once.
+	speed        int64
+	speedSent    bool
+	speedPending bool
 
 	// Sub-second intervals: the results of the second ending at secEnd.
 	secEnd      time.Time
@@ -108,9 +123,12 @@ func (o *NetdataOutput) node(name string) *ndNode {
 	}
 	n = &ndNode{ifaces: make(map[string]*ndIface)}
 	o.nodes[name] = n
+	typ := "ifstat_" + name
 	if o.w.Features().VirtualNodes {
 		n.guid = plugind.HostGUID(o.machineGUID, name)
+		typ = "ifstat"
 	}
+	n.agentType, n.agentTypeID = typ, plugind.TypeID(typ, "agent")
 	return n
 }
 
@@ -118,6 +136,12 @@ func (o *NetdataOutput) node(name string) *ndNode {
 // round per chart with rates, or empty values (gaps) where there is no rate.
 func (o *NetdataOutput) Emit(ns *NodeSample, now time.Time) error {
 	n := o.node(ns.Node)
+	if n.firstTick.IsZero() {
+		n.firstTick = ns.Tick
+	}
+	if !ns.Gap && ns.Tick.After(n.lastAnswer) {
+		n.lastAnswer = ns.Tick
+	}
 	if n.guid != "" {
 		// HOST_DEFINE is cheap and idempotent; sending it with every tick
 		// would be wasteful, so only when the node is first seen.
@@ -170,6 +194,7 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 				f.refreshDefined = false
 			}
 			f.defined, f.lastMono, f.pending, f.secEnd = false, 0, f.pending[:0], time.Time{}
+			f.speedSent, f.speedPending = false, false
 		}
 		return
 	}
@@ -181,6 +206,9 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 		f.defined = true
 	}
 	read := !is.Absent && !ns.Gap
+	if read {
+		f.noteSpeed(is.Raw.SpeedMbps)
+	}
 	if o.interval < time.Second {
 		o.accumulate(f, ns, is, read)
 		return
@@ -202,6 +230,20 @@ func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
 		results = append(f.pending[:0], is.Result)
 	}
 	o.emitRound(f, is.Name, since, results, is.Tariff, is.Refresh)
+}
+
+// noteSpeed records the link speed the agent reported (0: unknown), to be
+// sent as the net chart's variable link_speed_mbps in its next round when
+// it is new or changed. The health template that compares the bandwidth
+// with the link speed (packaging/netdata/health.d/ifstat.conf) reads it.
+func (f *ndIface) noteSpeed(mbps int64) {
+	if mbps < 0 {
+		mbps = 0
+	}
+	if f.speedSent && f.speed == mbps {
+		return
+	}
+	f.speed, f.speedSent, f.speedPending = mbps, true, true
 }
 
 // accumulate collects the sub-second results of one wall-clock second and
@@ -257,6 +299,10 @@ func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration,
 			} else {
 				o.w.SetEmpty(d.id)
 			}
+		}
+		if i == 0 && f.speedPending {
+			o.w.Variable(plugind.ScopeChart, "link_speed_mbps", f.speed)
+			f.speedPending = false
 		}
 		o.w.End()
 	}
@@ -351,12 +397,13 @@ func refreshShown(est refresh.Estimate, interval time.Duration) (period, atMost 
 // while nothing is known, e.g. after a reset) until the interface goes.
 func (o *NetdataOutput) emitRefresh(f *ndIface, iface string, since time.Duration, est refresh.Estimate) {
 	period, atMost := refreshShown(est, o.interval)
+	first := false
 	if !f.refreshDefined {
 		if !period && !atMost {
 			return
 		}
 		o.defineRefreshChart(f, iface, "")
-		f.refreshDefined = true
+		f.refreshDefined, first = true, true
 		since = 0 // the chart's first round
 	}
 	o.w.Begin(f.typeIDs[extraRefresh], since)
@@ -369,6 +416,11 @@ func (o *NetdataOutput) emitRefresh(f *ndIface, iface string, since time.Duratio
 		o.w.Set("at_most", est.AtMostNS/1000)
 	} else {
 		o.w.SetEmpty("at_most")
+	}
+	if first {
+		// The request interval, for the health template that warns
+		// when the counters refresh more slowly than they are asked.
+		o.w.Variable(plugind.ScopeChart, "request_interval_ms", int64(o.interval/time.Millisecond))
 	}
 	o.w.End()
 }
@@ -385,6 +437,66 @@ func (o *NetdataOutput) defineCharts(f *ndIface, iface, options string) {
 		o.w.Dimension(plugind.DimensionOpts{ID: k.outName, Name: k.outName, Algorithm: plugind.AlgAbsolute, Multiplier: -1, Divisor: 1000})
 		o.ifaceLabel(iface)
 	}
+}
+
+// Tick writes a round of every node's agent chart (context ifstat.agent):
+// the seconds since the router's agent last answered a request, 0 while it
+// answers every one. It runs on the bridge's clock, so the chart goes on
+// when the agent is gone and sends nothing at all (after its will, the
+// bridge no longer asks it), which is what the health template "router
+// not answering" watches. At sub-second intervals it writes once per
+// second. Nodes are those seen since the bridge started.
+func (o *NetdataOutput) Tick(t, now time.Time) error {
+	names := make([]string, 0, len(o.nodes))
+	for name := range o.nodes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		n := o.nodes[name]
+		if n.firstTick.IsZero() || !t.After(n.firstTick) {
+			continue
+		}
+		if o.interval < time.Second && t.Truncate(time.Second).Equal(n.agentRound.Truncate(time.Second)) {
+			continue
+		}
+		if n.guid != "" {
+			o.w.Host(n.guid)
+		}
+		var since time.Duration
+		if !n.agentDefined {
+			o.defineAgentChart(n, name)
+			n.agentDefined = true
+		} else {
+			since = t.Sub(n.agentRound)
+		}
+		n.agentRound = t
+		// The request answered last is that of the tick before t; one
+		// never answered counts from just before the node was seen.
+		last := n.lastAnswer
+		if last.IsZero() {
+			last = n.firstTick.Add(-o.interval)
+		}
+		silent := max(t.Sub(last)-o.interval, 0)
+		o.w.Begin(n.agentTypeID, since)
+		o.w.Set("no_reply", silent.Milliseconds())
+		o.w.End()
+		if n.guid != "" {
+			o.w.Host("")
+		}
+	}
+	return o.flush(now)
+}
+
+func (o *NetdataOutput) defineAgentChart(n *ndNode, node string) {
+	o.w.Chart(plugind.ChartOpts{
+		Type: n.agentType, ID: "agent", Title: "Seconds since the router agent last answered (" + node + ")", Units: "seconds",
+		Family: "agent", Context: "ifstat.agent", ChartType: plugind.ChartLine, Priority: 6999,
+		UpdateEvery: o.updateEvery, Plugin: "ifstat", Module: "mqtt",
+	})
+	o.w.Dimension(plugind.DimensionOpts{ID: "no_reply", Name: "no_reply", Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1000})
+	o.w.CLabel("ifstat_node", node, plugind.LabelSourceAuto)
+	o.w.CLabelCommit()
 }
 
 // Keepalive writes an empty line when nothing was written for half a

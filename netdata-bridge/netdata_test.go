@@ -403,3 +403,68 @@ func TestNetdataRawOutage(t *testing.T) {
 		t.Errorf("total %d, want every byte of the outage booked: %d", got, 604*bps)
 	}
 }
+
+// TestNetdataAgentChart: the agent chart goes on with every tick, 0 while
+// the agent answers, counting up through a missed reply (a gap sample)
+// and on after the agent's will, when the bridge no longer asks it and no
+// sample comes at all.
+func TestNetdataAgentChart(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		version string
+	}{
+		{"netdata-1.37", "v1.37.1"},
+		{"netdata-virtual-nodes", "v1.44.0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour})
+			s.Status("er-x", true)
+			var buf bytes.Buffer
+			o := NewNetdataOutput(&buf, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
+			// Seconds 0, 1 and 3 answered, 2 missed; offline after 4.
+			answer := map[int]bool{0: true, 1: true, 3: true}
+			for i := range 8 {
+				at := t0.Add(time.Duration(i) * time.Second)
+				if i == 5 {
+					s.Status("er-x", false)
+				}
+				_, gaps := s.Tick(at, 0)
+				for _, g := range gaps {
+					if err := o.Emit(g, at); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := o.Tick(at, at); err != nil {
+					t.Fatal(err)
+				}
+				if !answer[i] {
+					continue
+				}
+				ns, why := s.Reply("er-x", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "er-x", MonoNS: int64(i+1) * 1e9, BootID: "b",
+					Ifaces: map[string]wire.Counters{"eth0": {RxBytes: uint64(i) * 125_000, Ifindex: 2, SpeedMbps: 100}}}, at.Add(3*time.Millisecond))
+				if ns == nil {
+					t.Fatal(why)
+				}
+				if err := o.Emit(ns, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if v, ok := strings.CutPrefix(l, "SET 'no_reply' = "); ok {
+					got = append(got, v)
+				}
+			}
+			// Rounds at ticks 1..7: reply to 0 seen; to 1; 2 missed; 3
+			// answered; 4 missed (asked, then offline); none asked after.
+			if want := "0 0 1000 0 1000 2000 3000"; strings.Join(got, " ") != want {
+				t.Errorf("no_reply rounds = %q, want %q", strings.Join(got, " "), want)
+			}
+			if n := strings.Count(buf.String(), "VARIABLE CHART 'link_speed_mbps' = 100"); n != 1 {
+				t.Errorf("link_speed_mbps sent %d times, want once (it did not change)", n)
+			}
+			golden(t, t.Name(), buf.Bytes())
+		})
+	}
+}
