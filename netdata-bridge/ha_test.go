@@ -1,12 +1,17 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +19,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/kelseyhightower/envconfig"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
@@ -554,5 +560,220 @@ func waitPayload(t *testing.T, ch <-chan mqtt.Message, topic, want string) {
 		case <-deadline:
 			t.Fatalf("%s: no %q within %v (got %q)", topic, want, guard, got)
 		}
+	}
+}
+
+// appDir is the Home Assistant app (formerly add-on) of the repository.
+const appDir = "../ha-app/ifstat-bridge"
+
+// Rules of the Supervisor's app schema, home-assistant/supervisor at
+// 090ef31e (2026-08-21): supervisor/apps/validate.py _SCHEMA_APP_CONFIG,
+// RE_SERVICE; apps/const.py RE_SLUG; const.py ARCH_ALL (ARCH_DEPRECATED:
+// armhf, armv7, i386); apps/options.py RE_SCHEMA_ELEMENT.
+var (
+	appRequired      = []string{"name", "version", "slug", "description", "arch"}
+	appArch          = []string{"aarch64", "amd64"}
+	appSlugRe        = regexp.MustCompile(`^[-_.A-Za-z0-9]+$`)
+	appServiceRe     = regexp.MustCompile(`^(?P<service>mqtt|mysql):(?P<rights>provide|want|need)$`)
+	appSchemaElement = regexp.MustCompile(`^(?:|bool|email|url|port|device(?:\((?P<filter>subsystem=[a-z]+)\))?` +
+		`|str(?:\((?P<s_min>\d+)?,(?P<s_max>\d+)?\))?|password(?:\((?P<p_min>\d+)?,(?P<p_max>\d+)?\))?` +
+		`|int(?:\((?P<i_min>-?\d+)?,(?P<i_max>-?\d+)?\))?|float(?:\((?P<f_min>-?\d*\.?\d+)?,(?P<f_max>-?\d*\.?\d+)?\))?` +
+		`|match\((?P<match>.*)\)|list\((?P<list>.+)\))\??$`)
+)
+
+// plainYAML reads the subset of YAML the app's files use: "key: value"
+// at the top, one level of "  key: value" below a key without value,
+// comments and blank lines. Values keep their text, quotes removed. It
+// fails on anything else, so a richer file cannot slip past the checks.
+func plainYAML(t *testing.T, path string) (top map[string]string, nested map[string]map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, nested = map[string]string{}, map[string]map[string]string{}
+	line := regexp.MustCompile(`^( {0,4})([A-Za-z0-9_]+):(?: (.*))?$`)
+	var parent, child string
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("%s:%d: not plain YAML: %q", path, i+1, l)
+		}
+		v := m[3]
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		switch len(m[1]) {
+		case 0:
+			parent, child = m[2], ""
+			if m[3] == "" {
+				nested[parent] = map[string]string{}
+			} else {
+				top[parent] = v
+			}
+		case 2:
+			if nested[parent] == nil {
+				t.Fatalf("%s:%d: %q below a key with a value", path, i+1, l)
+			}
+			child = m[2]
+			nested[parent][child] = v
+		case 4: // one level deeper (translations): key joined with '.'
+			if child == "" {
+				t.Fatalf("%s:%d: %q below nothing", path, i+1, l)
+			}
+			nested[parent][child+"."+m[2]] = v
+		default:
+			t.Fatalf("%s:%d: indentation %d", path, i+1, len(m[1]))
+		}
+	}
+	return top, nested
+}
+
+// flowList reads ["a", b] as a list.
+func flowList(t *testing.T, v string) []string {
+	t.Helper()
+	if !strings.HasPrefix(v, "[") || !strings.HasSuffix(v, "]") {
+		t.Fatalf("%q is not a flow list", v)
+	}
+	var out []string
+	for _, s := range strings.Split(v[1:len(v)-1], ",") {
+		out = append(out, strings.Trim(strings.TrimSpace(s), `"`))
+	}
+	return out
+}
+
+// TestHomeAssistantApp checks the app against the Supervisor's schema and
+// the bridge: every option maps (run.sh) to a variable bridge.Config
+// reads, the defaults are HA on, Netdata off, totals under /data, and the
+// broker comes from the Supervisor's MQTT service.
+func TestHomeAssistantApp(t *testing.T) {
+	t.Parallel()
+	top, nested := plainYAML(t, filepath.Join(appDir, "config.yaml"))
+	for _, k := range appRequired {
+		if top[k] == "" {
+			t.Errorf("config.yaml: required key %q missing", k)
+		}
+	}
+	if !appSlugRe.MatchString(top["slug"]) {
+		t.Errorf("slug %q does not match RE_SLUG", top["slug"])
+	}
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(top["version"]) {
+		t.Errorf("version %q is no x.y.z (the Dockerfile builds tag v<version>)", top["version"])
+	}
+	for _, a := range flowList(t, top["arch"]) {
+		if !slices.Contains(appArch, a) {
+			t.Errorf("arch %q is not in ARCH_ALL (deprecated or unknown)", a)
+		}
+	}
+	services := flowList(t, top["services"])
+	for _, s := range services {
+		if !appServiceRe.MatchString(s) {
+			t.Errorf("service %q does not match RE_SERVICE", s)
+		}
+	}
+	if !slices.Contains(services, "mqtt:need") {
+		t.Errorf("services %v lack mqtt:need", services)
+	}
+	if top["init"] != "false" {
+		t.Errorf("init: %q; the base image's s6-overlay is the init, so init: false", top["init"])
+	}
+	if _, err := os.Stat(filepath.Join(appDir, "build.yaml")); err == nil {
+		t.Error("build.yaml is deprecated; the Dockerfile sets its base image")
+	}
+	opts, schema := nested["options"], nested["schema"]
+	if opts == nil || schema == nil {
+		t.Fatal("config.yaml: options or schema missing")
+	}
+	for k, el := range schema {
+		if !appSchemaElement.MatchString(el) {
+			t.Errorf("schema %s: %q does not match RE_SCHEMA_ELEMENT", k, el)
+		}
+		if _, ok := opts[k]; !ok && !strings.HasSuffix(el, "?") {
+			t.Errorf("schema %s is required but has no default in options", k)
+		}
+	}
+	for k := range opts {
+		if _, ok := schema[k]; !ok {
+			t.Errorf("option %s has no schema", k)
+		}
+	}
+	for k, want := range map[string]string{"ha": "true", "netdata": "false"} {
+		if opts[k] != want {
+			t.Errorf("option %s defaults to %q, want %q", k, opts[k], want)
+		}
+	}
+
+	// The variables bridge.Config reads, as envconfig names them.
+	var keys bytes.Buffer
+	if err := envconfig.Usagef("ifstat", &bridge.Config{}, &keys, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+		t.Fatal(err)
+	}
+	known := strings.Fields(keys.String())
+	run, err := os.ReadFile(filepath.Join(appDir, "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^(?:opt|onoff) ([a-z_]+) ([A-Z_]+)$`).FindAllStringSubmatch(string(run), -1) {
+		if !slices.Contains(known, m[2]) {
+			t.Errorf("run.sh maps %s to %s, which the bridge does not read", m[1], m[2])
+		}
+		mapped[m[1]] = m[2]
+	}
+	for k := range schema {
+		if mapped[k] == "" {
+			t.Errorf("option %s is not mapped to a variable in run.sh", k)
+		}
+	}
+	for _, want := range []string{"IFSTAT_STATE_DIR=/data", "bashio::services mqtt host", "bashio::services mqtt username",
+		"bashio::services mqtt password", "IFSTAT_BROKER=", "exec /usr/bin/ifstat-bridge"} {
+		if !strings.Contains(string(run), want) {
+			t.Errorf("run.sh lacks %q", want)
+		}
+	}
+	for _, v := range []string{"IFSTAT_STATE_DIR", "IFSTAT_BROKER", "IFSTAT_USERNAME", "IFSTAT_PASSWORD"} {
+		if !slices.Contains(known, v) {
+			t.Errorf("run.sh sets %s, which the bridge does not read", v)
+		}
+	}
+
+	// Translations name every option, and only those.
+	_, tr := plainYAML(t, filepath.Join(appDir, "translations", "en.yaml"))
+	for k := range schema {
+		if tr["configuration"][k+".name"] == "" {
+			t.Errorf("translations/en.yaml: %s has no name", k)
+		}
+	}
+	for k := range tr["configuration"] {
+		if opt, _, _ := strings.Cut(k, "."); schema[opt] == "" {
+			t.Errorf("translations/en.yaml: %s is no option", k)
+		}
+	}
+
+	// The Supervisor takes every config.* outside dot folders and rootfs
+	// for an app (store/data.py _find_app_configs): only ours may exist.
+	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || d.Name() == "rootfs") {
+			return filepath.SkipDir
+		}
+		switch filepath.Ext(d.Name()) {
+		case ".json", ".yaml", ".yml":
+			if strings.TrimSuffix(d.Name(), filepath.Ext(d.Name())) == "config" && path != filepath.Join(appDir, "config.yaml") {
+				t.Errorf("%s would be taken for a Home Assistant app", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile("../repository.yaml"); err != nil || !strings.Contains(string(b), "\nname: ") {
+		t.Errorf("repository.yaml with a name at the repository root: %v", err)
 	}
 }
