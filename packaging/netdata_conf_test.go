@@ -74,9 +74,12 @@ func netdataWorkdir(t *testing.T) (work, root string, env []string) {
 		if err := os.MkdirAll(filepath.Join(work, dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{"install-plugin.sh", "ifstat.conf"} {
+		for _, f := range []string{"install-plugin.sh", "ifstat.conf", "health.d/ifstat.conf"} {
 			b, err := os.ReadFile(filepath.Join("netdata", f))
 			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(work, dir, f)), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(filepath.Join(work, dir, f), b, 0o755); err != nil {

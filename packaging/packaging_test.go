@@ -305,7 +305,55 @@ func TestNetdataInstall(t *testing.T) {
 			if got, _ := os.ReadFile(filepath.Join(root, tt.wantConf)); string(got) != "IFSTAT_BROKER=tcp://mine:1883\n" {
 				t.Errorf("second run changed %s to %q", tt.wantConf, got)
 			}
+			checkAlerts(t, cmd, filepath.Join(root, filepath.Dir(tt.wantConf), "health.d"))
 		})
+	}
+}
+
+// checkAlerts checks the alerts install-plugin.sh put into hdir (after two
+// runs of cmd): the shipped file, mode 0644, no .old copy from a second run
+// that found it unchanged; then a third run over an edited copy keeps the
+// edit as ifstat.conf.old and installs the shipped file again.
+func checkAlerts(t *testing.T, cmd *exec.Cmd, hdir string) {
+	t.Helper()
+	shipped, err := os.ReadFile("netdata/health.d/ifstat.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := filepath.Join(hdir, "ifstat.conf")
+	got, err := os.ReadFile(installed)
+	if err != nil {
+		t.Fatalf("alerts not installed: %v", err)
+	}
+	if string(got) != string(shipped) {
+		t.Errorf("%s differs from netdata/health.d/ifstat.conf", installed)
+	}
+	if st, err := os.Stat(installed); err == nil && st.Mode().Perm() != 0o644 {
+		t.Errorf("%s: mode %v, want 0644 (Netdata reads it as its own user)", installed, st.Mode().Perm())
+	}
+	if _, err := os.Stat(installed + ".old"); err == nil {
+		t.Errorf("a run over an unchanged %s left a .old copy", installed)
+	}
+	edited := append([]byte("# edited by hand\n"), shipped...)
+	if err := os.WriteFile(installed, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd2(t, cmd).CombinedOutput(); err != nil {
+		t.Fatalf("third install-plugin.sh: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(installed); string(got) != string(shipped) {
+		t.Errorf("third run did not install the shipped alerts over an edited copy")
+	}
+	if got, _ := os.ReadFile(installed + ".old"); string(got) != string(edited) {
+		t.Errorf("third run did not keep the edited copy as %s.old (got %d bytes)", installed, len(got))
+	}
+	entries, _ := os.ReadDir(hdir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{"ifstat.conf", "ifstat.conf.old"}, names); diff != "" {
+		t.Errorf("files in %s (-want +got):\n%s", hdir, diff)
 	}
 }
 
@@ -355,5 +403,44 @@ func TestEdgeOSInstall(t *testing.T) {
 	})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("files under /config (-want +got):\n%s", diff)
+	}
+}
+
+// TestNetdataInstallWithoutAlerts: a copy of install-plugin.sh without
+// health.d/ next to it (an archive that lacks it) still installs the
+// plugin, and says the alerts were not installed.
+func TestNetdataInstallWithoutAlerts(t *testing.T) {
+	t.Parallel()
+	root, dir := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr/lib/netdata/plugins.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"install-plugin.sh", "ifstat.conf"} {
+		b, err := os.ReadFile(filepath.Join("netdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "ifstat-bridge")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho bridge\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), "sh", filepath.Join(dir, "install-plugin.sh"), bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ROOT=" + root}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("install-plugin.sh: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "alerts not installed") {
+		t.Errorf("install-plugin.sh without health.d/ does not say the alerts were not installed:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/lib/netdata/plugins.d/ifstat.plugin")); err != nil {
+		t.Errorf("plugin not installed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/netdata/health.d")); err == nil {
+		t.Error("health.d created without alerts to put there")
 	}
 }

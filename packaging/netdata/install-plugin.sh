@@ -17,6 +17,12 @@
 # second line. (A password given here lands in the shell's history: edit
 # the file for that one.)
 #
+# The alerts, health.d/ifstat.conf next to this script, go to health.d/ in
+# the same configuration directory and are replaced on every run, so an
+# upgrade brings the new ones; an installed copy that differs from the new
+# file is kept as health.d/ifstat.conf.old (Netdata reads only *.conf).
+# Change alerts in a file of your own in health.d/ instead.
+#
 # Where Netdata keeps its plugins and user configuration:
 #   Netdata's own static install (kickstart.sh --static-only):
 #       /opt/netdata/usr/libexec/netdata/plugins.d   /opt/netdata/etc/netdata
@@ -111,6 +117,23 @@ if [ ! -f "$root$conf/ifstat.conf" ]; then
 	*" IFSTAT_BROKER="*) ;;
 	*) echo "install-plugin.sh: check IFSTAT_BROKER there (run again with IFSTAT_BROKER=URL, or edit the file)" ;;
 	esac
+fi
+
+# The alerts: replaced, never edited in place (see the top).
+health=$here/health.d/ifstat.conf
+hdir=$root$conf/health.d
+if [ -f "$health" ]; then
+	mkdir -p "$hdir"
+	if [ -f "$hdir/ifstat.conf" ] && ! cmp -s "$health" "$hdir/ifstat.conf"; then
+		cp -p "$hdir/ifstat.conf" "$hdir/ifstat.conf.old"
+		echo "install-plugin.sh: $conf/health.d/ifstat.conf differed from this version's: kept as ifstat.conf.old"
+	fi
+	cp "$health" "$hdir/ifstat.conf.new"
+	chmod 0644 "$hdir/ifstat.conf.new"
+	mv -f "$hdir/ifstat.conf.new" "$hdir/ifstat.conf"
+	echo "install-plugin.sh: installed the alerts in $conf/health.d/ifstat.conf"
+else
+	echo "install-plugin.sh: no health.d/ifstat.conf next to this script: alerts not installed" >&2
 fi
 
 # set_var NAME VALUE sets NAME=VALUE in ifstat.conf as described above. awk
