@@ -378,7 +378,7 @@ func TestTopics(t *testing.T) {
 func TestNameEntityIDs(t *testing.T) {
 	t.Parallel()
 	r := awkward
-	r.Ifaces = append(slices.Clone(r.Ifaces), "ETH0", "eth0-100")
+	r.Ifaces = append(slices.Clone(r.Ifaces), "ETH0", "eth0-100", "eth0-peak")
 	r.Tariffs = []discovery.Tariff{{Name: "normal", Capped: true}}
 	ids := func(ifaces []string) map[string]string {
 		rr := r
@@ -411,7 +411,8 @@ func TestNameEntityIDs(t *testing.T) {
 		}
 	}
 	for _, uid := range []string{"ifstat:er-x:eth0:rx_rate", "ifstat:er-x:eth0_100:rx_rate",
-		"ifstat:er-x:eth0_100_959ba6:rx_rate", "ifstat:er-x:ETH0:rx_rate", "ifstat:er-x:eth0-100:rx_rate"} {
+		"ifstat:er-x:eth0_100_959ba6:rx_rate", "ifstat:er-x:ETH0:rx_rate", "ifstat:er-x:eth0-100:rx_rate",
+		"ifstat:er-x:eth0:rx_peak", "ifstat:er-x:eth0-peak:rx_rate"} {
 		t.Logf("%-38s -> %s", uid, first[uid])
 	}
 	rev := slices.Clone(r.Ifaces)

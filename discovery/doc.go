@@ -40,7 +40,8 @@
 // from 2025.10 on. Older HA slugifies "<device name> <entity name>"
 // instead, first come first served, so entity names must slug distinctly
 // within a device: an interface name that is not lower-case letters and
-// digits joined by single '-' carries 6 hex digits of its SHA-256 in its
+// digits joined by single '-' (or that ends in "-peak", which would meet
+// the peak entities' names) carries 6 hex digits of its SHA-256 in its
 // entity names ("eth0.100 (959ba6) receive rate"), a function of the name
 // alone, so the ids are the same in any discovery order; tariff names that
 // slug alike are refused, and Configs refuses any remaining pair of names
