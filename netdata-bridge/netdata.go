@@ -469,6 +469,10 @@ func (o *NetdataOutput) Tick(t, now time.Time) error {
 			n.agentDefined = true
 		} else {
 			since = t.Sub(n.agentRound)
+			if o.interval < time.Second {
+				// One round per wall-clock second, whole seconds apart.
+				since = t.Truncate(time.Second).Sub(n.agentRound.Truncate(time.Second))
+			}
 		}
 		n.agentRound = t
 		// The request answered last is that of the tick before t; one

@@ -468,3 +468,45 @@ func TestNetdataAgentChart(t *testing.T) {
 		})
 	}
 }
+
+// TestNetdataAgentChartSubSecond: at 250 ms the agent chart has one round
+// per second, as every Netdata chart, with 1 s between rounds.
+func TestNetdataAgentChartSubSecond(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	o := NewNetdataOutput(&buf, plugind.Features{}, 250*time.Millisecond, "")
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for i := range 9 {
+		at := t0.Add(time.Duration(i) * 250 * time.Millisecond)
+		if i > 0 {
+			if err := o.Tick(at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i < 6 { // answers up to 12:00:01.25, then silence
+			ns := &NodeSample{Node: "pi", Tick: at, Reply: &wire.Reply{Node: "pi", MonoNS: int64(i+1) * 250e6},
+				Ifaces: []IfaceSample{{Name: "eth0", Result: rate.Result{Status: rate.OK, DtNS: 250e6, Rate: true}}}}
+			if err := o.Emit(ns, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var rounds []string
+	lines := strings.Split(buf.String(), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "BEGIN 'ifstat_pi.agent'") && i+1 < len(lines) {
+			rounds = append(rounds, l+" / "+lines[i+1])
+		}
+	}
+	// Rounds at 00.25 (the first), 01.00 and 02.00, whole seconds apart
+	// after the first. The last reply was to the tick at 01.25; at 02.00
+	// the requests of 01.50 and 01.75 are unanswered: 0.5 s.
+	want := []string{
+		"BEGIN 'ifstat_pi.agent' / SET 'no_reply' = 0",
+		"BEGIN 'ifstat_pi.agent' 1000000 / SET 'no_reply' = 0",
+		"BEGIN 'ifstat_pi.agent' 1000000 / SET 'no_reply' = 500",
+	}
+	if diff := cmp.Diff(want, rounds); diff != "" {
+		t.Errorf("agent chart rounds (-want +got):\n%s", diff)
+	}
+}
