@@ -59,3 +59,13 @@ func parseVersion(s string) (major, minor int, ok bool) {
 	}
 	return major, minor, true
 }
+
+// FunctionsSupported reports whether the Netdata of version netdataVersion
+// (as in [ParseFeatures]) knows FUNCTION and FUNCTION_RESULT_BEGIN (1.37
+// and later). Unlike the zero Features it is false for an empty or
+// unparsable version: an older Netdata stops a plugin that sends an unknown
+// keyword, and only a known Netdata sends function calls.
+func FunctionsSupported(netdataVersion string) bool {
+	major, minor, ok := parseVersion(netdataVersion)
+	return ok && (major > 1 || major == 1 && minor >= 37)
+}

@@ -54,3 +54,14 @@ func TestFunctionResult(t *testing.T) {
 		t.Errorf("invalid results wrote %q", w.Bytes())
 	}
 }
+
+func TestFunctionsSupported(t *testing.T) {
+	for v, want := range map[string]bool{
+		"v1.37.1": true, "1.37.0": true, "v1.44.0": true, "v2.7.0-nightly": true,
+		"v1.36.1": false, "v1.9.0": false, "": false, "junk": false,
+	} {
+		if got := FunctionsSupported(v); got != want {
+			t.Errorf("FunctionsSupported(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
