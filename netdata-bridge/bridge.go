@@ -161,13 +161,31 @@ func (b *Bridge) Publisher() Publisher { return clientPublisher{b} }
 type clientPublisher struct{ b *Bridge }
 
 func (p clientPublisher) Publish(topic string, qos byte, retained bool, payload []byte) {
+	p.PublishToken(topic, qos, retained, payload)
+}
+
+// PublishToken is Publish with paho's token, so a caller can wait until a
+// message is out (haout: the states after a birth follow the configs);
+// without a client yet, the token is complete at once.
+func (p clientPublisher) PublishToken(topic string, qos byte, retained bool, payload []byte) mqtt.Token {
 	p.b.mu.Lock()
 	c := p.b.client
 	p.b.mu.Unlock()
-	if c != nil {
-		c.Publish(topic, qos, retained, payload)
+	if c == nil {
+		return doneToken{}
 	}
+	return c.Publish(topic, qos, retained, payload)
 }
+
+// doneToken is a token that is already complete, without error.
+type doneToken struct{}
+
+func (doneToken) Wait() bool                     { return true }
+func (doneToken) WaitTimeout(time.Duration) bool { return true }
+func (doneToken) Done() <-chan struct{}          { return closedChan }
+func (doneToken) Error() error                   { return nil }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (b *Bridge) statusTopic() string {
 	return discovery.BridgeStatusTopic(b.cfg.TopicPrefix, b.cfg.BridgeID)
