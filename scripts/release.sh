@@ -76,6 +76,12 @@ for t in "${targets[@]}"; do
 		mkdir -p "$dir/install/$p"
 		# Only what a user installs: no tests, no Go files.
 		find "packaging/$p" -maxdepth 1 -type f ! -name '*.go' -exec cp -p {} "$dir/install/$p/" \;
+		# Netdata's alerts sit in health.d/ beside the install script,
+		# which installs them from there.
+		if [[ -d packaging/$p/health.d ]]; then
+			mkdir -p "$dir/install/$p/health.d"
+			cp -p "packaging/$p/health.d/"*.conf "$dir/install/$p/health.d/"
+		fi
 	done
 	if [[ -z $benv ]]; then
 		rm -f "$dir/install/systemd/ifstat-bridge.service" "$dir/install/systemd/bridge.env"
