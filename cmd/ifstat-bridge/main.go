@@ -124,21 +124,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	var outputs []bridge.Output
+	var functions *bridge.FunctionOutput
 	if cfg.Netdata == "on" || cfg.Netdata == "auto" && plugin {
-		f := plugind.ParseFeatures(os.Getenv("NETDATA_VERSION"))
+		ndVersion := os.Getenv("NETDATA_VERSION")
+		f := plugind.ParseFeatures(ndVersion)
 		outputs = append(outputs, bridge.NewNetdataOutput(stdout, f, cfg.Interval, os.Getenv("NETDATA_REGISTRY_UNIQUE_ID")))
-		log.WithField("netdata", os.Getenv("NETDATA_VERSION")).WithField("virtual_nodes", f.VirtualNodes).Info("netdata output on stdout")
+		// The function's answers go to the same stdout, written by the
+		// bridge's loop like the charts (it is one of its outputs), so
+		// they never interleave with a chart round.
+		functions = bridge.NewFunctionOutput(stdout, ndVersion, cfg.Interval, log.WithField("component", "functions"))
+		outputs = append(outputs, functions)
+		log.WithField("netdata", ndVersion).WithField("virtual_nodes", f.VirtualNodes).
+			WithField("functions", functions.Enabled()).Info("netdata output on stdout")
 		if plugin {
-			// Netdata before 1.37 starts plugins with stdin on /dev/null,
-			// so an end of stdin says nothing about Netdata: keep
-			// charting. Netdata going away shows on stdout instead.
-			go func() {
-				io.Copy(io.Discard, stdin)
-				log.Debug("stdin closed; charting on until stdout breaks")
-			}()
 			var cancel context.CancelCauseFunc
 			ctx, cancel = context.WithCancelCause(ctx)
 			defer cancel(nil)
+			// Netdata 1.37+ writes FUNCTION calls (2.x also QUIT) on
+			// stdin. Netdata before 1.37 starts plugins with stdin on
+			// /dev/null, so an end of stdin says nothing about Netdata:
+			// keep charting. Netdata going away shows on stdout instead.
+			go func() {
+				functions.Serve(stdin, func() { cancel(errQuit) })
+				log.Debug("stdin closed; charting on until stdout breaks")
+			}()
 			watchStdout(ctx, stdout, func() { cancel(errStdoutClosed) })
 		}
 	}
@@ -146,6 +155,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		log.WithError(err).Error("start failed")
 		return 1
+	}
+	if functions != nil {
+		functions.SetSampler(b.Sampler())
 	}
 	if cfg.HA == "on" {
 		ha, err := haout.New(discovery.Options{
@@ -178,6 +190,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // errStdoutClosed is why the plugin stops when Netdata stops reading.
 var errStdoutClosed = errors.New("stdout closed: Netdata stopped reading")
+
+// errQuit is why the plugin stops when Netdata 2.x writes QUIT on stdin.
+var errQuit = errors.New("got QUIT on stdin: Netdata stops its plugins")
 
 // watchStdout calls gone once the reading end of stdout, when it is a
 // pipe, has been closed, without waiting for the next write to fail: with

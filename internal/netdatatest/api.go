@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -187,4 +189,80 @@ func formatPoints(vs []*float64) string {
 		}
 	}
 	return string(append(b, ']'))
+}
+
+// FunctionResult is the answer of /api/v1/function: the HTTP status, the
+// content type Netdata gave (the plugin's FUNCTION_RESULT_BEGIN format)
+// and the body as the plugin wrote it.
+type FunctionResult struct {
+	Code        int
+	ContentType string
+	Body        []byte
+}
+
+// Function calls a function a collector offers (Netdata 1.37 and later):
+// GET /api/v1/function?function=<function>[&timeout=<seconds>]. function is
+// the name and its arguments, separated by spaces. A status other than 200
+// (404 while no collector offers the function yet) is no error: it is in
+// the result.
+func (n *Netdata) Function(ctx context.Context, function string, timeout time.Duration) (FunctionResult, error) {
+	q := url.Values{"function": {function}}
+	if timeout > 0 {
+		q.Set("timeout", strconv.Itoa(int(timeout.Seconds())))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.URL()+"/api/v1/function?"+q.Encode(), nil)
+	if err != nil {
+		return FunctionResult{}, err
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return FunctionResult{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return FunctionResult{}, fmt.Errorf("reading /api/v1/function: %w", err)
+	}
+	return FunctionResult{Code: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: body}, nil
+}
+
+// WaitFunction calls function until Netdata answers it with 200 (a plugin
+// offers its functions only once it runs). When ctx ends first the error
+// carries the last answer and the tail of the error log.
+func (n *Netdata) WaitFunction(ctx context.Context, function string) (FunctionResult, error) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		r, err := n.Function(ctx, function, 0)
+		if err == nil && r.Code == http.StatusOK {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return r, fmt.Errorf("waiting for function %q: %w (last error: %v, last answer %d %q); error log tail:\n%s",
+				function, ctx.Err(), err, r.Code, r.Body[:min(len(r.Body), 300)], tail(n.ErrorLog(), 30))
+		case <-tick.C:
+		}
+	}
+}
+
+// FunctionInfo is one function a host offers, as /api/v1/info lists it.
+type FunctionInfo struct {
+	Help    string `json:"help"`
+	Timeout int    `json:"timeout"`
+	Options string `json:"options"`
+}
+
+// Functions returns the functions the local host offers, keyed by name,
+// from /api/v1/info: a collector's FUNCTION lines that Netdata accepted.
+// Netdata 1.37 lists them here even though release builds serve
+// /api/v1/function only to Netdata Cloud (ACLK) and answer 403 locally.
+func (n *Netdata) Functions(ctx context.Context) (map[string]FunctionInfo, error) {
+	var info struct {
+		Functions map[string]FunctionInfo `json:"functions"`
+	}
+	if err := n.getJSON(ctx, "/api/v1/info", &info); err != nil {
+		return nil, err
+	}
+	return info.Functions, nil
 }
