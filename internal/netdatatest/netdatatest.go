@@ -35,6 +35,11 @@ type Options struct {
 	// "command options" of its [plugin:NAME] section: arguments appended
 	// after update-every, split by the shell.
 	PluginCommandOptions map[string]string
+	// Helpers maps a file name without ".plugin" ("ifstat-bridge") to the
+	// path of an executable copied, mode 0755, next to the plugins, which
+	// Netdata does not run itself: for a plugin that is a wrapper script
+	// exec'ing "$(dirname "$0")/NAME".
+	Helpers map[string]string
 	// UserConfig maps a path relative to Netdata's user config directory
 	// (NETDATA_USER_CONFIG_DIR, e.g. "ifstat.conf") to its content, written
 	// mode 0640.
@@ -209,6 +214,22 @@ func prepare(dir layout, o Options) ([]string, error) {
 			return nil, err
 		}
 	}
+	for file, src := range o.Helpers {
+		if file == "" || strings.HasSuffix(file, ".plugin") || filepath.Base(file) != file || strings.ContainsAny(file, " '\"[]") {
+			return nil, fmt.Errorf("helper file name %q: want a plain file name not ending in .plugin", file)
+		}
+		content, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("helper %s: %w", file, err)
+		}
+		p := filepath.Join(dir.plugins(), file)
+		if err := os.WriteFile(p, content, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	for rel, content := range o.UserConfig {
 		if !filepath.IsLocal(rel) {
 			return nil, fmt.Errorf("user config %q: want a path inside the config directory", rel)
@@ -297,6 +318,15 @@ func (n *Netdata) Version() string { return n.version }
 // ErrorLog returns Netdata's error log, where plugin stderr lands on 1.37.
 // A log that cannot be read yields a one-line explanation instead.
 func (n *Netdata) ErrorLog() string { return readFile(n.dir.errorLog()) }
+
+// KillDaemon sends SIGKILL to the daemon process alone and waits until it
+// has been reaped; its plugins keep running with the reading end of their
+// stdout gone, as after a crash of Netdata. Stop (or cleanup) still ends
+// the rest of the process group.
+func (n *Netdata) KillDaemon() {
+	_ = syscall.Kill(n.pgid, syscall.SIGKILL)
+	<-n.exited
+}
 
 // Stop sends SIGTERM to the daemon's process group and SIGKILL after 10 s
 // if it has not exited. It is idempotent and safe to call from cleanup.
