@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -251,7 +252,26 @@ type e2e struct {
 	born map[string]time.Time // when a chart was first listed
 }
 
-func TestMain(m *testing.M) { proctest.Main(m) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	allAtOnce()
+	proctest.Main(m)
+}
+
+// allAtOnce lets every parallel test of the package run at the same time
+// unless -parallel was given: the real-process tests (Netdata, mosquitto,
+// agents, bridges) wait on the processes' one-second clocks and use
+// little CPU meanwhile, and go test's default, GOMAXPROCS at a time, would
+// make the package as slow as the sum of its tests on a 2-core machine.
+func allAtOnce() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", "64"); err != nil {
+			panic(err)
+		}
+	}
+}
 
 // buildBinaries builds both commands once per test binary, as users build
 // them.
