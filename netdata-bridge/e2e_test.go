@@ -2,7 +2,6 @@ package bridge_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -86,18 +85,7 @@ func TestE2ENetdata(t *testing.T) {
 	})
 	// Netdata starts the plugin once; any restart or kill is a bug even
 	// when the points look right.
-	log := nd.ErrorLog()
-	if n := strings.Count(log, "plugins.d/ifstat.plugin' running on pid"); n != 1 {
-		t.Errorf("netdata started ifstat.plugin %d times, want 1", n)
-	}
-	for _, line := range strings.Split(log, "\n") {
-		if strings.Contains(line, "PLUGINSD[ifstat]") && (strings.Contains(line, "disconnected") || strings.Contains(line, "killed") || strings.Contains(line, "disabl")) {
-			t.Errorf("netdata error log: %s", line)
-		}
-	}
-	if t.Failed() {
-		t.Logf("bridge stderr (from netdata's error log):\n%s", bridgeLines(log))
-	}
+	checkOneRun(t, nd)
 }
 
 // bridgeLines returns the lines the bridge wrote to stderr, which Netdata
@@ -253,24 +241,10 @@ type e2e struct {
 }
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	allAtOnce()
+	// The real-process tests (Netdata, mosquitto, agents, bridges) wait
+	// on the processes' one-second clocks and use little CPU meanwhile.
+	proctest.ParallelAll()
 	proctest.Main(m)
-}
-
-// allAtOnce lets every parallel test of the package run at the same time
-// unless -parallel was given: the real-process tests (Netdata, mosquitto,
-// agents, bridges) wait on the processes' one-second clocks and use
-// little CPU meanwhile, and go test's default, GOMAXPROCS at a time, would
-// make the package as slow as the sum of its tests on a 2-core machine.
-func allAtOnce() {
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		if err := flag.Set("test.parallel", "64"); err != nil {
-			panic(err)
-		}
-	}
 }
 
 // buildBinaries builds both commands once per test binary, as users build

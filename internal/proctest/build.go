@@ -2,6 +2,7 @@ package proctest
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -146,4 +147,23 @@ func BuildCommands(t testing.TB) Commands {
 	t.Helper()
 	b := Build(t, AgentPkg, BridgePkg)
 	return Commands{Agent: b[AgentPkg], Bridge: b[BridgePkg]}
+}
+
+// ParallelAll lets every parallel test of the package run at the same
+// time unless -parallel was given. For packages whose tests wait on real
+// processes' clocks and use little CPU meanwhile: go test's default,
+// GOMAXPROCS at a time, would make such a package as slow as the sum of
+// its tests on a 2-core machine. Call it from TestMain; it parses the
+// flags.
+func ParallelAll() {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", "64"); err != nil {
+			panic(err)
+		}
+	}
 }

@@ -65,24 +65,11 @@ func bins(t *testing.T) binaries {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if !testing.Short() { // with -short every test here skips
-		allAtOnce()
+		// The tests wait on real processes' clocks (a bridge charts once
+		// a second, a client retries every 2 s) and use little CPU.
+		proctest.ParallelAll()
 	}
 	proctest.Main(m)
-}
-
-// allAtOnce lets every parallel test of the package run at the same time
-// unless -parallel was given. The tests wait on real processes' clocks (a
-// bridge charts once a second, a client retries every 2 s) and use little
-// CPU meanwhile; go test's default, GOMAXPROCS at a time, would make the
-// package as slow as the sum of its tests on a 2-core machine.
-func allAtOnce() {
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		if err := flag.Set("test.parallel", "64"); err != nil {
-			panic(err)
-		}
-	}
 }
 
 // haveMosquitto reports whether brokertest will find a mosquitto binary.
