@@ -12,8 +12,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 func TestParseStdinLine(t *testing.T) {

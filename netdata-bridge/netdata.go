@@ -5,9 +5,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // chartKind is one of the four charts every interface gets, with the

@@ -14,10 +14,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")

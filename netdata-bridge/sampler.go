@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
 )
 

@@ -10,7 +10,7 @@ import (
 // MinWatch is the shortest IFSTAT_WATCH: finer reads cost a router CPU
 // more than the precision they buy (a driver's refresh instant is pinned
 // tighter by fitting many windows on the bridge; see
-// netdata-bridge/refresh).
+// internal/refresh).
 const MinWatch = 10 * time.Millisecond
 
 // watchState is what the watch remembers about one interface.

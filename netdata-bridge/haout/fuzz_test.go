@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/hatest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // FuzzEmit drives Output with arbitrary samples, ticks, births and

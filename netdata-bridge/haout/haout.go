@@ -14,10 +14,10 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // Publisher sends one MQTT message. It must not block: Output calls it from

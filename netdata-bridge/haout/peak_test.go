@@ -10,10 +10,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
 )
 
 // peakJSON is the part of an interface's state this file checks.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 )
 
 // The scenario matrix of "exact by default": a driver that refreshes its

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 )
 
 // driverSim is a driver that refreshes its statistics only at its refresh

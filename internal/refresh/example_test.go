@@ -3,7 +3,7 @@ package refresh_test
 import (
 	"fmt"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/refresh"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 )
 
 // A driver refreshes every 0.9765 s; the agent watches every 50 ms, so
