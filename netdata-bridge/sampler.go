@@ -338,8 +338,22 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		if c.ChangedNS > 0 && c.UnchangedNS > 0 {
 			// Watch mode: the change lies in (unchanged, changed]; the
 			// fitted refresh period narrows that window.
-			f.est.Observe(c.UnchangedNS, c.ChangedNS)
+			refreshes := a.info != nil && slices.Contains(a.info.Capabilities, wire.CapabilityRefresh)
+			if !refreshes || f.seenRaw && moved(&f.lastRaw, &c) && c.ChangedNS-c.UnchangedNS <= maxFitWindowNS {
+				// An adaptive agent's windows are narrow at its probes;
+				// a wide one (a change first seen by a request) or one
+				// of a refresh that changed nothing says little about
+				// the clock.
+				f.est.Observe(c.UnchangedNS, c.ChangedNS)
+			}
 			smp.UnchangedNS, smp.ChangedNS = f.est.Refine(c.UnchangedNS, c.ChangedNS)
+			if refreshes {
+				// The window brackets the refresh the values are current
+				// as of, even one that changed nothing: a newer window
+				// over the same values is a true zero.
+				smp.Predicted = true
+				smp.Live = f.seenRaw && c.ChangedNS > f.lastRaw.ChangedNS
+			}
 		} else {
 			if f.seenRaw {
 				f.est.ObserveRead(r.MonoNS, moved(&f.lastRaw, &c))
@@ -455,6 +469,10 @@ func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 	}
 	return snap
 }
+
+// maxFitWindowNS is the widest window of an adaptive agent (wire.
+// CapabilityRefresh) that the bridge's own fit takes.
+const maxFitWindowNS = 60_000_000
 
 // lockSample feeds one read to the interface's refresh lock and copies
 // what it predicts into smp: the rule of IFSTAT_EXACT is applied here only,

@@ -141,9 +141,14 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 		buf:    make([]byte, 0, 4096),
 	}
 	caps := capabilities
-	if cfg.Watch > 0 {
-		a.watch = newWatcher()
+	if cfg.Watch.On() {
+		a.watch = newWatcher(cfg.Watch.Auto)
 		caps = append(slices.Clone(capabilities), "watch")
+		if cfg.Watch.Auto {
+			// changed_ns/unchanged_ns bracket the refresh the values are
+			// current as of, even when it changed nothing (docs/protocol.md).
+			caps = append(caps, wire.CapabilityRefresh)
+		}
 	}
 	snap, err := a.reader.Read()
 	if err != nil {
@@ -220,6 +225,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		watchDone := make(chan struct{})
 		go func() {
 			defer close(watchDone)
+			if a.cfg.Watch.Auto {
+				a.autoWatchLoop(ctx)
+				return
+			}
 			a.watchLoop(ctx)
 		}()
 		defer func() { <-watchDone }()
@@ -346,7 +355,7 @@ func (a *Agent) reply(id string) {
 	}
 	if a.watch != nil {
 		a.watch.observe(snap.MonoNS, snap.Ifaces)
-		a.watch.annotate(snap.Ifaces)
+		a.watch.annotate(snap.MonoNS, snap.Ifaces)
 	}
 	a.seq++
 	r := wire.Reply{

@@ -64,10 +64,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "empty proc root", edit: func(c *Config) { c.ProcRoot = "" }, wantVar: "IFSTAT_PROC_ROOT"},
 		{name: "empty sys root", edit: func(c *Config) { c.SysRoot = "" }, wantVar: "IFSTAT_SYS_ROOT"},
 		{name: "rate zero", edit: func(c *Config) { c.MaxRate = 0 }, wantVar: "IFSTAT_MAX_RATE"},
-		{name: "watch 50ms", edit: func(c *Config) { c.Watch = 50 * time.Millisecond }},
-		{name: "watch at minimum", edit: func(c *Config) { c.Watch = MinWatch }},
-		{name: "watch too fine", edit: func(c *Config) { c.Watch = 9 * time.Millisecond }, wantVar: "IFSTAT_WATCH"},
-		{name: "watch negative", edit: func(c *Config) { c.Watch = -time.Second }, wantVar: "IFSTAT_WATCH"},
+		{name: "watch 50ms", edit: func(c *Config) { c.Watch = WatchMode{Every: 50 * time.Millisecond} }},
+		{name: "watch at minimum", edit: func(c *Config) { c.Watch = WatchMode{Every: MinWatch} }},
+		{name: "watch too fine", edit: func(c *Config) { c.Watch = WatchMode{Every: 9 * time.Millisecond} }, wantVar: "IFSTAT_WATCH"},
+		{name: "watch negative", edit: func(c *Config) { c.Watch = WatchMode{Every: -time.Second} }, wantVar: "IFSTAT_WATCH"},
 		{name: "rate huge", edit: func(c *Config) { c.MaxRate = MaxRateLimit + 1 }, wantVar: "IFSTAT_MAX_RATE"},
 	}
 	for _, tt := range tests {
@@ -105,10 +105,30 @@ func TestLoadConfig(t *testing.T) {
 			c.Interfaces = []string{"eth0", "wg*"}
 		}},
 		{name: "rate not a number", env: map[string]string{"IFSTAT_MAX_RATE": "abc"}, wantVar: "IFSTAT_MAX_RATE"},
+		{name: "watch off", env: map[string]string{"IFSTAT_WATCH": "off"}, want: func(c *Config) {
+			c.Node = "edgerouter_x_lan"
+			c.Watch = WatchMode{}
+		}},
+		{name: "watch 0 is off", env: map[string]string{"IFSTAT_WATCH": "0"}, want: func(c *Config) {
+			c.Node = "edgerouter_x_lan"
+			c.Watch = WatchMode{}
+		}},
+		{name: "watch empty is off", env: map[string]string{"IFSTAT_WATCH": ""}, want: func(c *Config) {
+			c.Node = "edgerouter_x_lan"
+			c.Watch = WatchMode{}
+		}},
+		{name: "watch AUTO", env: map[string]string{"IFSTAT_WATCH": "AUTO"}, want: func(c *Config) { c.Node = "edgerouter_x_lan" }},
+		{name: "watch fixed", env: map[string]string{"IFSTAT_WATCH": "20ms"}, want: func(c *Config) {
+			c.Node = "edgerouter_x_lan"
+			c.Watch = WatchMode{Every: 20 * time.Millisecond}
+		}},
+		{name: "watch garbage", env: map[string]string{"IFSTAT_WATCH": "sometimes"}, wantVar: "IFSTAT_WATCH"},
+		{name: "watch negative", env: map[string]string{"IFSTAT_WATCH": "-1s"}, wantVar: "IFSTAT_WATCH"},
+		{name: "watch too fine", env: map[string]string{"IFSTAT_WATCH": "1ms"}, wantVar: "IFSTAT_WATCH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"IFSTAT_NODE", "IFSTAT_INTERFACES", "IFSTAT_MAX_RATE", "IFSTAT_BROKER", "IFSTAT_CA_FILE"} {
+			for _, k := range []string{"IFSTAT_NODE", "IFSTAT_INTERFACES", "IFSTAT_MAX_RATE", "IFSTAT_BROKER", "IFSTAT_CA_FILE", "IFSTAT_WATCH"} {
 				t.Setenv(k, "")
 				os.Unsetenv(k)
 			}
@@ -127,6 +147,7 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := validConfig()
+			want.Watch = WatchMode{Auto: true} // the default
 			tt.want(&want)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("LoadConfig() (-want +got):\n%s", diff)

@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -28,10 +29,11 @@ type Config struct {
 	// MaxRate is the most replies per second; requests beyond it wait in
 	// a small fair queue or are dropped.
 	MaxRate int `split_words:"true" default:"200" desc:"most replies per second, shared fairly among requesters"`
-	// Watch is the period of the fine timer that reads the counters
-	// between requests to note when they change (replies then carry
-	// changed_ns and unchanged_ns); 0 is off, the default.
-	Watch time.Duration `split_words:"true" desc:"watch mode: read the counters this often between requests to note when they change, e.g. 50ms (at least 10ms; empty or 0: off)"`
+	// Watch says when the agent reads the counters between requests to
+	// note when they change (replies then carry changed_ns and
+	// unchanged_ns): around each predicted driver refresh (auto, the
+	// default), on a fixed timer, or never.
+	Watch WatchMode `split_words:"true" default:"auto" desc:"when to read the counters between requests to note the driver's refresh instants: auto (a short burst to find each driver's refresh clock, then a few reads around each predicted refresh), a fixed period such as 20ms (at least 10ms), or off"`
 }
 
 // LoadConfig reads the configuration from the environment over the
@@ -78,8 +80,49 @@ func (c *Config) Validate() error {
 	if c.MaxRate < 1 || c.MaxRate > MaxRateLimit {
 		return config.Errorf("MAX_RATE", "", "%d: must be 1–%d", c.MaxRate, MaxRateLimit)
 	}
-	if c.Watch != 0 && c.Watch < MinWatch {
-		return config.Errorf("WATCH", c.Watch.String(), "must be 0 (off) or at least %v", MinWatch)
+	if c.Watch.Every != 0 && c.Watch.Every < MinWatch {
+		return config.Errorf("WATCH", c.Watch.String(), "must be auto, off or at least %v", MinWatch)
 	}
 	return nil
 }
+
+// WatchMode is the value of IFSTAT_WATCH. The zero value is off.
+type WatchMode struct {
+	// Auto reads around the predicted refresh instants of each driver.
+	Auto bool
+	// Every is the fixed watch period; 0 unless a duration was given.
+	Every time.Duration
+}
+
+// Decode parses auto, off (also 0 or empty, as before auto existed) or a
+// Go duration; it implements envconfig.Decoder.
+func (w *WatchMode) Decode(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "auto":
+		*w = WatchMode{Auto: true}
+		return nil
+	case "", "0", "off":
+		*w = WatchMode{}
+		return nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d < 0 {
+		return fmt.Errorf("want auto, off or a duration such as 20ms")
+	}
+	*w = WatchMode{Every: d}
+	return nil
+}
+
+// String is the value as IFSTAT_WATCH accepts it.
+func (w WatchMode) String() string {
+	switch {
+	case w.Auto:
+		return "auto"
+	case w.Every > 0:
+		return w.Every.String()
+	}
+	return "off"
+}
+
+// On reports whether the agent watches at all.
+func (w WatchMode) On() bool { return w.Auto || w.Every > 0 }

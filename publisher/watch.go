@@ -23,6 +23,7 @@ type watchState struct {
 	// last is the latest read that saw c.
 	last int64
 	gen  uint64
+	auto *autoState // nil unless the watch is adaptive
 }
 
 // watcher records, per interface, when its counters changed, from every
@@ -31,24 +32,45 @@ type watchState struct {
 type watcher struct {
 	ifaces map[string]*watchState
 	gen    uint64
+	// auto is IFSTAT_WATCH=auto: replies carry the window of the refresh
+	// the values are current as of (see autoState.annotate).
+	auto bool
+	// start is the first read observed.
+	start int64
+	// bursts counts the adaptive watch's burst reads.
+	bursts uint64
 }
 
-func newWatcher() *watcher { return &watcher{ifaces: map[string]*watchState{}} }
+func newWatcher(auto bool) *watcher { return &watcher{ifaces: map[string]*watchState{}, auto: auto} }
 
 // observe notes a read taken at mono. An interface seen for the first
 // time (or again after vanishing) has no known change yet.
 func (w *watcher) observe(mono int64, ifaces map[string]wire.Counters) {
 	w.gen++
+	if w.start == 0 {
+		w.start = mono
+	}
 	for name, c := range ifaces {
 		c.ChangedNS, c.UnchangedNS = 0, 0
 		st := w.ifaces[name]
 		switch {
 		case st == nil:
-			w.ifaces[name] = &watchState{c: c, last: mono, gen: w.gen}
+			st = &watchState{c: c, last: mono, gen: w.gen}
+			if w.auto {
+				st.auto = newAutoState()
+			}
+			w.ifaces[name] = st
 			continue
 		case mono <= st.last:
 			// A read stamped no later than the last one cannot order the
 			// change; keep what we have.
+		case w.auto:
+			st.auto.observe(st, mono, c)
+			if c == st.c {
+				st.last = mono
+			} else {
+				st.prev, st.first, st.last, st.c = st.last, mono, mono, c
+			}
 		case c == st.c:
 			st.last = mono
 		default:
@@ -66,10 +88,15 @@ func (w *watcher) observe(mono int64, ifaces map[string]wire.Counters) {
 }
 
 // annotate sets ChangedNS and UnchangedNS of each interface in ifaces
-// (the read just observed) from what the watch knows.
-func (w *watcher) annotate(ifaces map[string]wire.Counters) {
+// (the read at mono just observed) from what the watch knows.
+func (w *watcher) annotate(mono int64, ifaces map[string]wire.Counters) {
 	for name, c := range ifaces {
 		st := w.ifaces[name]
+		if st != nil && st.auto != nil {
+			st.auto.annotate(mono, &c)
+			ifaces[name] = c
+			continue
+		}
 		if st == nil || st.first == 0 {
 			continue
 		}
@@ -81,7 +108,7 @@ func (w *watcher) annotate(ifaces map[string]wire.Counters) {
 // watchLoop reads the counters every cfg.Watch until ctx is done, so that
 // replies can say when each interface's counters last changed.
 func (a *Agent) watchLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Watch)
+	t := time.NewTicker(a.cfg.Watch.Every)
 	defer t.Stop()
 	for {
 		select {
@@ -91,6 +118,38 @@ func (a *Agent) watchLoop(ctx context.Context) {
 			a.watchOnce()
 		}
 	}
+}
+
+// autoWatchLoop reads when the adaptive watch asks to, until ctx is done.
+func (a *Agent) autoWatchLoop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			t.Reset(a.autoWatchOnce())
+		}
+	}
+}
+
+// autoWatchOnce reads once for the adaptive watch and returns how long to
+// sleep before the next read.
+func (a *Agent) autoWatchOnce() time.Duration {
+	a.readMu.Lock()
+	defer a.readMu.Unlock()
+	snap, err := a.reader.Read()
+	if err != nil {
+		a.readErrors.Add(1)
+		a.lim.Warn(a.log.WithError(err), "read", "reading counters for the watch")
+		return idleSleep
+	}
+	read := time.Now()
+	a.watch.observe(snap.MonoNS, snap.Ifaces)
+	// mono_ns advances with Go's monotonic clock (netdev.kernelClock),
+	// so a mono instant is this far from now.
+	return time.Duration(a.watch.nextRead(snap.MonoNS)-snap.MonoNS) - time.Since(read)
 }
 
 // watchOnce is one tick of the watch: a read that only updates the

@@ -49,7 +49,7 @@ func TestWatcher(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWatcher()
+			w := newWatcher(false)
 			var last map[string]wire.Counters
 			for _, r := range tt.reads {
 				last = map[string]wire.Counters{}
@@ -58,7 +58,7 @@ func TestWatcher(t *testing.T) {
 				}
 				w.observe(r.mono, last)
 			}
-			w.annotate(last)
+			w.annotate(tt.reads[len(tt.reads)-1].mono, last)
 			if d := cmp.Diff(tt.want, last); d != "" {
 				t.Errorf("annotated read mismatch (-want +got):\n%s", d)
 			}
@@ -72,7 +72,7 @@ func TestAgentWatch(t *testing.T) {
 	t.Parallel()
 	fr := &fakeReader{ifaces: map[string]wire.Counters{"eth0": {RxBytes: 1, Ifindex: 2}}}
 	cfg := validConfig()
-	cfg.Watch = 50 * time.Millisecond
+	cfg.Watch = WatchMode{Every: 50 * time.Millisecond}
 	a, fc := newTestAgent(t, fr, cfg) // New reads once: mono 1 s
 	var info wire.Info
 	if err := json.Unmarshal(a.info, &info); err != nil {

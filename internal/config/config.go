@@ -166,7 +166,12 @@ func Load(spec any, path string) error {
 	if err := envconfig.Process(Prefix, spec); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			return &Error{Var: pe.KeyName, Value: pe.Value, Err: errors.Unwrap(pe.Err)}
+			// strconv's errors wrap the reason; a Decoder's error is it.
+			inner := errors.Unwrap(pe.Err)
+			if inner == nil {
+				inner = pe.Err
+			}
+			return &Error{Var: pe.KeyName, Value: pe.Value, Err: inner}
 		}
 		return &Error{Var: Prefix, Err: err}
 	}

@@ -37,6 +37,10 @@ type Estimate struct {
 	// JitterNS is how far the fitted instants fall outside their windows
 	// at most: 0 for a strictly periodic driver.
 	JitterNS int64
+	// PeriodErrNS bounds the error of PeriodNS: a refresh m periods past
+	// PhaseNS (the fitted instant of the latest window) is predicted to
+	// within PrecisionNS + JitterNS + m·PeriodErrNS.
+	PeriodErrNS int64
 	// AtMostNS, when PeriodNS is 0 and windows were seen, is the median
 	// spacing of changes: the counters refresh at least this often.
 	AtMostNS int64
@@ -258,8 +262,9 @@ func fit(ws []window, minWindows int) Estimate {
 			pHi = min(pHi, (hi(j)-lo(i))/dk)
 		}
 	}
-	precision, jitter := 0.0, 0.0
+	precision, jitter, periodErr := 0.0, 0.0, 0.0
 	if pLo <= pHi {
+		periodErr = (pHi - pLo) / 2
 		// The instants the feasible (P, φ) allow at the last index, over
 		// a grid of the feasible periods: its centre is the phase, its
 		// half-width the precision of a prediction near the last window.
@@ -288,6 +293,7 @@ func fit(ws []window, minWindows int) Estimate {
 			jitter = max(jitter, lo(i)-t, t-hi(i))
 		}
 		precision = median(widths) / 2
+		periodErr = 2 * (precision + jitter) / max(k[n-1], 1)
 	}
 	est.PeriodNS = int64(math.Round(p))
 	// The phase nearest the latest window keeps Predict exact far from
@@ -295,6 +301,7 @@ func fit(ws []window, minWindows int) Estimate {
 	est.PhaseNS = base + int64(math.Round(phi+k[n-1]*p))
 	est.PrecisionNS = int64(math.Ceil(precision))
 	est.JitterNS = int64(math.Ceil(jitter))
+	est.PeriodErrNS = int64(math.Ceil(periodErr))
 	est.Confident = n >= minWindows && median(widths) <= p/2 && jitter <= p/10
 	return est
 }

@@ -83,6 +83,13 @@ type Reply struct {
 	Ifaces map[string]Counters `json:"ifaces"`
 }
 
+// CapabilityRefresh in Info.Capabilities says that a reply's changed_ns
+// and unchanged_ns bracket the driver refresh its values are current as
+// of, even one that changed nothing (IFSTAT_WATCH=auto), rather than the
+// reads around the last change: unchanged values with a newer window are
+// a true zero.
+const CapabilityRefresh = "refresh"
+
 // Info is the retained payload of P/N/info: what the agent is and can do.
 type Info struct {
 	Node         string   `json:"node"`

@@ -1,0 +1,337 @@
+package publisher
+
+import (
+	"math"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+)
+
+// The adaptive watch (IFSTAT_WATCH=auto). A driver that refreshes its
+// counters on a timer does so at k·P + φ on the same clock as mono_ns.
+// Reading every 10 ms for a few seconds finds P and φ; after that a few
+// reads a millisecond apart around each predicted refresh pin it, which
+// costs a router a handful of reads per refresh instead of 50–100 reads a
+// second. Counters that change at every read (software devices, drivers
+// that fetch on read) need no watch at all: every read is current.
+const (
+	// probeStep is the spacing of the reads around a predicted refresh:
+	// the width of the change window they give.
+	probeStep = time.Millisecond
+	// minMargin and maxMargin bound how far before a predicted refresh
+	// the probing starts (and after it, ends): the fit's error plus the
+	// driver's jitter plus a millisecond.
+	minMargin = 2 * time.Millisecond
+	maxMargin = 20 * time.Millisecond
+	// startBurst is how long the agent reads every MinWatch after it
+	// starts, to see which interfaces carry traffic.
+	startBurst = 2 * time.Second
+	// acquireFor bounds one burst spent fitting an interface; a driver
+	// that shows no period by then is left to the bridge's rules, and
+	// tried again after a backoff.
+	acquireFor   = 20 * time.Second
+	firstBackoff = time.Minute
+	maxBackoff   = 30 * time.Minute
+	// activeFor: an interface whose counters changed this recently
+	// carries traffic and is worth watching.
+	activeFor = 5 * time.Second
+	// liveRun consecutive reads, each within liveGap of the one before,
+	// that all saw new values make an interface live.
+	liveRun = 10
+	liveGap = 2*MinWatch + 5*time.Millisecond
+	// liveRecheck: a live interface is looked at again this often, in
+	// case its driver was switched to periodic (ethtool -C at run time).
+	liveRecheck = 5 * time.Minute
+	// minPeriod: a driver refreshing faster than this is treated as live.
+	minPeriod = 50 * time.Millisecond
+	// fitWindow is the widest change window the fit takes: wider ones
+	// (a request after an idle stretch) say little about the clock.
+	fitWindow = 60 * time.Millisecond
+	// idleSleep is the longest the watch sleeps: how long a newly busy
+	// interface may wait for its burst.
+	idleSleep = 3 * time.Second
+	// wrongLimit consecutive changes away from every predicted refresh
+	// drop the fit.
+	wrongLimit = 3
+	// agentMinWindows is how many narrow windows make a fit: the burst
+	// gives windows MinWatch wide, four refreshes pin P to a few ms,
+	// and every probe after that tightens it.
+	agentMinWindows = 4
+)
+
+type ifaceClass uint8
+
+const (
+	classUnknown  ifaceClass = iota // not fitted: replies carry no window
+	classLive                       // current at every read
+	classPeriodic                   // refreshes at k·P + φ
+)
+
+// autoState is what the adaptive watch knows about one interface beyond
+// its watchState.
+type autoState struct {
+	fit   *refresh.Estimator
+	class ifaceClass
+	// run counts consecutive quick reads that saw new values.
+	run int
+	// acqSince is when the current burst for this interface began; 0
+	// when none is running.
+	acqSince     int64
+	backoff      time.Duration
+	backoffUntil int64
+	recheckAt    int64
+	// wrong counts consecutive changes the fit did not predict.
+	wrong int
+	// (refLo, refHi] holds the refresh the current values are current
+	// as of: the last change, or a refresh that changed nothing.
+	refLo, refHi int64
+}
+
+func newAutoState() *autoState {
+	return &autoState{fit: refresh.New(refresh.Config{MinWindows: agentMinWindows})}
+}
+
+// reset forgets the fit: a reset counter or a re-created interface may
+// be a new driver, and the old clock says nothing about it.
+func (s *autoState) reset() {
+	s.fit.Reset()
+	s.class, s.run, s.wrong = classUnknown, 0, 0
+	s.refLo, s.refHi, s.acqSince = 0, 0, 0
+}
+
+// margin is how far around the predicted refresh near t the watch
+// probes: the fit's error there (which grows with the periods since its
+// latest window) and a millisecond.
+func margin(est refresh.Estimate, t int64) int64 {
+	d := est.PrecisionNS + est.JitterNS + int64(time.Millisecond)
+	if est.PeriodNS > 0 && t > est.PhaseNS {
+		d += est.PeriodErrNS * ((t-est.PhaseNS)/est.PeriodNS + 1)
+	}
+	return min(max(d, int64(minMargin)), int64(maxMargin))
+}
+
+// observe updates the adaptive state of st with a read at mono that saw
+// c. It runs before st's own fields move: st.last is the read before.
+func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
+	prevRead := st.last
+	if c == st.c {
+		s.run = 0
+		if s.class != classPeriodic || st.first == 0 {
+			return
+		}
+		// Refreshes that fell since the values first appeared changed
+		// nothing. The first may be one the driver skipped; from the
+		// second on, the interface is idle and its values are current
+		// as of the latest refresh: a true zero.
+		est := s.fit.Estimate()
+		if bracketed(est, st.first, mono) >= 2 {
+			m := margin(est, mono)
+			if t, ok := latestRefresh(est, mono-m); ok {
+				s.refLo, s.refHi = max(st.first, t-m), min(mono, t+m)
+			}
+		}
+		return
+	}
+	if countersDecreased(&st.c, &c) || st.c.Ifindex != c.Ifindex {
+		s.reset()
+		return
+	}
+	if mono-prevRead <= int64(liveGap) {
+		s.run++
+	} else {
+		s.run = 1
+	}
+	feed := mono-prevRead <= int64(fitWindow)
+	if s.class == classPeriodic {
+		est := s.fit.Estimate()
+		m := margin(est, mono)
+		// The change must have come within the margin of a predicted
+		// refresh: (prevRead, mono] has to meet (t-m, t+m). A window
+		// wider than the band proves nothing either way, and only
+		// windows that agree with the fit refine it.
+		t, _ := latestRefresh(est, mono+m)
+		switch {
+		case t+m <= prevRead || mono <= t-m:
+			s.wrong++
+			feed = false
+		case mono-prevRead <= 2*m+int64(probeStep):
+			s.wrong = 0
+		default:
+			feed = false
+		}
+		if s.wrong >= wrongLimit {
+			s.reset()
+		}
+	}
+	if feed {
+		s.fit.Observe(prevRead, mono)
+	}
+	s.refLo, s.refHi = prevRead, mono
+	if s.class != classUnknown {
+		return
+	}
+	if s.run >= liveRun {
+		s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
+		s.fit.Reset()
+		s.acqSince, s.backoff = 0, 0
+		return
+	}
+	if est := s.fit.Estimate(); est.Confident && est.PrecisionNS+est.JitterNS <= int64(maxMargin)/2 {
+		s.class = classPeriodic
+		if est.PeriodNS < int64(minPeriod) {
+			s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
+		}
+		s.acqSince, s.backoff = 0, 0
+	}
+}
+
+// annotate sets the window of the refresh the values read at mono are
+// current as of: the latest change or confirmed idle refresh of a
+// periodic driver, narrowed by the fit; the read itself for live
+// counters; nothing while the interface is not fitted.
+func (s *autoState) annotate(mono int64, c *wire.Counters) {
+	switch s.class {
+	case classLive:
+		c.UnchangedNS, c.ChangedNS = mono-1, mono
+	case classPeriodic:
+		switch {
+		case s.refLo <= 0 || s.refLo >= s.refHi:
+		case s.refHi-s.refLo <= int64(fitWindow):
+			// The reads' own window holds the refresh for certain; the
+			// fit's narrower one only probably.
+			c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
+		default:
+			// A change first seen by a request after an idle stretch, or
+			// an idle refresh between two requests: the latest predicted
+			// refresh in the window, give or take the fit's margin.
+			c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
+			est := s.fit.Estimate()
+			m := margin(est, s.refHi)
+			if t, ok := latestRefresh(est, s.refHi+m); ok {
+				if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
+					c.UnchangedNS, c.ChangedNS = lo, hi
+				}
+			}
+		}
+	}
+}
+
+// latestRefresh returns the latest predicted refresh at or before t.
+func latestRefresh(est refresh.Estimate, t int64) (int64, bool) {
+	if !est.Confident || est.PeriodNS <= 0 {
+		return 0, false
+	}
+	k := floorDiv(t-est.PhaseNS, est.PeriodNS)
+	return est.PhaseNS + k*est.PeriodNS, true
+}
+
+// bracketed counts the predicted refreshes that lie in (lo, hi] with the
+// fit's margin to spare on both sides.
+func bracketed(est refresh.Estimate, lo, hi int64) int {
+	m := margin(est, hi)
+	last, ok := latestRefresh(est, hi-m)
+	if !ok || last-m <= lo {
+		return 0
+	}
+	return int((last-m-lo-1)/est.PeriodNS) + 1
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// nextRead returns when (mono ns) the adaptive watch reads next, given
+// that it just read at now.
+func (w *watcher) nextRead(now int64) int64 {
+	if now-w.start < int64(startBurst) {
+		return now + int64(MinWatch)
+	}
+	next := now + int64(idleSleep)
+	burst := false
+	for _, st := range w.ifaces {
+		s := st.auto
+		if s.class == classLive && now >= s.recheckAt {
+			s.class, s.run = classUnknown, 0
+		}
+		if s.class == classPeriodic {
+			est := s.fit.Estimate()
+			if !est.Confident {
+				s.class = classUnknown
+			} else if st.first != 0 && now-st.first <= 2*est.PeriodNS+int64(maxMargin) {
+				next = min(next, probeAt(est, st.first, now))
+			}
+		}
+		if s.class != classUnknown || now < s.backoffUntil {
+			continue
+		}
+		if st.first == 0 || now-st.first > int64(activeFor) {
+			// Only time with traffic counts against a burst.
+			s.acqSince = 0
+			continue
+		}
+		if s.acqSince == 0 {
+			s.acqSince = now
+		}
+		if now-s.acqSince > int64(acquireFor) {
+			s.backoff = min(max(2*s.backoff, firstBackoff), maxBackoff)
+			s.backoffUntil, s.acqSince = now+int64(s.backoff), 0
+			continue
+		}
+		burst = true
+	}
+	if burst {
+		// Spacing the burst's reads unevenly (0.75–1.25 MinWatch) puts
+		// each refresh at a different place in its window, so that the
+		// windows' errors average out in the fit.
+		w.bursts++
+		frac := math.Mod(float64(w.bursts)*0.6180339887498949, 1)
+		return now + int64(float64(MinWatch)*(0.75+frac/2))
+	}
+	return max(next, now+int64(probeStep)/2)
+}
+
+// probeAt returns the next probe read for a periodic interface whose
+// values last changed at first: the first refresh whose change is not
+// yet seen and whose probe window has not passed, probed from margin
+// before it to margin after, probeStep apart.
+//
+// The probes start at a different fraction of probeStep before each
+// refresh (a golden-ratio sequence over the refresh index): on a fixed
+// grid the refresh would sit at the same place in its window every time,
+// the windows' midpoints would all be off the same way, and the fit,
+// which places the grid, would follow them.
+func probeAt(est refresh.Estimate, first, now int64) int64 {
+	p, d, step := est.PeriodNS, margin(est, now+est.PeriodNS), int64(probeStep)
+	k := floorDiv(now-d-2*step-est.PhaseNS, p) + 1
+	start := func(k int64) int64 {
+		frac := math.Mod(float64(k)*0.6180339887498949, 1)
+		if frac < 0 {
+			frac++
+		}
+		return est.PhaseNS + k*p - d - int64(frac*float64(step))
+	}
+	if first >= start(k) {
+		k++
+	}
+	s := start(k)
+	if now < s {
+		return s
+	}
+	t := s + ((now-s)/step+1)*step
+	if t > est.PhaseNS+k*p+d+step {
+		return max(start(k+1), now+step)
+	}
+	return t
+}
+
+func countersDecreased(old, c *wire.Counters) bool {
+	return c.RxBytes < old.RxBytes || c.TxBytes < old.TxBytes ||
+		c.RxPackets < old.RxPackets || c.TxPackets < old.TxPackets ||
+		c.RxErrors < old.RxErrors || c.TxErrors < old.TxErrors ||
+		c.RxDropped < old.RxDropped || c.TxDropped < old.TxDropped
+}
