@@ -6,8 +6,9 @@
 //
 // It leaves reading counters to internal/netdev, the payload format to
 // internal/wire, the MQTT client set-up to internal/mqttx, and rates, wraps
-// and resets to the bridge. It keeps no sampling clock of its own: in watch
-// mode (IFSTAT_WATCH) a fine timer reads the counters between requests,
-// but only to note per interface when the values changed (changed_ns,
-// unchanged_ns in replies); it never publishes on its own.
+// and resets to the bridge. It keeps no sampling clock of its own: the
+// watch (IFSTAT_WATCH; autowatch.go for the default, auto) reads the
+// counters between requests, but only to note per interface which driver
+// refresh the values are current as of (changed_ns, unchanged_ns in
+// replies); it never publishes on its own.
 package publisher

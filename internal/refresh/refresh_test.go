@@ -86,13 +86,14 @@ func TestEstimate(t *testing.T) {
 			// refresh inside it better than ±25 ms.
 			name:    "strictly periodic, 1 s",
 			windows: driver{1030 * ms, 2030 * ms, 3030 * ms, 4030 * ms, 5030 * ms, 6030 * ms, 7030 * ms, 8030 * ms}.watch(50*ms, 0),
+			// The windows bound the period to ±50 ms over 7 periods.
 			want: Estimate{PeriodNS: sec, PhaseNS: 8025 * ms, Windows: 8, PrecisionNS: 25 * ms,
-				Confident: true},
+				PeriodErrNS: 7142858, Confident: true},
 		},
 		{
 			name:    "too few windows",
 			windows: driver{1030 * ms, 2030 * ms, 3030 * ms}.watch(50*ms, 0),
-			want:    Estimate{PeriodNS: sec, PhaseNS: 3025 * ms, Windows: 3, PrecisionNS: 25 * ms},
+			want:    Estimate{PeriodNS: sec, PhaseNS: 3025 * ms, Windows: 3, PrecisionNS: 25 * ms, PeriodErrNS: 25 * ms},
 		},
 		{
 			// Every read sees a change: a software device read every
