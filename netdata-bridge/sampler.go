@@ -372,6 +372,11 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		}
 		is := IfaceSample{Name: name, Raw: c, Result: res, LostWhileDown: f.restored && res.Status == rate.Reset}
 		is.Refresh = f.est.Estimate()
+		if c.RefreshNS > 0 {
+			// The agent saw every refresh it fitted; replies a second
+			// apart cannot tell a 0.5 s period from 1 s.
+			is.Refresh.PeriodNS, is.Refresh.Confident = c.RefreshNS, true
+		}
 		is.TooCoarse = is.Refresh.TooCoarse(int64(s.cfg.Interval))
 		if p := is.Refresh.PeriodNS; is.Refresh.Confident && (f.period == 0 || abs(p-f.period)*100 > f.period) || is.TooCoarse != f.coarse {
 			is.RefreshNews = true

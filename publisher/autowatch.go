@@ -195,23 +195,22 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 	case classLive:
 		c.UnchangedNS, c.ChangedNS = mono-1, mono
 	case classPeriodic:
-		switch {
-		case s.refLo <= 0 || s.refLo >= s.refHi:
-		case s.refHi-s.refLo <= int64(fitWindow):
-			// The reads' own window holds the refresh for certain; the
-			// fit's narrower one only probably.
-			c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
-		default:
-			// A change first seen by a request after an idle stretch, or
-			// an idle refresh between two requests: the latest predicted
-			// refresh in the window, give or take the fit's margin.
-			c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
-			est := s.fit.Estimate()
-			m := margin(est, s.refHi)
-			if t, ok := latestRefresh(est, s.refHi+m); ok {
-				if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
-					c.UnchangedNS, c.ChangedNS = lo, hi
-				}
+		if s.refLo <= 0 || s.refLo >= s.refHi {
+			return
+		}
+		// The reads' window holds the refresh for certain. Where the
+		// fit's band around the predicted refresh is narrower (a change
+		// first seen by a request after an idle stretch, an idle
+		// refresh between two requests, a probe that ran late), the
+		// part of the window inside the band holds it too: the band is
+		// the fit's error plus a millisecond wide on each side.
+		c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
+		est := s.fit.Estimate()
+		c.RefreshNS = est.PeriodNS
+		m := margin(est, s.refHi)
+		if t, ok := latestRefresh(est, s.refHi+m); ok {
+			if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
+				c.UnchangedNS, c.ChangedNS = lo, hi
 			}
 		}
 	}

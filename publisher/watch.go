@@ -51,7 +51,7 @@ func (w *watcher) observe(mono int64, ifaces map[string]wire.Counters) {
 		w.start = mono
 	}
 	for name, c := range ifaces {
-		c.ChangedNS, c.UnchangedNS = 0, 0
+		c.ChangedNS, c.UnchangedNS, c.RefreshNS = 0, 0, 0
 		st := w.ifaces[name]
 		switch {
 		case st == nil:

@@ -89,6 +89,10 @@ func AppendCounters(dst []byte, c Counters) []byte {
 		dst = append(dst, `,"unchanged_ns":`...)
 		dst = strconv.AppendInt(dst, c.UnchangedNS, 10)
 	}
+	if c.RefreshNS != 0 {
+		dst = append(dst, `,"refresh_ns":`...)
+		dst = strconv.AppendInt(dst, c.RefreshNS, 10)
+	}
 	return append(dst, '}')
 }
 

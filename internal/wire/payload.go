@@ -61,6 +61,10 @@ type Counters struct {
 	// UnchangedNS is the MonoNS of the last read that still saw the
 	// previous values; 0 when unknown. Present only with ChangedNS.
 	UnchangedNS int64 `json:"unchanged_ns,omitempty"`
+	// RefreshNS is the driver's refresh period as the agent fitted it
+	// (IFSTAT_WATCH=auto); 0 when unknown, or for counters that are
+	// current at every read.
+	RefreshNS int64 `json:"refresh_ns,omitempty"`
 }
 
 // Reply is the payload of P/N/reply: one read of the counters.
@@ -82,6 +86,10 @@ type Reply struct {
 	Seq    uint64              `json:"seq,omitempty"`
 	Ifaces map[string]Counters `json:"ifaces"`
 }
+
+// MaxRefreshNS is the longest refresh_ns a reply may carry: no driver
+// keeps its counters for longer.
+const MaxRefreshNS = 3600e9
 
 // CapabilityRefresh in Info.Capabilities says that a reply's changed_ns
 // and unchanged_ns bracket the driver refresh its values are current as
@@ -240,6 +248,8 @@ func (c Counters) validateWatch(monoNS int64) error {
 	switch {
 	case c.ChangedNS < 0 || c.UnchangedNS < 0:
 		return errors.New("negative changed_ns or unchanged_ns")
+	case c.RefreshNS < 0 || c.RefreshNS > MaxRefreshNS:
+		return fmt.Errorf("refresh_ns %d: must be 0–%d", c.RefreshNS, int64(MaxRefreshNS))
 	case c.ChangedNS > monoNS:
 		return fmt.Errorf("changed_ns %d after mono_ns %d", c.ChangedNS, monoNS)
 	case c.UnchangedNS != 0 && c.ChangedNS == 0:

@@ -78,7 +78,7 @@ func sampleReply() *Reply {
 		ID: "bridge1-42", Node: "er-x", MonoNS: 123456789000, TimeNS: 1795300000123456789,
 		BootID: "3c2f8a0e-5d1b-4b8e-9f6a-2b7c1d0e9f11", RunID: "5f1a9c", Seq: 42,
 		Ifaces: map[string]Counters{
-			"eth0":       {RxBytes: 1, TxBytes: 2, RxPackets: 3, TxPackets: 4, Ifindex: 2, SpeedMbps: 1000, ChangedNS: 123400000000, UnchangedNS: 123350000000},
+			"eth0":       {RxBytes: 1, TxBytes: 2, RxPackets: 3, TxPackets: 4, Ifindex: 2, SpeedMbps: 1000, ChangedNS: 123400000000, UnchangedNS: 123350000000, RefreshNS: 976500000},
 			"pppoe-wan":  {RxBytes: 1<<64 - 1, TxBytes: 1 << 63, RxPackets: 1<<32 - 1, TxPackets: 1 << 32, RxErrors: 5, TxErrors: 6, RxDropped: 7, TxDropped: 8, Ifindex: 17},
 			"switch0.10": {RxBytes: 10, TxBytes: 20},
 			"wlan0-1":    {},
