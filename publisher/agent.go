@@ -64,6 +64,7 @@ type Stats struct {
 	Bad        uint64 // malformed requests dropped
 	Dropped    uint64 // good requests dropped because their queue was full
 	ReadErrors uint64 // failed counter reads (no reply sent)
+	WatchReads uint64 // reads of the watch between requests
 }
 
 // Agent answers requests with fresh counter reads. Build it with New and
@@ -89,7 +90,7 @@ type Agent struct {
 	info  []byte // current retained P/N/info payload
 	wake  chan struct{}
 
-	requests, replies, bad, dropped, readErrors atomic.Uint64
+	requests, replies, bad, dropped, readErrors, watchReads atomic.Uint64
 
 	// Owned by the worker goroutine.
 	bucket *tokenBucket
@@ -209,6 +210,7 @@ func (a *Agent) Stats() Stats {
 		Bad:        a.bad.Load(),
 		Dropped:    a.dropped.Load(),
 		ReadErrors: a.readErrors.Load(),
+		WatchReads: a.watchReads.Load(),
 	}
 }
 
@@ -245,7 +247,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	a.client.Disconnect(250)
-	a.log.WithFields(logrus.Fields{"requests": a.requests.Load(), "replies": a.replies.Load()}).Info("stopped")
+	a.log.WithFields(logrus.Fields{"requests": a.requests.Load(), "replies": a.replies.Load(), "watch_reads": a.watchReads.Load()}).Info("stopped")
 	return nil
 }
 
@@ -356,6 +358,7 @@ func (a *Agent) reply(id string) {
 	if a.watch != nil {
 		a.watch.observe(snap.MonoNS, snap.Ifaces)
 		a.watch.annotate(snap.MonoNS, snap.Ifaces)
+		a.logNews()
 	}
 	a.seq++
 	r := wire.Reply{

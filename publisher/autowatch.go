@@ -86,6 +86,8 @@ type autoState struct {
 	// (refLo, refHi] holds the refresh the current values are current
 	// as of: the last change, or a refresh that changed nothing.
 	refLo, refHi int64
+	// news, when set, is a change of class for the log.
+	news string
 }
 
 func newAutoState() *autoState {
@@ -134,6 +136,9 @@ func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
 		return
 	}
 	if countersDecreased(&st.c, &c) || st.c.Ifindex != c.Ifindex {
+		if s.class != classUnknown {
+			s.news = "counters reset: finding the refresh clock again"
+		}
 		s.reset()
 		return
 	}
@@ -161,6 +166,7 @@ func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
 			feed = false
 		}
 		if s.wrong >= wrongLimit {
+			s.news = "refresh clock lost: changes away from the predicted refreshes"
 			s.reset()
 		}
 	}
@@ -172,13 +178,14 @@ func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
 		return
 	}
 	if s.run >= liveRun {
+		s.news = "counters current at every read"
 		s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
 		s.fit.Reset()
 		s.acqSince, s.backoff = 0, 0
 		return
 	}
 	if est := s.fit.Estimate(); est.Confident && est.PrecisionNS+est.JitterNS <= int64(maxMargin)/2 {
-		s.class = classPeriodic
+		s.class, s.news = classPeriodic, "refresh clock found"
 		if est.PeriodNS < int64(minPeriod) {
 			s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
 		}
@@ -279,6 +286,7 @@ func (w *watcher) nextRead(now int64) int64 {
 		if now-s.acqSince > int64(acquireFor) {
 			s.backoff = min(max(2*s.backoff, firstBackoff), maxBackoff)
 			s.backoffUntil, s.acqSince = now+int64(s.backoff), 0
+			s.news = "no refresh clock found: replies carry no refresh window"
 			continue
 		}
 		burst = true

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -39,6 +42,24 @@ type watcher struct {
 	start int64
 	// bursts counts the adaptive watch's burst reads.
 	bursts uint64
+}
+
+// watchNews is a change of an interface's class, for the log.
+type watchNews struct {
+	iface, what string
+	est         refresh.Estimate
+}
+
+// news drains the adaptive watch's class changes.
+func (w *watcher) news() []watchNews {
+	var out []watchNews
+	for name, st := range w.ifaces {
+		if st.auto != nil && st.auto.news != "" {
+			out = append(out, watchNews{name, st.auto.news, st.auto.fit.Estimate()})
+			st.auto.news = ""
+		}
+	}
+	return out
 }
 
 func newWatcher(auto bool) *watcher { return &watcher{ifaces: map[string]*watchState{}, auto: auto} }
@@ -146,10 +167,27 @@ func (a *Agent) autoWatchOnce() time.Duration {
 		return idleSleep
 	}
 	read := time.Now()
+	a.watchReads.Add(1)
 	a.watch.observe(snap.MonoNS, snap.Ifaces)
+	next := a.watch.nextRead(snap.MonoNS)
+	a.logNews()
 	// mono_ns advances with Go's monotonic clock (netdev.kernelClock),
 	// so a mono instant is this far from now.
-	return time.Duration(a.watch.nextRead(snap.MonoNS)-snap.MonoNS) - time.Since(read)
+	return time.Duration(next-snap.MonoNS) - time.Since(read)
+}
+
+// logNews logs what the adaptive watch learnt or lost; a flapping driver
+// is limited like any other warning.
+func (a *Agent) logNews() {
+	for _, n := range a.watch.news() {
+		e := a.log.WithField("iface", n.iface)
+		if n.est.PeriodNS > 0 {
+			e = e.WithFields(logrus.Fields{"period_ms": float64(n.est.PeriodNS) / 1e6, "precision_us": n.est.PrecisionNS / 1e3})
+		}
+		if ok, _ := a.lim.Allow("watch " + n.iface); ok {
+			e.Info(n.what)
+		}
+	}
 }
 
 // watchOnce is one tick of the watch: a read that only updates the
@@ -163,5 +201,6 @@ func (a *Agent) watchOnce() {
 		a.lim.Warn(a.log.WithError(err), "read", "reading counters for the watch")
 		return
 	}
+	a.watchReads.Add(1)
 	a.watch.observe(snap.MonoNS, snap.Ifaces)
 }
