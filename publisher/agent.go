@@ -356,7 +356,7 @@ func (a *Agent) reply(id string) {
 		a.lim.Warn(a.log.WithError(snap.Skipped), "skipped", "skipped malformed lines of /proc/net/dev")
 	}
 	if a.watch != nil {
-		a.watch.observe(snap.MonoNS, snap.Ifaces)
+		a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 		a.watch.annotate(snap.MonoNS, snap.Ifaces)
 		a.logNews()
 	}

@@ -113,10 +113,11 @@ func margin(est refresh.Estimate, t int64) int64 {
 	return min(max(d, int64(minMargin)), int64(maxMargin))
 }
 
-// observe updates the adaptive state of st with a read at mono that saw
-// c. It runs before st's own fields move: st.last is the read before.
+// observe updates the adaptive state of st with a read that ended at mono
+// and saw c. It runs before st's own fields move: st.last is the read
+// before, and a change happened after st.lastStart.
 func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
-	prevRead := st.last
+	prevRead := st.lastStart
 	if c == st.c {
 		s.run = 0
 		if s.class != classPeriodic || st.first == 0 {

@@ -23,8 +23,8 @@ type watchState struct {
 	first int64
 	// prev is the last read that saw the values before c; 0 if unknown.
 	prev int64
-	// last is the latest read that saw c.
-	last int64
+	// last is the latest read that saw c, lastStart when it began.
+	last, lastStart int64
 	gen  uint64
 	auto *autoState // nil unless the watch is adaptive
 }
@@ -64,9 +64,15 @@ func (w *watcher) news() []watchNews {
 
 func newWatcher(auto bool) *watcher { return &watcher{ifaces: map[string]*watchState{}, auto: auto} }
 
-// observe notes a read taken at mono. An interface seen for the first
-// time (or again after vanishing) has no known change yet.
-func (w *watcher) observe(mono int64, ifaces map[string]wire.Counters) {
+// observe notes a read that began at start and ended at mono (start 0:
+// at mono). An interface seen for the first time (or again after
+// vanishing) has no known change yet. A change is placed after the start
+// of the last read that missed it: the kernel made that read's values
+// somewhere during it.
+func (w *watcher) observe(start, mono int64, ifaces map[string]wire.Counters) {
+	if start <= 0 || start > mono {
+		start = mono
+	}
 	w.gen++
 	if w.start == 0 {
 		w.start = mono
@@ -76,7 +82,7 @@ func (w *watcher) observe(mono int64, ifaces map[string]wire.Counters) {
 		st := w.ifaces[name]
 		switch {
 		case st == nil:
-			st = &watchState{c: c, last: mono, gen: w.gen}
+			st = &watchState{c: c, last: mono, lastStart: start, gen: w.gen}
 			if w.auto {
 				st.auto = newAutoState()
 			}
@@ -88,14 +94,14 @@ func (w *watcher) observe(mono int64, ifaces map[string]wire.Counters) {
 		case w.auto:
 			st.auto.observe(st, mono, c)
 			if c == st.c {
-				st.last = mono
+				st.last, st.lastStart = mono, start
 			} else {
-				st.prev, st.first, st.last, st.c = st.last, mono, mono, c
+				st.prev, st.first, st.last, st.lastStart, st.c = st.lastStart, mono, mono, start, c
 			}
 		case c == st.c:
-			st.last = mono
+			st.last, st.lastStart = mono, start
 		default:
-			st.prev, st.first, st.last, st.c = st.last, mono, mono, c
+			st.prev, st.first, st.last, st.lastStart, st.c = st.lastStart, mono, mono, start, c
 		}
 		st.gen = w.gen
 	}
@@ -168,7 +174,7 @@ func (a *Agent) autoWatchOnce() time.Duration {
 	}
 	read := time.Now()
 	a.watchReads.Add(1)
-	a.watch.observe(snap.MonoNS, snap.Ifaces)
+	a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 	next := a.watch.nextRead(snap.MonoNS)
 	a.logNews()
 	// mono_ns advances with Go's monotonic clock (netdev.kernelClock),
@@ -202,5 +208,5 @@ func (a *Agent) watchOnce() {
 		return
 	}
 	a.watchReads.Add(1)
-	a.watch.observe(snap.MonoNS, snap.Ifaces)
+	a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 }

@@ -56,7 +56,7 @@ func TestWatcher(t *testing.T) {
 				for k, v := range r.ifaces {
 					last[k] = v
 				}
-				w.observe(r.mono, last)
+				w.observe(r.mono, r.mono, last)
 			}
 			w.annotate(tt.reads[len(tt.reads)-1].mono, last)
 			if d := cmp.Diff(tt.want, last); d != "" {

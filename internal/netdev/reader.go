@@ -36,6 +36,11 @@ type Options struct {
 type Snapshot struct {
 	// MonoNS is the monotonic clock in ns taken right after the read.
 	MonoNS int64
+	// StartNS is the monotonic clock taken right before the read: the
+	// kernel made the values somewhere in [StartNS, MonoNS]. A change
+	// seen by the next read happened after StartNS, not necessarily
+	// after MonoNS.
+	StartNS int64
 	// TimeNS is the wall clock in ns taken right after the read.
 	TimeNS int64
 	// Ifaces holds the selected interfaces present in this read. The map
@@ -140,7 +145,7 @@ func (r *Reader) Names() []string { return slices.Clone(r.names) }
 // names changed or a counter of that interface went down (a re-created
 // ppp0), not on every Read.
 func (r *Reader) Read() (Snapshot, error) {
-	mono, wall, err := r.readFile()
+	start, mono, wall, err := r.readFile()
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -151,7 +156,7 @@ func (r *Reader) Read() (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("%s: %w", r.devPath, err)
 	}
 	r.finish()
-	return Snapshot{MonoNS: mono, TimeNS: wall, Ifaces: r.snap, Skipped: r.p.skipped()}, nil
+	return Snapshot{StartNS: start, MonoNS: mono, TimeNS: wall, Ifaces: r.snap, Skipped: r.p.skipped()}, nil
 }
 
 func (r *Reader) visit(name []byte, c wire.Counters, line int) {
@@ -253,12 +258,13 @@ func decreased(old, c *wire.Counters) bool {
 // request (9 % of the agent's CPU, profiled). A regular file (a test tree,
 // or a copy of a router's counters) is reopened every time, so a file
 // replaced by rename is seen.
-func (r *Reader) readFile() (mono, wall int64, err error) {
+func (r *Reader) readFile() (start, mono, wall int64, err error) {
+	start, _ = r.clock()
 	fd := r.fd
 	if fd < 0 {
 		fd, err = unix.Open(r.devPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return 0, 0, &fs.PathError{Op: "open", Path: r.devPath, Err: err}
+			return 0, 0, 0, &fs.PathError{Op: "open", Path: r.devPath, Err: err}
 		}
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0 {
@@ -271,7 +277,7 @@ func (r *Reader) readFile() (mono, wall int64, err error) {
 	for {
 		if len(b) == cap(b) {
 			if len(b) > MaxFileSize {
-				return 0, 0, fmt.Errorf("reading %s: %w: more than %d bytes", r.devPath, ErrTooLarge, MaxFileSize)
+				return 0, 0, 0, fmt.Errorf("reading %s: %w: more than %d bytes", r.devPath, ErrTooLarge, MaxFileSize)
 			}
 			b = slices.Grow(b, min(cap(b), MaxFileSize+1-len(b)))
 		}
@@ -291,7 +297,7 @@ func (r *Reader) readFile() (mono, wall int64, err error) {
 				unix.Close(fd)
 				r.fd = -1 // reopen on the next read
 			}
-			return 0, 0, &fs.PathError{Op: "read", Path: r.devPath, Err: err}
+			return 0, 0, 0, &fs.PathError{Op: "read", Path: r.devPath, Err: err}
 		}
 		if n == 0 {
 			break
@@ -300,10 +306,10 @@ func (r *Reader) readFile() (mono, wall int64, err error) {
 	}
 	mono, wall = r.clock()
 	if len(b) > MaxFileSize {
-		return 0, 0, fmt.Errorf("reading %s: %w: more than %d bytes", r.devPath, ErrTooLarge, MaxFileSize)
+		return 0, 0, 0, fmt.Errorf("reading %s: %w: more than %d bytes", r.devPath, ErrTooLarge, MaxFileSize)
 	}
 	r.buf = b
-	return mono, wall, nil
+	return start, mono, wall, nil
 }
 
 // Close releases the file the Reader keeps open. A closed Reader may still

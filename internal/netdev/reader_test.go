@@ -50,7 +50,8 @@ func TestReadERX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Snapshot{MonoNS: 1000, TimeNS: 1e18 + 1000, Ifaces: map[string]wire.Counters{
+	// The fake clock ticks 1000 ns per call: once before the read, once after.
+	want := Snapshot{StartNS: 1000, MonoNS: 2000, TimeNS: 1e18 + 2000, Ifaces: map[string]wire.Counters{
 		"imq0":       {Ifindex: 2},
 		"eth0":       {RxBytes: 389114425016, RxPackets: 287155930, RxDropped: 1207, TxBytes: 30471963291, TxPackets: 139855217, Ifindex: 3, SpeedMbps: 1000},
 		"eth1":       {RxBytes: 24715590231, RxPackets: 97441215, TxBytes: 371560330617, TxPackets: 266998120, Ifindex: 4, SpeedMbps: 1000},
