@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Change is one change window, as Observe takes it: a refresh happened in
@@ -98,4 +99,30 @@ func Unpack(p []int64, maxWindows int) ([]Change, error) {
 		ws = append(ws, Change{lo, at})
 	}
 	return ws, nil
+}
+
+// Reach is how long after the newest of ws (ascending, as Restore takes
+// them) a new window may come and still be fitted with them as one clock;
+// 0 for fewer than two. A fit counts the refreshes across a gap with the
+// mean period of the windows before it, which is known to about a
+// window's width over their span: across a gap G the count is off by
+// G/P · width/span periods. Reach keeps that under a quarter period.
+func Reach(ws []Change) int64 {
+	n := len(ws)
+	if n < 2 {
+		return 0
+	}
+	widths := make([]int64, n)
+	spacings := make([]int64, n-1)
+	for i, w := range ws {
+		widths[i] = w.ChangedNS - w.UnchangedNS
+		if i > 0 {
+			spacings[i-1] = (w.UnchangedNS + widths[i]/2) - (ws[i-1].UnchangedNS + widths[i-1]/2)
+		}
+	}
+	slices.Sort(widths)
+	slices.Sort(spacings)
+	width, period := float64(max(widths[n/2], 1)), float64(spacings[(n-1)/2])
+	span := float64(ws[n-1].ChangedNS) - float64(ws[0].UnchangedNS)
+	return int64(min(max(span*period/(4*width), 0), math.MaxInt64/2))
 }
