@@ -74,7 +74,9 @@ func TestSamplerRestoresRefreshFit(t *testing.T) {
 		// the gap, the more the period's error widens it.
 		maxWidth int64
 	}{
+		{name: "restored after 1 s", restore: true, boot: "b1", after: before + 1, want: true, maxWidth: fitWatch / 4},
 		{name: "restored", restore: true, boot: "b1", after: before + 3, want: true, maxWidth: fitWatch / 4},
+		{name: "restored after 8 s", restore: true, boot: "b1", after: before + 8, want: true, maxWidth: fitWatch / 4},
 		// 64 windows of 50 ms reach 5 min.
 		{name: "restored after 2 min", restore: true, boot: "b1", after: before + 120, want: true, maxWidth: fitWatch * 2 / 3},
 		{name: "no checkpoint", boot: "b1", after: before + 3},
@@ -83,8 +85,9 @@ func TestSamplerRestoresRefreshFit(t *testing.T) {
 		// The reply was read before the newest window: not this boot's
 		// clock as the windows know it.
 		{name: "windows in the future", restore: true, boot: "b1", after: before - 10},
-		{name: "damaged: not JSON", restore: true, boot: "b1", after: before + 3,
-			damage: func(json.RawMessage) json.RawMessage { return json.RawMessage(`[1,`) }},
+		// (Not JSON at all cannot be: state.Decode refuses the file.)
+		{name: "damaged: not an object", restore: true, boot: "b1", after: before + 3,
+			damage: func(json.RawMessage) json.RawMessage { return json.RawMessage(`[1,2]`) }},
 		{name: "damaged: wrong type", restore: true, boot: "b1", after: before + 3,
 			damage: func(json.RawMessage) json.RawMessage { return json.RawMessage(`{"eth0":5}`) }},
 		{name: "damaged: odd windows", restore: true, boot: "b1", after: before + 3,
@@ -115,6 +118,14 @@ func TestSamplerRestoresRefreshFit(t *testing.T) {
 				snap.Nodes["n"] = ns
 			}
 
+			// Through the state file's encoding, as a restart reads it.
+			b, err := state.Encode(snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if snap, err = state.Decode(b); err != nil {
+				t.Fatal(err)
+			}
 			s2 := newTestSampler()
 			if tt.restore {
 				s2.Restore(snap)
