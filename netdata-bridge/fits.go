@@ -20,6 +20,43 @@ type persistedFit struct {
 	Windows []int64 `json:"windows"`
 }
 
+// A node's fits are bounded so that its retained message stays far under
+// state.MaxNodeSize, which a node of wire.MaxIfaces interfaces would
+// otherwise pass (1.3 kB of windows each; DecodeNode would then refuse
+// the totals too). maxFitWindows windows (about 80 kB) are shared among
+// the interfaces, each keeping its latest, but never fewer than
+// minFitWindows: a fit restored from fewer would hardly be confident
+// before new windows replace it. A common router (8 interfaces of 64
+// windows) keeps all.
+const (
+	maxFitWindows = 4096
+	minFitWindows = 2 * refresh.DefaultMinWindows
+)
+
+// capFits trims all to maxFitWindows windows: the latest of each
+// interface, and, where even minFitWindows each are too many, only the
+// first interfaces by name.
+func capFits(all map[string]persistedFit) {
+	per := min(refresh.DefaultHistory, max(minFitWindows, maxFitWindows/len(all)))
+	for i, name := range sortedKeys(all) {
+		p := all[name]
+		if i >= maxFitWindows/per {
+			delete(all, name)
+			continue
+		}
+		if len(p.Windows) <= 2*per {
+			continue
+		}
+		ws, err := refresh.Unpack(p.Windows, len(p.Windows)/2)
+		if err != nil {
+			delete(all, name)
+			continue
+		}
+		p.Windows = refresh.Pack(ws[len(ws)-per:])
+		all[name] = p
+	}
+}
+
 // restoreFit gives est the persisted windows of node's interface name when
 // they belong to r's boot and end before r was read, within their
 // refresh.Reach: further on, the fit could miscount the refreshes across
@@ -83,6 +120,7 @@ func snapshotFits(a *agent, cps map[string]rate.Checkpoint, restored json.RawMes
 	if len(all) == 0 {
 		return nil
 	}
+	capFits(all)
 	b, err := json.Marshal(all)
 	if err != nil {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
@@ -276,5 +277,60 @@ func TestFitStateSize(t *testing.T) {
 	}
 	if len(with) > state.MaxNodeSize/50 {
 		t.Errorf("node message of %d bytes, near the %d bytes state.DecodeNode accepts", len(with), state.MaxNodeSize)
+	}
+}
+
+// TestFitsCapped: a node of wire.MaxIfaces interfaces stays well under
+// state.MaxNodeSize with its fits; fewer interfaces share the budget.
+func TestFitsCapped(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ifaces, wantEntries, wantWindows int
+	}{
+		{8, 8, 64},
+		{64, 64, 64},
+		{100, 100, 40},
+		{wire.MaxIfaces, maxFitWindows / minFitWindows, minFitWindows},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.ifaces), func(t *testing.T) {
+			t.Parallel()
+			s := newTestSampler()
+			s.Status("n", true)
+			names := make([]string, tt.ifaces)
+			for i := range names {
+				names[i] = fmt.Sprintf("veth%04d", i)
+			}
+			for i := range 70 {
+				fitReply(t, s, i, "3f1c2a9e-8d4b-4c1e-9a7f-2b6d5e8c9a01", names...)
+			}
+			snap := s.Snapshot("br", t0)
+			var all map[string]persistedFit
+			if err := json.Unmarshal(snap.Nodes["n"].Extra[fitKey], &all); err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != tt.wantEntries {
+				t.Errorf("%d interfaces with a fit, want %d", len(all), tt.wantEntries)
+			}
+			for name, p := range all {
+				if got := len(p.Windows) / 2; got != tt.wantWindows {
+					t.Fatalf("%s: %d windows, want %d", name, got, tt.wantWindows)
+				}
+				if _, err := refresh.Unpack(p.Windows, refresh.DefaultHistory); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			}
+			b, err := state.EncodeNode(snap, "n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := state.DecodeNode(b); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d interfaces: node message %d bytes, fits %d bytes", tt.ifaces, len(b), len(snap.Nodes["n"].Extra[fitKey]))
+			if len(b) > state.MaxNodeSize/2 {
+				t.Errorf("node message %d bytes, want headroom under state.MaxNodeSize %d", len(b), state.MaxNodeSize)
+			}
+		})
 	}
 }
