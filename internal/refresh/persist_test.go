@@ -191,8 +191,8 @@ func TestUnpackRefusesHostileInput(t *testing.T) {
 	}
 }
 
-// FuzzRestore feeds arbitrary packed windows to Unpack, Restore, Estimate
-// and Refine: nothing panics, and what Restore accepts round-trips.
+// FuzzRestore feeds arbitrary packed windows to Unpack, Restore, Estimate,
+// Reach and Refine: nothing panics, and what Restore accepts round-trips.
 func FuzzRestore(f *testing.F) {
 	seed := func(ws [][2]int64) []byte {
 		var b []byte
@@ -221,6 +221,9 @@ func FuzzRestore(f *testing.F) {
 		e := New(Config{MinWindows: 3})
 		if err := e.Restore(ws); err != nil {
 			return
+		}
+		if r := Reach(ws); r < 0 {
+			t.Fatalf("Reach = %d", r)
 		}
 		if d := cmp.Diff(ws, e.Changes()); len(ws) > 0 && d != "" {
 			t.Fatalf("Changes() after Restore mismatch (-want +got):\n%s", d)
