@@ -330,6 +330,7 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 				f.tracker.Restore(cp)
 				f.restored = true
 			}
+			s.restoreFit(a.node, name, f.est, r)
 			f.tariff = s.newTariff(a.node, name)
 			a.ifaces[name] = f
 		}
@@ -446,8 +447,9 @@ func (s *Sampler) Restore(snap *state.Snapshot) {
 	}
 }
 
-// Snapshot captures every tracker's state, and keeps the restored state of
-// nodes not seen in this run, so nothing persisted is dropped.
+// Snapshot captures every tracker's state and refresh fit, and keeps the
+// restored state of nodes not seen in this run, so nothing persisted is
+// dropped.
 func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 	s.snapSeq++
 	snap := &state.Snapshot{Bridge: bridgeID, Saved: now, Seq: s.snapSeq, Nodes: make(map[string]state.NodeState, len(s.agents))}
@@ -467,6 +469,7 @@ func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 			ns.Ifaces[name] = f.tracker.Snapshot()
 		}
 		ns.Extra = s.restored[node].Extra
+		ns.Extra = withExtra(ns.Extra, fitKey, snapshotFits(a, ns.Ifaces, ns.Extra[fitKey]))
 		if s.cfg.Tariffs != nil {
 			ns.Extra = withExtra(ns.Extra, extraKey, snapshotTariffs(a, ns.Extra[extraKey]))
 		}

@@ -13,7 +13,8 @@
 //
 // From the windows an Estimator fits the refresh instants to k·P + φ: a
 // first period from the median spacing of the window midpoints (robust to
-// missed refreshes and jitter), each window's index k from it, then the
+// missed refreshes and jitter), each window's index k from it (across a
+// long gap from the mean period of the shorter spacings), then the
 // least-squares fit, tightened where the driver is strictly periodic to
 // the (P, φ) that every window admits. Estimate reports the period, the
 // phase, how precisely a refresh instant is predicted, the jitter, and
@@ -57,6 +58,10 @@
 // new lock. Reported refresh instants stay continuous across refits
 // (moved toward the fit by at most 0.2 ms per read), and a new lock that
 // cannot continue the old clock says so (Window.Rebase).
+//
+// An Estimator's windows (Estimator.Changes, Pack) restore its fit in
+// another process (Estimator.Restore, Unpack): the bridge keeps them with
+// its checkpoints, for the same boot of the agent and within Reach.
 //
 // It is pure: times are the agent's MonoNS passed in; no clock, no
 // logging. Keeping one Estimator per interface, feeding it, logging and

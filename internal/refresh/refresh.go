@@ -87,6 +87,10 @@ type Estimator struct {
 // estimate little, so the fit is redone only after this many.
 const refitEvery = 8
 
+// longSpacing is the most periods between two windows that the median
+// spacing counts; see fit.
+const longSpacing = 8
+
 // New returns an Estimator using cfg.
 func New(cfg Config) *Estimator { return &Estimator{cfg: cfg} }
 
@@ -218,16 +222,24 @@ func fit(ws []window, minWindows int) Estimate {
 		return est
 	}
 	// Missed refreshes make some spacings 2P, 3P: count periods per
-	// spacing, then the mean period over them.
+	// spacing, then the mean period over them. A long spacing (the
+	// agent's watch or the bridge was away, a fit restored after a
+	// restart) multiplies the error of the period it is counted with: a
+	// median spacing off by 2 % miscounts 25 periods, so those are
+	// counted only with the mean period of the short ones, whose error
+	// is a window's width over their whole span.
 	k := make([]float64, n)
 	var sumD, sumN float64
-	for i, di := range d {
-		c := max(1, math.Round(di/p0))
-		sumD += di
-		sumN += c
-		k[i+1] = k[i] + c
+	for _, di := range d {
+		if c := max(1, math.Round(di/p0)); c <= longSpacing {
+			sumD += di
+			sumN += c
+		}
 	}
-	p1 := sumD / sumN
+	p1 := p0
+	if sumN > 0 {
+		p1 = sumD / sumN
+	}
 	for i, di := range d { // again with the better period
 		k[i+1] = k[i] + max(1, math.Round(di/p1))
 	}

@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -257,5 +258,69 @@ func TestRefineLateWatchRead(t *testing.T) {
 	// A window with no predicted refresh in it is left as it is.
 	if lo, hi := e.Refine(42_300_000_000, 42_400_000_000); lo != 42_300_000_000 || hi != 42_400_000_000 {
 		t.Errorf("Refine of a window without a refresh = (%d, %d), want it unchanged", lo, hi)
+	}
+}
+
+// TestEstimateAcrossLongGap: windows before and after a long gap (the
+// agent's watch or the bridge away, a fit restored after a restart) are
+// fitted as one clock as far as Reach says. Counting the gap's periods
+// with the median spacing of 50 ms windows miscounted from about 30 s on,
+// and the fit then lost its confidence until the old windows left the
+// history.
+func TestEstimateAcrossLongGap(t *testing.T) {
+	t.Parallel()
+	const period = 976_500_000
+	tests := []struct {
+		n      int   // windows before the gap
+		gap    int64 // ns
+		within bool  // gap <= Reach
+	}{
+		{8, 10 * sec, true},
+		{8, 60 * sec, false},
+		{30, 60 * sec, true},
+		{30, 300 * sec, false},
+		{60, 60 * sec, true},
+		{60, 250 * sec, true},
+		{60, 600 * sec, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d windows, gap %d s", tt.n, tt.gap/sec), func(t *testing.T) {
+			t.Parallel()
+			for phase := 300 * ms; phase < 300*ms+period; phase += 97 * ms {
+				d := periodic(period, phase, 1000*sec, 0, 0, nil)
+				ws := d.watch(50*ms, 0)
+				e := New(Config{})
+				for _, w := range ws[:tt.n] {
+					e.Observe(w[0], w[1])
+				}
+				if reach := Reach(e.Changes()); (tt.gap <= reach) != tt.within {
+					t.Fatalf("phase %d: Reach = %d s, want the gap of %d s within it: %v", phase, reach/sec, tt.gap/sec, tt.within)
+				}
+				if !tt.within {
+					continue
+				}
+				j := tt.n
+				for ws[j][0] < ws[tt.n-1][1]+tt.gap {
+					j++
+				}
+				for _, w := range ws[j : j+3] {
+					e.Observe(w[0], w[1])
+				}
+				est := e.Estimate()
+				// The period is known to a window over the whole span.
+				tol := float64(50*ms) / float64(ws[j+2][1]-ws[0][0])
+				if rel := math.Abs(float64(est.PeriodNS-period)) / period; !est.Confident || rel > tol {
+					t.Fatalf("phase %d: Estimate() = %+v, want confident within %.1g of %d", phase, est, tol, period)
+				}
+				w := ws[j+3]
+				lo, hi := e.Refine(w[0], w[1])
+				r := d[sort.Search(len(d), func(i int) bool { return d[i] > w[0] })]
+				// PrecisionNS holds at the last fitted window; one
+				// period on, the period's error adds a little.
+				if r <= lo-ms || r > hi+ms {
+					t.Errorf("phase %d: Refine(%d, %d) = (%d, %d) lost the refresh at %d", phase, w[0], w[1], lo, hi, r)
+				}
+			}
+		})
 	}
 }

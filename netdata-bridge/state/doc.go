@@ -4,7 +4,7 @@
 //
 // A Snapshot is the state of one bridge: per node, per interface, a
 // checkpoint, and Extra room for what later features keep per node (tariff
-// totals). It travels in two places:
+// totals, refresh fits). It travels in two places:
 //
 //   - a file, STATE_DIR/state.json, written by Save atomically (a temp file
 //     in the same folder, fsync, rename, fsync of the folder) and read by
@@ -25,5 +25,5 @@
 // What it leaves to others: when and how often to save, publishing and
 // subscribing (the bridge owns the MQTT client), deleting the retained
 // message of a node that is gone (an empty retained payload), and what a
-// tariff keeps in Extra.
+// tariff or a refresh fit keeps in Extra.
 package state

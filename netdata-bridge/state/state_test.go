@@ -110,7 +110,10 @@ func TestGolden(t *testing.T) {
 	t.Parallel()
 	s := testSnapshot(1, 2)
 	n := s.Nodes["router-0000"]
-	n.Extra = map[string]json.RawMessage{"tariff": json.RawMessage(`{"happy":[1,2]}`)}
+	n.Extra = map[string]json.RawMessage{"tariff": json.RawMessage(`{"happy":[1,2]}`),
+		// The bridge's refresh fits: the first window, then width and
+		// gap before each next one (refresh.Pack).
+		"refresh": json.RawMessage(`{"eth0":{"boot_id":"3f1c2a9e-8d4b-4c1e-9a7f-2b6d5e8c9a01","windows":[86398012345678,50000000,926500000,50000000]}}`)}
 	s.Nodes["router-0000"] = n
 	got, err := Encode(s)
 	if err != nil {
