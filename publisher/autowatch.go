@@ -116,7 +116,7 @@ func margin(est refresh.Estimate, t int64) int64 {
 // observe updates the adaptive state of st with a read that ended at mono
 // and saw c. It runs before st's own fields move: st.last is the read
 // before, and a change happened after st.lastStart.
-func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
+func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) {
 	prevRead := st.lastStart
 	if c == st.c {
 		s.run = 0
@@ -127,11 +127,13 @@ func (s *autoState) observe(st *watchState, mono int64, c wire.Counters) {
 		// nothing. The first may be one the driver skipped; from the
 		// second on, the interface is idle and its values are current
 		// as of the latest refresh: a true zero.
+		// Only refreshes before this read began count: the kernel may
+		// have made its values at the start.
 		est := s.fit.Estimate()
-		if bracketed(est, st.first, mono) >= 2 {
-			m := margin(est, mono)
-			if t, ok := latestRefresh(est, mono-m); ok {
-				s.refLo, s.refHi = max(st.first, t-m), min(mono, t+m)
+		if bracketed(est, st.first, start) >= 2 {
+			m := margin(est, start)
+			if t, ok := latestRefresh(est, start-m); ok {
+				s.refLo, s.refHi = max(st.first, t-m), min(start, t+m)
 			}
 		}
 		return

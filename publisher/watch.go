@@ -92,7 +92,7 @@ func (w *watcher) observe(start, mono int64, ifaces map[string]wire.Counters) {
 			// A read stamped no later than the last one cannot order the
 			// change; keep what we have.
 		case w.auto:
-			st.auto.observe(st, mono, c)
+			st.auto.observe(st, start, mono, c)
 			if c == st.c {
 				st.last, st.lastStart = mono, start
 			} else {
