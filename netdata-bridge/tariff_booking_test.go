@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -328,4 +329,73 @@ func setPersistedLast(t *testing.T, extra map[string]json.RawMessage, last time.
 		t.Fatal(err)
 	}
 	extra[extraKey] = b
+}
+
+// TestTariffBookedWhenFlowedExact: without watch mode, IFSTAT_EXACT's
+// predicted refreshes give change spans too, and the delta is booked over
+// them. A driver refreshing every 0.9765 s carries 1 MB/s until its first
+// refresh after 12:05:00, the boundary; the reads, every second and up to
+// 10 ms late, straddle it. The truth is the traffic after 12:05:00; booked
+// over the read span, the whole last refresh would count after it.
+func TestTariffBookedWhenFlowedExact(t *testing.T) {
+	t.Parallel()
+	const (
+		period = 976_500_000
+		bps    = 1_000_000
+		j      = 300 * int64(time.Second) // 12:05:00
+	)
+	stopAt := (j/period + 1) * period // the first refresh after J: traffic ends there
+	rxAt := func(x int64) uint64 {    // true bytes by x
+		return uint64(min(x, stopAt)) * bps / uint64(time.Second)
+	}
+	sched, err := tariff.Parse("late=12:05-13:00;early=*", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		exact bool
+	}{{"predicted spans", true}, {"read spans", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour, Exact: tt.exact,
+				Rate: rate.Config{MaxGapNS: 10e9}, Tariffs: &Tariffs{Schedule: sched, BillingDay: 1}})
+			s.Status("n", true)
+			rng := rand.New(rand.NewPCG(3, 4))
+			var last *IfaceSample
+			for i := range 330 {
+				read := int64(i)*1e9 + 1e6 + rng.Int64N(10e6)
+				rx := rxAt(read / period * period)
+				tick := bookingNoon.Add(time.Duration(i) * time.Second)
+				s.Tick(tick, 0)
+				// mono_ns counts from an hour before noon; time_ns is the
+				// same instant on the wall clock.
+				ns, why := s.Reply("n", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "n", MonoNS: read + int64(time.Hour),
+					TimeNS: bookingNoon.UnixNano() + read, BootID: "b",
+					Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, RxPackets: rx / 1000, Ifindex: 2}}}, tick)
+				if ns == nil {
+					t.Fatal(why)
+				}
+				last = &ns.Ifaces[0]
+			}
+			got := map[string]uint64{}
+			for _, tu := range last.Tariff.Tariffs {
+				got[tu.Name] = tu.Lifetime.Rx
+			}
+			truthLate := rxAt(stopAt) - rxAt(j)
+			t.Logf("late %d early %d; truth late %d early %d", got["late"], got["early"], truthLate, rxAt(j))
+			if got["late"]+got["early"] != rxAt(stopAt) {
+				t.Fatalf("booked %d in all, the driver counted %d", got["late"]+got["early"], rxAt(stopAt))
+			}
+			// The lock predicts refreshes from reads up to 10 ms late:
+			// it places them to within that, and so the split at J.
+			const readJitter = 10 * time.Millisecond
+			tol := uint64(bps * readJitter.Seconds())
+			if off := diff(got["late"], truthLate); tt.exact && off > tol {
+				t.Errorf("late %d, truth %d (±%d)", got["late"], truthLate, tol)
+			} else if !tt.exact && off <= tol {
+				t.Errorf("over read spans late %d is within %d of the truth %d: the run does not tell the spans apart", got["late"], tol, truthLate)
+			}
+		})
+	}
 }
