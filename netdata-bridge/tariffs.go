@@ -104,10 +104,11 @@ func sampleTime(timeNS int64, tick time.Time) time.Time {
 // come from, not between the reads. A change span is exactly that span,
 // so its delta is split over it: (changed-DtNS, changed]. Any other
 // interval is split over the read span since the baseline, as the reads
-// are all that is known. Either way nothing is booked before what was
-// already booked (last): a change span may start before the previous
-// read, which a read span already covered, or before the last booked end
-// a restored state carries.
+// are all that is known (from last, or at the read when the wall clock
+// went back past it, as before). A change span never starts before what
+// was already booked (last): it may start before the previous read, which
+// a read span already covered, or before the booked end a restored state
+// carries.
 func (t *ifaceTariff) book(res *rate.Result, at, changed time.Time) {
 	switch res.Status {
 	case rate.OK, rate.Gap, rate.Reset:
