@@ -388,7 +388,13 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		}
 		if f.tariff != nil {
 			at := sampleTime(r.TimeNS, a.pendingTick)
-			f.tariff.book(&res, at)
+			var changed time.Time
+			if res.ChangeSpan {
+				// The reply's own pair of clocks places the change on the
+				// wall clock: the mono span to the read, back from it.
+				changed = at.Add(-time.Duration(r.MonoNS - smp.ChangeNS()))
+			}
+			f.tariff.book(&res, at, changed)
 			is.Tariff = f.tariff.usage(s.cfg.Tariffs.Schedule, s.cfg.Tariffs.Caps, at)
 		}
 		ns.Ifaces = append(ns.Ifaces, is)

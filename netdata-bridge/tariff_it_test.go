@@ -17,7 +17,9 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/truthtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
@@ -376,4 +378,209 @@ func TestBridgeRejectsBadTariffZone(t *testing.T) {
 			t.Errorf("IFSTAT_TARIFF_TZ=%s: stderr %q, want one line naming IFSTAT_TARIFF_TZ", tz, msg)
 		}
 	}
+}
+
+// agentWatchForNow turns the agent's watch on for
+// TestTariffBookedWhenFlowedLive. The agent's default is becoming an
+// adaptive watch that reports change windows; once that has landed this
+// constant and the variable it sets must go, so the test runs the agent
+// as installed.
+const agentWatchForNow = "10ms"
+
+// watchWindow is the width of the agent's change windows: its watch
+// period (agentWatchForNow; the adaptive watch is to be no coarser).
+const watchWindow = 10 * time.Millisecond
+
+// TestTariffBookedWhenFlowedLive: the real agent reads an emulated driver
+// (netdevtest.Driver) that refreshes every second at half a second past
+// each wall-clock second, the bridge's read instants; the real bridge
+// asks every second through a real mosquitto. Traffic starts and stops on
+// refresh instants, and a tariff boundary (the zone trick of
+// TestTariffsAcrossFaults) passes while it flows, after the bridge has
+// fitted the driver's refresh clock. The per-tariff totals the bridge
+// saves must be the driver's true traffic on each side of the boundary.
+// Booked over read spans they would be off by half a second of traffic.
+func TestTariffBookedWhenFlowedLive(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs mosquitto, the agent and the bridge binaries; skipped with -short")
+	}
+	bins := buildBinaries(t)
+	b := brokertest.Start(t)
+	const (
+		node     = "tariff-flow"
+		zoneName = "ifstat-test/FlowJump"
+		rxPerSec = 1_000_000
+		// fitFor is how long traffic flows before the boundary: the
+		// bridge narrows change windows to the fitted refresh instant
+		// once it has seen enough of them (about 20 s).
+		fitFor = 24 * time.Second
+	)
+
+	// The driver's clock is CLOCK_BOOTTIME; its refreshes go half a
+	// second past each wall-clock second, as the check has it.
+	now := proctest.Now()
+	wallMinusBoot := now.Wall.UnixNano() - now.BootNS
+	phase := time.Duration(((int64(500*time.Millisecond)-wallMinusBoot)%int64(time.Second) + int64(time.Second)) % int64(time.Second))
+	// Traffic flows from the first refresh 3 s on (the bridge's first
+	// sample is before it) to fitFor+5 s later: both refresh instants.
+	refreshAfter := func(boot int64) int64 {
+		k := (boot - int64(phase) + int64(time.Second) - 1) / int64(time.Second)
+		return int64(phase) + k*int64(time.Second)
+	}
+	// The Rate's steps count from the driver's origin, its first clock
+	// reading: fixing that reading puts them on refresh instants.
+	origin := proctest.BootNS()
+	start := refreshAfter(origin + int64(3*time.Second))
+	stop := start + int64(fitFor+5*time.Second)
+	first := true
+	clock := func() int64 {
+		if first { // NewDriver's reading, before Serve runs
+			first = false
+			return origin
+		}
+		return proctest.BootNS()
+	}
+	flow := func(perSec uint64) netdevtest.Rate {
+		return netdevtest.Rate{{At: time.Duration(start - origin), BytesPerSec: perSec}, {At: time.Duration(stop - origin)}}
+	}
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{Dir: t.TempDir(), Period: time.Second, Phase: phase, Clock: clock,
+		Ifaces: []netdevtest.DriverIface{{Name: "eth0", Ifindex: 2, SpeedMbps: 1000, Rx: flow(rxPerSec), Tx: flow(rxPerSec / 2)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Origin() != origin {
+		t.Fatalf("driver origin %d, want the first clock reading %d", d.Origin(), origin)
+	}
+	ctx := t.Context()
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(ctx) }()
+	t.Cleanup(func() {
+		if err := <-served; err != nil && ctx.Err() == nil {
+			t.Errorf("driver: %v", err)
+		}
+	})
+
+	// The boundary J: a whole wall second fitFor into the traffic, where
+	// the zone jumps over the minute at which "late" begins.
+	j := time.Unix(0, start+wallMinusBoot).Add(fitFor).Truncate(time.Second)
+	w := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Minute)
+	spec := fmt.Sprintf("late=%s-%s;early=*", w.Format("15:04"), w.Add(2*time.Hour).Format("15:04"))
+	zoneDir := t.TempDir()
+	shift := w.Sub(j).Truncate(time.Minute) + time.Minute
+	sched, err := tariff.Parse(spec, writeZone(t, zoneDir, zoneName, tzif(j, shift)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sched.Boundaries(j.Add(-time.Minute), j.Add(time.Minute)); len(got) != 1 || !got[0].At.Equal(j) || got[0].Tariff != "late" {
+		t.Fatalf("the zone's jump at %s gives boundaries %v, want late at J", j.Format(time.TimeOnly), got)
+	}
+
+	replies := truthtest.RecordReplies(t, b, "ifstat", node)
+	proctest.Start(t, "agent "+node, bins.agent, []string{
+		"IFSTAT_BROKER=" + b.URL(), "IFSTAT_NODE=" + node,
+		"IFSTAT_PROC_ROOT=" + d.ProcRoot(), "IFSTAT_SYS_ROOT=" + d.SysRoot(),
+		"IFSTAT_WATCH=" + agentWatchForNow, "IFSTAT_LOG_LEVEL=warn",
+	}, proctest.Guard(guard))
+	dir := t.TempDir()
+	br := proctest.Start(t, "bridge", bins.bridge, []string{
+		"IFSTAT_BROKER=" + b.URL(), "IFSTAT_BRIDGE_ID=br-flow", "IFSTAT_NODES=" + node,
+		"IFSTAT_INTERVAL=1s", "IFSTAT_STATE_DIR=" + dir, "IFSTAT_STATE_INTERVAL=1s",
+		"IFSTAT_TARIFFS=" + spec, "IFSTAT_TARIFF_TZ=" + zoneName, "ZONEINFO=" + zoneDir,
+		"IFSTAT_HA=off", "IFSTAT_NETDATA=off", "IFSTAT_LOG_LEVEL=warn",
+	}, proctest.Guard(guard))
+
+	// Wait until a read has seen the last refresh of the traffic and the
+	// next one (the bridge booked it), then SIGTERM: the final save.
+	for {
+		rs := replies.All()
+		if k := len(rs); k > 0 && rs[k-1].MonoNS > stop+int64(1500*time.Millisecond) {
+			break
+		}
+		if proctest.BootNS() > stop+int64(guard) {
+			t.Fatalf("no reply after the traffic stopped (%d replies)", replies.Len())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	br.Signal(t, syscall.SIGTERM)
+	if err := br.Err(); err != nil {
+		t.Fatalf("bridge exit: %v", err)
+	}
+	final, ok := loadTariffSave(t, dir, node)
+	if !ok {
+		t.Fatal("no tariff totals in the final state file")
+	}
+	rs := replies.All()
+	// J on the agent's clock, by the pair of the reply nearest to it: the
+	// pair the bridge places change instants with.
+	jBoot, nearest := int64(0), int64(math.MaxInt64)
+	for _, r := range rs {
+		if dt := abs64(r.TimeNS - j.UnixNano()); dt < nearest {
+			jBoot, nearest = j.UnixNano()-(r.TimeNS-r.MonoNS), dt
+		}
+	}
+	at := func(boot int64) wire.Counters { c, _ := d.True("eth0", boot); return c }
+	all, atJ := at(stop), at(jBoot)
+	// The bridge books from its first sample on, normally a read before
+	// the traffic; under load it may come later: the read whose counters
+	// the booked total starts from is the baseline of the truth.
+	booked := tariff.Usage{Rx: final.life["early"].Rx + final.life["late"].Rx, Tx: final.life["early"].Tx + final.life["late"].Tx}
+	base, found := wire.Counters{}, false
+	for _, r := range rs {
+		if c := r.Ifaces["eth0"]; c.RxBytes+booked.Rx == all.RxBytes && c.TxBytes+booked.Tx == all.TxBytes && r.MonoNS < jBoot {
+			base, found = c, true
+			break
+		}
+	}
+	if !found {
+		t.Fatalf("booked rx %d tx %d in all: no read before J from which the driver counted that by the end (%d, %d)",
+			booked.Rx, booked.Tx, all.RxBytes, all.TxBytes)
+	}
+	truth := map[string]tariff.Usage{"early": {Rx: atJ.RxBytes - base.RxBytes, Tx: atJ.TxBytes - base.TxBytes},
+		"late": {Rx: all.RxBytes - atJ.RxBytes, Tx: all.TxBytes - atJ.TxBytes}}
+	// Over read spans, as before: each delta between two replies split
+	// over their time_ns span (the reads follow the refreshes by half a
+	// second, so half a second of traffic lands on the wrong side of J).
+	var readSpanEarly uint64
+	for i := 1; i < len(rs); i++ {
+		if rs[i-1].Ifaces["eth0"].RxBytes < base.RxBytes {
+			continue
+		}
+		a, b := rs[i-1], rs[i]
+		delta := b.Ifaces["eth0"].RxBytes - a.Ifaces["eth0"].RxBytes
+		switch {
+		case b.TimeNS <= j.UnixNano():
+			readSpanEarly += delta
+		case a.TimeNS < j.UnixNano():
+			readSpanEarly += uint64(float64(delta) * float64(j.UnixNano()-a.TimeNS) / float64(b.TimeNS-a.TimeNS))
+		}
+	}
+	t.Logf("over read spans early would be rx %d (%+d)", readSpanEarly, int64(readSpanEarly)-int64(truth["early"].Rx))
+	// The change instants are known to within the agent's change
+	// windows, one watch period wide (more when its timer runs late): a
+	// delta split at J is off by at most the traffic of a window at each
+	// end of its span. Plus one byte per booked interval, the pro-rata
+	// floor.
+	tol := uint64(2*watchWindow.Seconds()*rxPerSec) + uint64(stop-start)/uint64(time.Second)
+	for _, name := range []string{"early", "late"} {
+		got, want := final.life[name], truth[name]
+		t.Logf("%s: rx %d tx %d; truth rx %d tx %d", name, got.Rx, got.Tx, want.Rx, want.Tx)
+		if absDiff(got.Rx, want.Rx) > tol || absDiff(got.Tx, want.Tx) > tol {
+			t.Errorf("%s: rx %d tx %d, truth rx %d tx %d (±%d)", name, got.Rx, got.Tx, want.Rx, want.Tx, tol)
+		}
+	}
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }

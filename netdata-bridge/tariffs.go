@@ -43,12 +43,16 @@ type TariffTotals struct {
 // ifaceTariff books one interface's deltas to an accumulator.
 type ifaceTariff struct {
 	acc *tariff.Accumulator
-	// last is the wall-clock time of the tracker's baseline: the sample
-	// the next delta is counted from.
+	// last is the wall-clock time up to which deltas were booked: the
+	// read of the tracker's baseline, or the end of the last change span
+	// (the instant the baseline's values appeared). The next delta is
+	// booked from there, never before.
 	last time.Time
 }
 
 // persistedTariff is the JSON kept per interface in NodeState.Extra.
+// Last is ifaceTariff.last: a change span after a restart that starts
+// before it is clamped to it, so nothing is booked twice.
 type persistedTariff struct {
 	Last  time.Time    `json:"last"`
 	State tariff.State `json:"state"`
@@ -89,12 +93,30 @@ func sampleTime(timeNS int64, tick time.Time) time.Time {
 }
 
 // book adds what the tracker booked to its totals to the tariffs. Only
-// intervals whose delta went into the totals count (OK, Gap, Reset), over
-// the span since the baseline, so tariff totals always add up to the
-// bridge's byte totals.
-func (t *ifaceTariff) book(res *rate.Result, at time.Time) {
+// intervals whose delta went into the totals count (OK, Gap, Reset), so
+// tariff totals always add up to the bridge's byte totals. at is the
+// sample's read on the wall clock; changed is, when res.ChangeSpan, the
+// instant its values appeared (Sample.ChangeNS) on the same wall clock,
+// and zero otherwise.
+//
+// A driver refreshes its counters on its own clock, so the bytes a read
+// reveals flowed between the two refreshes its values and the baseline's
+// come from, not between the reads. A change span is exactly that span,
+// so its delta is split over it: (changed-DtNS, changed]. Any other
+// interval is split over the read span since the baseline, as the reads
+// are all that is known (from last, or at the read when the wall clock
+// went back past it, as before). A change span never starts before what
+// was already booked (last): it may start before the previous read, which
+// a read span already covered, or before the booked end a restored state
+// carries.
+func (t *ifaceTariff) book(res *rate.Result, at, changed time.Time) {
 	switch res.Status {
 	case rate.OK, rate.Gap, rate.Reset:
+		if res.ChangeSpan && !changed.IsZero() {
+			t.bookChange(res, changed)
+			t.acc.Roll(at)
+			return
+		}
 		from := t.last
 		if from.IsZero() || from.After(at) {
 			from = at
@@ -108,6 +130,22 @@ func (t *ifaceTariff) book(res *rate.Result, at time.Time) {
 		t.last = at
 	}
 	t.acc.Roll(at)
+}
+
+// bookChange splits the delta of a change span ending at end, clamped so
+// that it starts no earlier than the last booked end, and makes its end
+// the last booked one. A span wholly before it is booked at that instant.
+func (t *ifaceTariff) bookChange(res *rate.Result, end time.Time) {
+	from := end.Add(-time.Duration(res.DtNS))
+	if !t.last.IsZero() && from.Before(t.last) {
+		from = t.last
+	}
+	to := end
+	if to.Before(from) {
+		to = from
+	}
+	t.acc.Add(from, to, res.Delta[rate.RxBytes], res.Delta[rate.TxBytes])
+	t.last = to
 }
 
 func (t *ifaceTariff) usage(s *tariff.Schedule, caps tariff.Caps, at time.Time) *TariffUsage {

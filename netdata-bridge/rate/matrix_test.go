@@ -223,7 +223,7 @@ func (sc scenario) run(exact bool) matrixStats {
 		st.rated++
 		end := s.MonoNS
 		if r.ChangeSpan {
-			end = s.changeNS()
+			end = s.ChangeNS()
 		}
 		// Back to true time.
 		e := end + bootAt - monoAfterBoot

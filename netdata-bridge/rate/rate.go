@@ -106,10 +106,12 @@ type Sample struct {
 	Rebase bool
 }
 
-// changeNS is the best estimate of the instant at which s.Values
+// ChangeNS is the best estimate of the instant at which s.Values
 // appeared: the midpoint of (UnchangedNS, ChangedNS], or ChangedNS alone;
-// 0 when unknown or inconsistent with the read.
-func (s Sample) changeNS() int64 {
+// 0 when unknown or inconsistent with the read. When Update's Result has
+// ChangeSpan set, its span ends here: the delta flowed between
+// ChangeNS()-DtNS and ChangeNS() (the bridge books tariffs over it).
+func (s Sample) ChangeNS() int64 {
 	c := s.ChangedNS
 	if c <= 0 || c > s.MonoNS {
 		return 0
@@ -179,7 +181,8 @@ type Result struct {
 	// OutOfOrder.
 	DtNS int64
 	// ChangeSpan is true when DtNS is the span between two counter
-	// changes rather than between two reads.
+	// changes rather than between two reads; the span then ends at the
+	// sample's ChangeNS.
 	ChangeSpan bool
 	// Delta is the increment of each counter over DtNS, wrap-corrected; on
 	// Reset the traffic the counters prove (see the package doc).
@@ -294,7 +297,7 @@ type Tracker struct {
 
 	base     Values // counters at the last change
 	baseMono int64  // MonoNS of the last change
-	// baseChange estimates when base appeared (Sample.changeNS); 0 when
+	// baseChange estimates when base appeared (Sample.ChangeNS); 0 when
 	// unknown.
 	baseChange int64
 	// basePredicted: baseChange is a predicted refresh (Sample.Predicted).
@@ -414,7 +417,7 @@ func (t *Tracker) Update(s Sample) Result {
 	// nothing are invisible, so the previous change may be long before
 	// the refresh that began this traffic.
 	// Predicted refreshes on both ends hold whatever the traffic did.
-	if c := s.changeNS(); (moved && !t.idle || s.Predicted && t.basePredicted) && !s.Unsure && t.baseChange > 0 && c > t.baseChange {
+	if c := s.ChangeNS(); (moved && !t.idle || s.Predicted && t.basePredicted) && !s.Unsure && t.baseChange > 0 && c > t.baseChange {
 		res.DtNS = c - t.baseChange
 		res.ChangeSpan = true
 	}
@@ -500,7 +503,7 @@ func (t *Tracker) decreaseReason(c Counter, s Sample) string {
 func (t *Tracker) rebase(s Sample) {
 	t.base = s.Values
 	t.baseMono = s.MonoNS
-	t.baseChange = s.changeNS()
+	t.baseChange = s.ChangeNS()
 	t.basePredicted = s.Predicted && !s.Unsure && t.baseChange > 0
 	if s.Unsure {
 		t.baseChange = 0
