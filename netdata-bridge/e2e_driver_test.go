@@ -34,7 +34,8 @@ import (
 // interval in ~42 at 1.95× the rate against the 0.9765 s driver, and the
 // others 2.4 % low. Once the adaptive watch is the default, delete the
 // line in startDriverAgent that appends this, and then this const: the
-// test is then about the agent exactly as installed.
+// test is then about the agent exactly as installed, and its log says so
+// (settings beyond install.md's []).
 const agentEnvUntilAutoWatch = "IFSTAT_WATCH=10ms"
 
 const (
@@ -126,7 +127,7 @@ func TestE2EDriverNetdata(t *testing.T) {
 func (e *e2e) driverRun(t testing.TB, sc driverScenario) {
 	d := startDriver(t, sc)
 	replies := truthtest.RecordReplies(t, e.broker, "ifstat", sc.node)
-	e.startDriverAgent(t, sc.node, d)
+	extra := e.startDriverAgent(t, sc.node, d)
 	// Every chart's history is asked from when it was first listed
 	// (e.born): note all of them now, so that the warm-up of each counts
 	// from its own first point and not from the end of the wait for the
@@ -158,7 +159,7 @@ func (e *e2e) driverRun(t testing.TB, sc driverScenario) {
 	if n := d.Missed(); n > 0 {
 		t.Logf("%s: the driver gave up waiting for a reader to close the pipe %d times", sc.node, n)
 	}
-	t.Logf("%s: period %v, agent %q: %s", sc.node, sc.period, agentEnvUntilAutoWatch, &all)
+	t.Logf("%s: period %v, agent's settings beyond install.md's %q: %s", sc.node, sc.period, extra, &all)
 	if all.values == 0 {
 		t.Fatalf("%s: no value judged", sc.node)
 	}
@@ -227,8 +228,9 @@ func startDriver(t testing.TB, sc driverScenario) *netdevtest.Driver {
 
 // startDriverAgent starts the real agent for node on d's tree with the
 // settings install.md gives (broker, node, and the roots a test needs in
-// place of /proc and /sys), and nothing that tunes its reads.
-func (e *e2e) startDriverAgent(t testing.TB, node string, d *netdevtest.Driver) {
+// place of /proc and /sys), and nothing that tunes its reads. It returns
+// what it set beyond those, for the log.
+func (e *e2e) startDriverAgent(t testing.TB, node string, d *netdevtest.Driver) []string {
 	t.Helper()
 	env := []string{
 		"IFSTAT_BROKER=" + e.broker.URL(),
@@ -237,8 +239,10 @@ func (e *e2e) startDriverAgent(t testing.TB, node string, d *netdevtest.Driver) 
 		"IFSTAT_SYS_ROOT=" + d.SysRoot(),
 		"IFSTAT_LOG_LEVEL=info",
 	}
+	installed := len(env)
 	env = append(env, agentEnvUntilAutoWatch) // delete once the adaptive watch is the agent's default
 	proctest.Start(t, "agent "+node, e.agentBin, env, proctest.Guard(guard))
+	return env[installed:]
 }
 
 // afterDriverWarmup returns the points from driverWarmup slots after the
