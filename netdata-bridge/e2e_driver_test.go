@@ -29,15 +29,6 @@ import (
 // against the traffic the driver counted (Driver.True), not against what
 // the agent saw: a stale or doubled read is the bridge's to correct.
 
-// agentEnvUntilAutoWatch is extra environment for the agent until its
-// default is the adaptive watch: today's default (no watch) reads one
-// interval in ~42 at 1.95× the rate against the 0.9765 s driver, and the
-// others 2.4 % low. Once the adaptive watch is the default, delete the
-// line in startDriverAgent that appends this, and then this const: the
-// test is then about the agent exactly as installed, and its log says so
-// (settings beyond install.md's []).
-const agentEnvUntilAutoWatch = "IFSTAT_WATCH=10ms"
-
 const (
 	// driverTolerance is the bound: every point within 0.5 % of
 	// the true rate.
@@ -240,7 +231,6 @@ func (e *e2e) startDriverAgent(t testing.TB, node string, d *netdevtest.Driver) 
 		"IFSTAT_LOG_LEVEL=info",
 	}
 	installed := len(env)
-	env = append(env, agentEnvUntilAutoWatch) // delete once the adaptive watch is the agent's default
 	proctest.Start(t, "agent "+node, e.agentBin, env, proctest.Guard(guard))
 	return env[installed:]
 }

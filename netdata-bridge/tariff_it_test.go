@@ -380,15 +380,9 @@ func TestBridgeRejectsBadTariffZone(t *testing.T) {
 	}
 }
 
-// agentWatchForNow turns the agent's watch on for
-// TestTariffBookedWhenFlowedLive. The agent's default is becoming an
-// adaptive watch that reports change windows; once that has landed this
-// constant and the variable it sets must go, so the test runs the agent
-// as installed.
-const agentWatchForNow = "10ms"
-
-// watchWindow is the width of the agent's change windows: its watch
-// period (agentWatchForNow; the adaptive watch is to be no coarser).
+// watchWindow bounds the width of the agent's change windows: its
+// adaptive watch (the default) reads a millisecond apart around each
+// predicted refresh, and 10 ms apart in the burst that finds the clock.
 const watchWindow = 10 * time.Millisecond
 
 // TestTariffBookedWhenFlowedLive: the real agent reads an emulated driver
@@ -480,7 +474,7 @@ func TestTariffBookedWhenFlowedLive(t *testing.T) {
 	proctest.Start(t, "agent "+node, bins.agent, []string{
 		"IFSTAT_BROKER=" + b.URL(), "IFSTAT_NODE=" + node,
 		"IFSTAT_PROC_ROOT=" + d.ProcRoot(), "IFSTAT_SYS_ROOT=" + d.SysRoot(),
-		"IFSTAT_WATCH=" + agentWatchForNow, "IFSTAT_LOG_LEVEL=warn",
+		"IFSTAT_LOG_LEVEL=warn",
 	}, proctest.Guard(guard))
 	dir := t.TempDir()
 	br := proctest.Start(t, "bridge", bins.bridge, []string{

@@ -6,6 +6,9 @@
 # Environment:
 #   RATES     requests per second to run (default "10 100")
 #   SECONDS_EACH  measured seconds per run (default 20)
+#   AGENT_GOARCH  build the agent for this GOARCH (e.g. mipsle, built with
+#             GOMIPS=softfloat as for an ER-X) and run it through AGENT_EXEC
+#             (e.g. "qemu-mipsel -r 4.14.54-UBNT"); default: this machine
 #   TARGETS   which runs (default "agent agent-gogc100 floor-transport floor-read node-exporter");
 #             agent+VAR=VALUE[+VAR=VALUE…] and floor-transport+… run with those
 #             variables added, e.g. agent+GOMAXPROCS=1, or floor-transport flags
@@ -57,8 +60,10 @@ bin=$work/bin
 mkdir -p "$bin"
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 echo "building (version $version) in $work" >&2
-# The agent exactly as scripts/build-agents.sh builds it for amd64.
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin/ifstat-agent" ./cmd/ifstat-agent
+# The agent exactly as scripts/build-agents.sh builds it.
+CGO_ENABLED=0 GOARCH=${AGENT_GOARCH:-$(go env GOARCH)} GOMIPS=softfloat \
+	go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin/ifstat-agent" ./cmd/ifstat-agent
+read -r -a agent_exec <<<"${AGENT_EXEC:-}"
 for p in requester floor-transport floor-read; do
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/$p" "./scripts/bench/$p"
 done
@@ -127,12 +132,16 @@ for rate in $rates; do
 				IFS=+ read -r -a extra <<<"${t#agent+}"
 				envs+=("${extra[@]}")
 			fi
+			: >"$work/agent.log"
 			env "${envs[@]}" IFSTAT_BROKER="$broker" IFSTAT_NODE=bench IFSTAT_LOG_LEVEL=info \
-				"$bin/ifstat-agent" 2>>"$work/agent.log" &
+				"${agent_exec[@]}" "$bin/ifstat-agent" 2>>"$work/agent.log" &
 			p=$!
 			pids+=("$p")
 			measure "$t" "$p" "$rate" mqtt -save-reply "$reply"
 			stop "$p"
+			# The agent's own count of the reads it made between
+			# requests (start-up included).
+			grep -o 'watch_reads=[0-9]*' "$work/agent.log" | tail -1 | sed "s|^|$t: |" >&2 || true
 			;;
 		floor-transport | floor-transport+*)
 			payload=()

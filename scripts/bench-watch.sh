@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench-watch.sh — what the agent's watch costs: CPU and reads per second
+# with IFSTAT_WATCH=off, auto (the default) and a fixed 20ms, at one
+# request per second, beside the same agent on counters that never move
+# (an idle router: the cost of answering alone).
+#
+# Usage: scripts/bench-watch.sh
+# Environment:
+#   SECONDS_EACH  measured seconds per run (default 30)
+#   AGENT_GOARCH, AGENT_EXEC  as in bench-agent.sh, e.g.
+#       AGENT_GOARCH=mipsle AGENT_EXEC="qemu-mipsel -r 4.14.54-UBNT"
+#     to compare the relative cost under emulation (absolute numbers under
+#     qemu say nothing about a router)
+#
+# The busy tree is scripts/accuracy's emulated driver (netdevtest.Driver):
+# 8 interfaces refreshing every 0.9765 s at phases spread over the period,
+# 100/50 Mbit/s each, so the adaptive watch probes 8 refreshes per period:
+# the worst case; a driver that refreshes all its ports at once costs an
+# eighth of that. The idle tree is the same interfaces as a regular file.
+# Processes started here are killed by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench-watch.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/accuracy" ./scripts/accuracy
+tree=$work/tree
+"$work/accuracy" -serve "$tree" 2>>"$work/serve.log" &
+pids+=("$!")
+for _ in $(seq 200); do
+	[[ -p $tree/proc/net/dev ]] && break
+	sleep 0.05
+done
+[[ -p $tree/proc/net/dev ]] || {
+	echo "driver tree did not come up" >&2
+	cat "$work/serve.log" >&2
+	exit 1
+}
+idle=$work/idle
+"$work/accuracy" -serve "$idle" -static
+
+busy="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
+quiet="IFSTAT_PROC_ROOT=$idle/proc+IFSTAT_SYS_ROOT=$idle/sys"
+TARGETS="agent+IFSTAT_WATCH=off+$quiet agent+IFSTAT_WATCH=auto+$quiet agent+IFSTAT_WATCH=off+$busy agent+IFSTAT_WATCH=auto+$busy agent+IFSTAT_WATCH=20ms+$busy" \
+	RATES=1 SECONDS_EACH=${SECONDS_EACH:-30} scripts/bench-agent.sh 2>&1 | sed "s|$work|…|g"
