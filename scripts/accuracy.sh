@@ -34,7 +34,8 @@
 #               (IFSTAT_WATCH=auto; an agent that refuses it is reported, the
 #               mode skipped). Commas run modes at once, ';' in batches one
 #               after the other; default default,off;exact,auto;watch10
-#   DURATION    matrix: per batch, default 300s
+#   DURATION    matrix: per batch, default 300s (three batches by default:
+#               about 16 minutes in all, plus the build)
 #
 # Scenarios (8 interfaces, each 100 Mbit/s received and 50 Mbit/s sent,
 # refresh phases spread over the period):
