@@ -91,7 +91,7 @@ type DriverOptions struct {
 	// visible counters change only at Phase + k·Period. 0 means the
 	// counters are always current, as a software device's.
 	Period, Phase time.Duration
-	// Jitter, Miss and Seed are the defaults of the interfaces' (see
+	// Jitter, Miss and Seed are the interfaces' defaults (see
 	// DriverIface).
 	Jitter time.Duration
 	Miss   float64
@@ -113,7 +113,10 @@ type DriverOptions struct {
 // Driver emulates NIC drivers that refresh the kernel's counters on their
 // own clock: the true traffic of each interface follows its Rate exactly,
 // but the counters a reader sees change only at the interface's refresh
-// instants, jumping to the true values of that instant. Serve makes
+// instants, jumping to the true values of that instant. The refresh clock
+// may be irregular as real drivers' are (late timers, skipped refreshes, a
+// period that changes), always from a seed, never from the wall clock.
+// Serve makes
 // ProcRoot/net/dev a named pipe that renders the visible counters at the
 // moment each reader opens it, as the kernel does. True, Visible and
 // LastRefresh answer for any instant, so a benchmark can judge every
