@@ -118,10 +118,9 @@ type DriverOptions struct {
 // period that changes), always from a seed, never from the wall clock.
 // Serve makes ProcRoot/net/dev a named pipe that renders the visible
 // counters at the moment each reader opens it, as the kernel does. True,
-// Visible and
-// LastRefresh answer for any instant, so a benchmark can judge every
-// number an agent and a bridge report. A Driver is safe for concurrent
-// use.
+// Visible and LastRefresh answer for any instant, so a benchmark can judge
+// every number an agent and a bridge report. A Driver is safe for
+// concurrent use.
 type Driver struct {
 	dir    string
 	clock  func() int64
