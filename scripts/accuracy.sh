@@ -19,7 +19,8 @@
 #                                  refreshes, a period change, idle/burst,
 #                                  rate steps) and one bridge per sampling
 #                                  interval (1 s, 0.2 s); a markdown table per
-#                                  mode (samples, gaps, mean/max error,
+#                                  mode (samples, held stale points, gaps,
+#                                  mean/max error,
 #                                  ≥ 10 % off, ≥ 1.9×) after a 60 s warm-up,
 #                                  and a naive Δcounter/Δread reader on the
 #                                  replies of mode off
