@@ -11,11 +11,32 @@
 #                                  driver tree served through the pipe and
 #                                  as a static regular file (bench-agent.sh
 #                                  alone reads this machine's /proc)
+#   scripts/accuracy.sh matrix     issue 12's scenario matrix (the list of
+#                                  netdata-bridge/rate/matrix_test.go) through
+#                                  the real processes: one mosquitto, per mode
+#                                  one agent per scenario on its own driver
+#                                  tree (periods 0.5–3 s, jitter, missed
+#                                  refreshes, a period change, idle/burst,
+#                                  rate steps) and one bridge per sampling
+#                                  interval (1 s, 0.2 s); a markdown table per
+#                                  mode (samples, held stale points, gaps,
+#                                  mean/max error,
+#                                  ≥ 10 % off, ≥ 1.9×) after a 60 s warm-up,
+#                                  and a naive Δcounter/Δread reader on the
+#                                  replies of mode off
 # Environment:
 #   SCENARIOS   default "a,b,c"
 #   DURATION    per scenario, default 330s (≥ 300 one-second samples per
 #               interface)
 #   SECONDS_EACH, RATES  passed to bench-agent.sh (default 20, 1)
+#   MODES       matrix only: default (as installed: no IFSTAT_WATCH, no
+#               IFSTAT_EXACT), watch10 (IFSTAT_WATCH=10ms), off
+#               (IFSTAT_WATCH=0), exact (off + bridge IFSTAT_EXACT=on), auto
+#               (IFSTAT_WATCH=auto; an agent that refuses it is reported, the
+#               mode skipped). Commas run modes at once, ';' in batches one
+#               after the other; default default,off;exact,auto;watch10
+#   DURATION    matrix: per batch, default 300s (three batches by default:
+#               about 16 minutes in all, plus the build)
 #
 # Scenarios (8 interfaces, each 100 Mbit/s received and 50 Mbit/s sent,
 # refresh phases spread over the period):
@@ -78,5 +99,12 @@ if [[ ${1:-} == bench ]]; then
 fi
 
 echo "logs in $work (kept)" >&2
+if [[ ${1:-} == matrix ]]; then
+	"$bin/accuracy" -agent "$bin/ifstat-agent" -bridge "$bin/ifstat-bridge" -mosquitto "$mosquitto_bin" \
+		-matrix "${MODES:-default,off;exact,auto;watch10}" -duration "${DURATION:-300s}" -work "$work" |
+		tee "$work/matrix.md"
+	echo "tables in $work/matrix.md" >&2
+	exit 0
+fi
 "$bin/accuracy" -agent "$bin/ifstat-agent" -bridge "$bin/ifstat-bridge" -mosquitto "$mosquitto_bin" \
 	-scenarios "${SCENARIOS:-a,b,c}" -duration "${DURATION:-330s}" -work "$work"

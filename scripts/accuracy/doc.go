@@ -25,6 +25,12 @@
 // With -serve DIR it only creates a Driver tree in DIR (8 interfaces,
 // -period) and serves it until killed, for scripts/bench-agent.sh.
 //
+// With -matrix MODES it runs issue 12's scenario matrix instead (see
+// matrix.go and docs/accuracy.md): one mosquitto, per mode one agent per
+// scenario on its own driver tree and one bridge per sampling interval,
+// modes separated by ';' in batches one after the other; it prints one
+// markdown table per mode and one for a naive reader.
+//
 // It leaves the agent and the bridge alone: it only starts them (and kills
 // them by PID).
 package main

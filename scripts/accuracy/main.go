@@ -49,6 +49,7 @@ type options struct {
 	static                   bool
 	period                   time.Duration
 	work                     string
+	matrix                   string
 }
 
 // scenario is one run of agent and bridge against a driver.
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.period, "period", 976500*time.Microsecond, "refresh period of the -serve tree")
 	fs.BoolVar(&o.static, "static", false, "with -serve: write the tree with a regular net/dev file (the counters at start) and exit")
 	fs.StringVar(&o.work, "work", "", "directory for logs and trees (default: a new temporary one)")
+	fs.StringVar(&o.matrix, "matrix", "", "run the scenario matrix for these modes (default,watch10,off,exact,auto; ';' separates batches run one after the other)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -116,6 +118,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		o.work = w
+	}
+	if o.matrix != "" {
+		return runMatrix(ctx, o, o.matrix, stdout, stderr)
 	}
 	var todo []scenario
 	for _, name := range strings.Split(o.scenarios, ",") {
@@ -316,6 +321,14 @@ func runScenario(ctx context.Context, o options, sc scenario, logw io.Writer) (*
 
 // parse reads plugins.d from r into charts (by "iface_kind" id) until EOF.
 func parse(r io.Reader, charts map[string][]round, mu *sync.Mutex) error {
+	return parseKeyed(r, charts, mu, func(typeID string) string {
+		_, id, _ := strings.Cut(typeID, ".")
+		return id
+	})
+}
+
+// parseKeyed is parse with the charts keyed by key(BEGIN's "type.id").
+func parseKeyed(r io.Reader, charts map[string][]round, mu *sync.Mutex, key func(string) string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	var cur *round
@@ -330,7 +343,7 @@ func parse(r io.Reader, charts map[string][]round, mu *sync.Mutex) error {
 			if len(f) < 2 {
 				return fmt.Errorf("bad BEGIN %q", sc.Text())
 			}
-			_, id, _ = strings.Cut(f[1], ".")
+			id = key(f[1])
 			cur = &round{hasSet: map[string]bool{}, vals: map[string]int64{}}
 			if len(f) > 2 {
 				us, err := strconv.ParseInt(f[2], 10, 64)

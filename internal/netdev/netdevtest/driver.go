@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -51,6 +52,35 @@ type DriverIface struct {
 	// Phase + k·Period (k any integer) on the driver's clock. Period 0
 	// means the driver's DriverOptions.Period and Phase.
 	Period, Phase time.Duration
+	// Jitter makes each refresh late by a pseudo-random amount in
+	// [0, Jitter] (a driver's timer is late, never early), the same
+	// for the same Seed, so that True, Visible and LastRefresh still
+	// answer for any instant. It must be below every period of the
+	// interface, so that refreshes stay in order. 0 means the driver's
+	// DriverOptions.Jitter.
+	Jitter time.Duration
+	// Miss is the fraction of refresh instants that are skipped (a
+	// refresh that does not happen: the counters stay as they were until
+	// the next one), chosen pseudo-randomly from Seed. At most 0.5. 0
+	// means the driver's DriverOptions.Miss.
+	Miss float64
+	// Seed chooses the late amounts and the skipped refreshes; mixed with
+	// Name, so that interfaces with the same Seed differ. 0 means the
+	// driver's DriverOptions.Seed.
+	Seed uint64
+	// Changes switch the refresh clock at run time: from each At on
+	// (since the origin, in increasing order, all > 0) the refresh
+	// instants are Phase + k·Period of that change (Period 0: always
+	// current). Period and Phase above hold before the first.
+	Changes []PeriodChange
+}
+
+// PeriodChange is a new refresh clock from At (since the driver's origin)
+// on: refreshes at Phase + k·Period on the driver's clock, counting only
+// the instants at or after At.
+type PeriodChange struct {
+	At            time.Duration
+	Period, Phase time.Duration
 }
 
 // DriverOptions configure a Driver.
@@ -61,7 +91,12 @@ type DriverOptions struct {
 	// visible counters change only at Phase + k·Period. 0 means the
 	// counters are always current, as a software device's.
 	Period, Phase time.Duration
-	Ifaces        []DriverIface
+	// Jitter, Miss and Seed are the interfaces' defaults (see
+	// DriverIface).
+	Jitter time.Duration
+	Miss   float64
+	Seed   uint64
+	Ifaces []DriverIface
 	// BootID goes to proc/sys/kernel/random/boot_id; "" means a fixed
 	// made-up id.
 	BootID string
@@ -78,12 +113,14 @@ type DriverOptions struct {
 // Driver emulates NIC drivers that refresh the kernel's counters on their
 // own clock: the true traffic of each interface follows its Rate exactly,
 // but the counters a reader sees change only at the interface's refresh
-// instants, jumping to the true values of that instant. Serve makes
-// ProcRoot/net/dev a named pipe that renders the visible counters at the
-// moment each reader opens it, as the kernel does. True, Visible and
-// LastRefresh answer for any instant, so a benchmark can judge every
-// number an agent and a bridge report. A Driver is safe for concurrent
-// use.
+// instants, jumping to the true values of that instant. The refresh clock
+// may be irregular as real drivers' are (late timers, skipped refreshes, a
+// period that changes), always from a seed, never from the wall clock.
+// Serve makes ProcRoot/net/dev a named pipe that renders the visible
+// counters at the moment each reader opens it, as the kernel does. True,
+// Visible and LastRefresh answer for any instant, so a benchmark can judge
+// every number an agent and a bridge report. A Driver is safe for
+// concurrent use.
 type Driver struct {
 	dir    string
 	clock  func() int64
@@ -100,7 +137,18 @@ type Driver struct {
 
 type driverIface struct {
 	DriverIface
-	period, phase int64 // ns
+	// segs are the refresh clocks in order: segs[0] from the beginning of
+	// time, then one per Changes entry (from is on the driver's clock).
+	segs   []segment
+	jitter int64  // ns
+	miss   uint64 // a refresh is skipped when its hash is below this
+	seed   uint64
+}
+
+// segment is one refresh clock: nominal instants phase + k·period in
+// [from, the next segment's from).
+type segment struct {
+	from, period, phase int64
 }
 
 // DefaultBootID is the boot id of a Driver's tree when DriverOptions.BootID
@@ -140,8 +188,20 @@ func NewDriver(o DriverOptions) (*Driver, error) {
 		if in.Period == 0 {
 			in.Period, in.Phase = o.Period, o.Phase
 		}
+		if in.Jitter == 0 {
+			in.Jitter = o.Jitter
+		}
+		if in.Miss == 0 {
+			in.Miss = o.Miss
+		}
+		if in.Seed == 0 {
+			in.Seed = o.Seed
+		}
+		if err := checkClock(&in); err != nil {
+			return nil, err
+		}
 		d.byName[in.Name] = len(d.ifaces)
-		d.ifaces = append(d.ifaces, driverIface{DriverIface: in, period: int64(in.Period), phase: int64(in.Phase)})
+		d.ifaces = append(d.ifaces, driverIface{DriverIface: in, jitter: int64(in.Jitter), miss: missThreshold(in.Miss), seed: in.Seed ^ fnv64(in.Name)})
 	}
 	bootID := o.BootID
 	if bootID == "" {
@@ -170,10 +230,46 @@ func NewDriver(o DriverOptions) (*Driver, error) {
 		}
 	}
 	d.origin = d.clock()
+	for i := range d.ifaces {
+		in := &d.ifaces[i]
+		in.segs = []segment{{from: math.MinInt64, period: int64(in.Period), phase: int64(in.Phase)}}
+		for _, c := range in.Changes {
+			in.segs = append(in.segs, segment{from: d.origin + int64(c.At), period: int64(c.Period), phase: int64(c.Phase)})
+		}
+	}
 	if err := writeFile(d.devPath(), string(d.Render(d.origin))); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// checkClock validates the refresh clock of in once the driver's defaults
+// are in.
+func checkClock(in *DriverIface) error {
+	if in.Jitter < 0 {
+		return fmt.Errorf("interface %q: jitter %v must not be negative", in.Name, in.Jitter)
+	}
+	if !(in.Miss >= 0 && in.Miss <= 0.5) {
+		return fmt.Errorf("interface %q: missed fraction %v must be within 0 and 0.5", in.Name, in.Miss)
+	}
+	periods := []time.Duration{in.Period}
+	for i, c := range in.Changes {
+		if c.At <= 0 || (i > 0 && c.At <= in.Changes[i-1].At) {
+			return fmt.Errorf("interface %q: period changes must be after the origin and in increasing order", in.Name)
+		}
+		if c.Period < 0 {
+			return fmt.Errorf("interface %q: period %v must not be negative", in.Name, c.Period)
+		}
+		periods = append(periods, c.Period)
+	}
+	// A refresh later than the next one's nominal instant would make the
+	// counters go back in time.
+	for _, p := range periods {
+		if p > 0 && in.Jitter >= p {
+			return fmt.Errorf("interface %q: jitter %v must be below the period %v", in.Name, in.Jitter, p)
+		}
+	}
+	return nil
 }
 
 func checkIface(in *DriverIface) error {
@@ -264,17 +360,128 @@ func (d *Driver) Render(t int64) []byte {
 	return Format(m)
 }
 
+// lastRefresh is the latest refresh instant at or before t: the latest
+// nominal instant of any segment, plus its lateness, that is not skipped
+// and not after t.
 func (in *driverIface) lastRefresh(t int64) int64 {
-	if in.period <= 0 {
-		return t
+	if len(in.segs) == 1 && in.jitter == 0 && in.miss == 0 {
+		// Today's driver, without the search below.
+		s := in.segs[0]
+		if s.period <= 0 {
+			return t
+		}
+		return s.phase + floorDiv(t-s.phase, s.period)*s.period
 	}
-	k := (t - in.phase) / in.period
-	if r := in.phase + k*in.period; r <= t {
-		return r
+	s := len(in.segs) - 1
+	for s > 0 && in.segs[s].from > t {
+		s--
 	}
-	// Go's division truncates towards zero: one period less below the
-	// phase.
-	return in.phase + (k-1)*in.period
+	best, found := int64(0), false
+	for i := s; i >= 0; i-- {
+		hi := int64(math.MaxInt64)
+		if i+1 < len(in.segs) {
+			hi = in.segs[i+1].from
+		}
+		if r, ok := in.search(i, in.segs[i].from, hi, t); ok && (!found || r > best) {
+			best, found = r, true
+		}
+		// The refreshes of earlier segments are nominally before this
+		// one's from, so late by less than the jitter after it: once a
+		// refresh that late is found, none of theirs can be later.
+		if found && best >= in.segs[i].from+in.jitter {
+			break
+		}
+	}
+	if !found {
+		// Only a driver that skips every refresh of a whole segment
+		// and of all before it gets here; its counters never moved.
+		return math.MinInt64
+	}
+	return best
+}
+
+// maxSkips bounds the walk back over skipped refreshes: with at most half
+// of them skipped, 64 in a row are as likely as 64 heads in a row.
+const maxSkips = 64
+
+// search returns the latest refresh of segment i whose nominal instant is
+// in [lo, hi) and whose actual (late) instant is at or before t.
+func (in *driverIface) search(i int, lo, hi, t int64) (int64, bool) {
+	s := in.segs[i]
+	top := min(t, hi-1)
+	if top < lo {
+		return 0, false
+	}
+	if s.period <= 0 {
+		return top, true
+	}
+	k := floorDiv(top-s.phase, s.period)
+	for n := 0; n <= maxSkips+1; n++ {
+		nominal := s.phase + k*s.period
+		if nominal < lo {
+			return 0, false
+		}
+		r := nominal + in.late(i, k)
+		if r <= t && !in.skipped(i, k) {
+			return r, true
+		}
+		k--
+	}
+	return 0, false
+}
+
+// late is how late refresh k of segment i is: a hash of the seed, i and
+// k, so that any instant can be answered without replaying the past.
+func (in *driverIface) late(i int, k int64) int64 {
+	if in.jitter == 0 {
+		return 0
+	}
+	return int64(mix(in.seed, uint64(i), uint64(k), 1) % uint64(in.jitter+1))
+}
+
+// skipped reports whether refresh k of segment i does not happen.
+func (in *driverIface) skipped(i int, k int64) bool {
+	return in.miss > 0 && mix(in.seed, uint64(i), uint64(k), 2) < in.miss
+}
+
+func missThreshold(f float64) uint64 {
+	if f <= 0 {
+		return 0
+	}
+	return uint64(f * (1 << 63) * 2)
+}
+
+// mix hashes its arguments with SplitMix64's finaliser: a fixed,
+// documented function, so that the instants are the same on every
+// platform and Go version.
+func mix(seed, i, k, salt uint64) uint64 {
+	z := seed ^ i*0x9e3779b97f4a7c15 ^ k*0xbf58476d1ce4e5b9 ^ salt*0x94d049bb133111eb
+	for range 2 {
+		z += 0x9e3779b97f4a7c15
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+	}
+	return z
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := range len(s) {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// floorDiv is a/b rounded towards minus infinity (b > 0); Go's division
+// truncates towards zero.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 // counters is the true counters at offset ns after the origin.

@@ -197,6 +197,15 @@ func TestNewDriverErrors(t *testing.T) {
 		{"twice", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a"}, {Name: "a"}}}, "listed twice"},
 		{"steps out of order", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Rx: Rate{{At: 2}, {At: 1}}}}}, "increasing order"},
 		{"step before origin", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Tx: Rate{{At: -1}}}}}, "increasing order"},
+		{"negative jitter", DriverOptions{Dir: dir, Jitter: -1, Ifaces: []DriverIface{{Name: "a"}}}, "must not be negative"},
+		{"jitter of a period", DriverOptions{Dir: dir, Period: time.Second, Jitter: time.Second, Ifaces: []DriverIface{{Name: "a"}}}, "below the period"},
+		{"jitter of a changed period", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Period: time.Second, Jitter: 5 * time.Millisecond,
+			Changes: []PeriodChange{{At: time.Second, Period: 5 * time.Millisecond}}}}}, "below the period"},
+		{"missed fraction", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Miss: 0.6}}}, "within 0 and 0.5"},
+		{"negative missed fraction", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Miss: -0.1}}}, "within 0 and 0.5"},
+		{"change at the origin", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Changes: []PeriodChange{{At: 0}}}}}, "after the origin"},
+		{"changes out of order", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Changes: []PeriodChange{{At: 2}, {At: 2}}}}}, "increasing order"},
+		{"negative changed period", DriverOptions{Dir: dir, Ifaces: []DriverIface{{Name: "a", Changes: []PeriodChange{{At: 1, Period: -1}}}}}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,4 +302,154 @@ func TestDriverServe(t *testing.T) {
 func withAttrs(c wire.Counters, ifindex, speed int64) wire.Counters {
 	c.Ifindex, c.SpeedMbps = ifindex, speed
 	return c
+}
+
+// refreshes lists the refresh instants of name in [from, to] by walking
+// LastRefresh back from to: what a reader of the counters can observe.
+func refreshes(t *testing.T, d *Driver, name string, from, to int64) []int64 {
+	t.Helper()
+	var out []int64
+	for r, _ := d.LastRefresh(name, to); r >= from; r, _ = d.LastRefresh(name, r-1) {
+		out = append([]int64{r}, out...)
+	}
+	return out
+}
+
+// TestDriverRefreshClock pins the refresh instants of the options that
+// make a driver's clock irregular: late refreshes (Jitter), skipped ones
+// (Miss) and period changes. The late amounts and the skipped instants
+// come from a fixed hash of Seed, so the lists are exact and the same on
+// every run; Visible must change exactly at them and nowhere else.
+func TestDriverRefreshClock(t *testing.T) {
+	t.Parallel()
+	ms := int64(time.Millisecond)
+	tests := []struct {
+		name     string
+		o        DriverOptions // Dir, Clock and the one interface "a" filled in
+		in       DriverIface
+		from, to int64 // on the driver's clock; the origin is at 10 s
+		want     []int64
+	}{
+		{
+			name: "zero options: today's grid",
+			in:   DriverIface{Period: time.Second, Phase: 250 * time.Millisecond},
+			from: 10 * sec, to: 13 * sec,
+			want: []int64{10*sec + 250*ms, 11*sec + 250*ms, 12*sec + 250*ms},
+		},
+		{
+			name: "jitter up to 4 ms, seed 1",
+			in:   DriverIface{Period: time.Second, Phase: 250 * time.Millisecond, Jitter: 4 * time.Millisecond, Seed: 1},
+			from: 10 * sec, to: 15 * sec,
+			want: []int64{10_252_184_368, 11_251_038_165, 12_251_987_811, 13_252_832_448, 14_251_765_706},
+		},
+		{
+			name: "jitter from the driver's defaults",
+			o:    DriverOptions{Period: time.Second, Phase: 250 * time.Millisecond, Jitter: 4 * time.Millisecond, Seed: 1},
+			from: 10 * sec, to: 15 * sec,
+			want: []int64{10_252_184_368, 11_251_038_165, 12_251_987_811, 13_252_832_448, 14_251_765_706},
+		},
+		{
+			name: "a quarter missed, seed 7",
+			in:   DriverIface{Period: 100 * time.Millisecond, Miss: 0.25, Seed: 7},
+			// 10.5, 10.7 and 10.8 s skipped.
+			from: 10 * sec, to: 11 * sec,
+			want: []int64{10 * sec, 10*sec + 100*ms, 10*sec + 200*ms, 10*sec + 300*ms, 10*sec + 400*ms, 10*sec + 600*ms, 10*sec + 900*ms, 11 * sec},
+		},
+		{
+			// 1 s at 0.25 s until 12.5 s, then 0.5 s at phase 0.1 s:
+			// the first instant of the new grid at or after the change
+			// is 12.6 s.
+			name: "period change",
+			in: DriverIface{Period: time.Second, Phase: 250 * time.Millisecond,
+				Changes: []PeriodChange{{At: 2500 * time.Millisecond, Period: 500 * time.Millisecond, Phase: 100 * time.Millisecond}}},
+			from: 10 * sec, to: 14 * sec,
+			want: []int64{10*sec + 250*ms, 11*sec + 250*ms, 12*sec + 250*ms, 12*sec + 600*ms, 13*sec + 100*ms, 13*sec + 600*ms},
+		},
+		{
+			// Back to a period after a stretch of "always current":
+			// during it every instant is a refresh (the walk would
+			// list them all), so the window starts after it.
+			name: "changes to always current and back",
+			in: DriverIface{Period: time.Second, Phase: 0,
+				Changes: []PeriodChange{{At: time.Second, Period: 0}, {At: 2 * time.Second, Period: 300 * time.Millisecond, Phase: 50 * time.Millisecond}}},
+			from: 12*sec - 1, to: 13 * sec,
+			want: []int64{12*sec - 1, 12*sec + 50*ms, 12*sec + 350*ms, 12*sec + 650*ms, 12*sec + 950*ms},
+		},
+		{
+			name: "period change with jitter and misses, seed 3",
+			in: DriverIface{Period: 976500 * time.Microsecond, Jitter: 4 * time.Millisecond, Miss: 0.2, Seed: 3,
+				Changes: []PeriodChange{{At: 2 * time.Second, Period: 1024 * time.Millisecond, Phase: 7 * time.Millisecond}}},
+			// 0.9765 s: 10.7415 s + 3 ms late, 11.718 s skipped; then
+			// 1.024 s from 12.295 s (12.288 + 7 ms phase, 0.6 ms late).
+			from: 10 * sec, to: 16 * sec,
+			want: []int64{10_744_561_952, 12_295_595_480, 13_320_321_708, 14_346_865_762, 15_370_171_516},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := &fakeClock{}
+			clk.ns.Store(10 * sec)
+			o := tt.o
+			o.Dir, o.Clock = t.TempDir(), clk.now
+			in := tt.in
+			// 1 byte per ns: every refresh moves the counters.
+			in.Name, in.Rx = "a", Constant(1_000_000_000)
+			o.Ifaces = []DriverIface{in}
+			d, err := NewDriver(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := refreshes(t, d, "a", tt.from, tt.to)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("refresh instants (-want +got):\n%s", diff)
+			}
+			// Traffic flows all the time, so the visible counters move at
+			// every refresh after the origin, and only there.
+			for _, r := range got {
+				if r <= d.Origin() {
+					continue
+				}
+				before, _ := d.Visible("a", r-1)
+				at, _ := d.Visible("a", r)
+				truth, _ := d.True("a", r)
+				if before == at || at != truth {
+					t.Errorf("at %d: visible %d -> %d, true %d; want a change to the true counters", r, before.RxBytes, at.RxBytes, truth.RxBytes)
+				}
+			}
+		})
+	}
+}
+
+// TestDriverJitterBounds checks the late amounts over many refreshes: each
+// within [0, Jitter] of its nominal instant, spread over the range, and
+// the skipped fraction near Miss.
+func TestDriverJitterBounds(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{}
+	period, jitter := int64(100*time.Millisecond), int64(4*time.Millisecond)
+	d, err := NewDriver(DriverOptions{Dir: t.TempDir(), Clock: clk.now, Seed: 42, Ifaces: []DriverIface{
+		{Name: "a", Period: time.Duration(period), Jitter: time.Duration(jitter), Miss: 0.01},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := refreshes(t, d, "a", 0, 1000*sec)
+	var lo, hi int64 = jitter, 0
+	seen := map[int64]bool{}
+	for _, r := range got {
+		k, late := r/period, r%period
+		if late > jitter || seen[k] {
+			t.Fatalf("refresh at %d: %d ns after nominal instant %d (or twice)", r, late, k*period)
+		}
+		seen[k] = true
+		lo, hi = min(lo, late), max(hi, late)
+	}
+	if lo > jitter/20 || hi < jitter*19/20 {
+		t.Errorf("late amounts span %d…%d ns, want most of 0…%d", lo, hi, jitter)
+	}
+	missed := 10000 - len(got)
+	if missed < 60 || missed > 140 {
+		t.Errorf("%d of 10000 refreshes skipped, want about 100", missed)
+	}
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+)
+
+// TestMxRows checks that every scenario of the matrix makes a driver (the
+// options validate), that names are unique (they are the table's rows)
+// and that the traffic patterns have an edge after the warm-up of a short
+// run too.
+func TestMxRows(t *testing.T) {
+	t.Parallel()
+	for _, dur := range []time.Duration{75 * time.Second, 300 * time.Second} {
+		rows := mxRows(dur)
+		if len(rows) != 35 {
+			t.Errorf("%v: %d rows, want 35", dur, len(rows))
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if seen[r.name] {
+				t.Errorf("%v: row %q twice", dur, r.name)
+			}
+			seen[r.name] = true
+			if _, err := netdevtest.NewDriver(netdevtest.DriverOptions{Dir: t.TempDir(), Ifaces: r.ifaces}); err != nil {
+				t.Errorf("%v: %s: %v", dur, r.name, err)
+			}
+		}
+	}
+}
+
+func TestMxTraffic(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		r    netdevtest.Rate
+		want string // the steps as "at:rate"
+	}{
+		{"burst, 2 min", burst(100, 2*time.Minute), "0s:100 50s:0 1m20.333s:100 1m35.333s:0"},
+		{"burst, 3 min", burst(100, 3*time.Minute), "0s:100 50s:0 1m20.333s:100 1m35.333s:0 2m20.333s:200 2m35.333s:0"},
+		{"steps, 2 min", steps(100, 2*time.Minute), "0s:100 1m10.437s:200 1m51.048s:25"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, s := range tt.r {
+				got = append(got, s.At.String()+":"+strconv.FormatUint(s.BytesPerSec, 10))
+			}
+			if g := strings.Join(got, " "); g != tt.want {
+				t.Errorf("got %s, want %s", g, tt.want)
+			}
+		})
+	}
+}
