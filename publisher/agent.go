@@ -227,10 +227,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		watchDone := make(chan struct{})
 		go func() {
 			defer close(watchDone)
-			if a.cfg.Watch.Auto {
-				a.autoWatchLoop(ctx)
-				return
-			}
 			a.watchLoop(ctx)
 		}()
 		defer func() { <-watchDone }()

@@ -25,8 +25,8 @@ type watchState struct {
 	prev int64
 	// last is the latest read that saw c, lastStart when it began.
 	last, lastStart int64
-	gen  uint64
-	auto *autoState // nil unless the watch is adaptive
+	gen             uint64
+	auto            *autoState // nil unless the watch is adaptive
 }
 
 // watcher records, per interface, when its counters changed, from every
@@ -132,23 +132,9 @@ func (w *watcher) annotate(mono int64, ifaces map[string]wire.Counters) {
 	}
 }
 
-// watchLoop reads the counters every cfg.Watch until ctx is done, so that
-// replies can say when each interface's counters last changed.
+// watchLoop reads the counters between requests until ctx is done: every
+// cfg.Watch.Every, or when the adaptive watch asks to.
 func (a *Agent) watchLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Watch.Every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			a.watchOnce()
-		}
-	}
-}
-
-// autoWatchLoop reads when the adaptive watch asks to, until ctx is done.
-func (a *Agent) autoWatchLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -156,25 +142,31 @@ func (a *Agent) autoWatchLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			t.Reset(a.autoWatchOnce())
+			t.Reset(a.watchOnce())
 		}
 	}
 }
 
-// autoWatchOnce reads once for the adaptive watch and returns how long to
-// sleep before the next read.
-func (a *Agent) autoWatchOnce() time.Duration {
+// watchOnce is one read of the watch, which only updates what it knows;
+// it returns how long to sleep before the next.
+func (a *Agent) watchOnce() time.Duration {
 	a.readMu.Lock()
 	defer a.readMu.Unlock()
 	snap, err := a.reader.Read()
 	if err != nil {
 		a.readErrors.Add(1)
 		a.lim.Warn(a.log.WithError(err), "read", "reading counters for the watch")
+		if !a.cfg.Watch.Auto {
+			return a.cfg.Watch.Every
+		}
 		return idleSleep
 	}
 	read := time.Now()
 	a.watchReads.Add(1)
 	a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
+	if !a.cfg.Watch.Auto {
+		return a.cfg.Watch.Every - time.Since(read)
+	}
 	next := a.watch.nextRead(snap.MonoNS)
 	a.logNews()
 	// mono_ns advances with Go's monotonic clock (netdev.kernelClock),
@@ -194,19 +186,4 @@ func (a *Agent) logNews() {
 			e.Info(n.what)
 		}
 	}
-}
-
-// watchOnce is one tick of the watch: a read that only updates the
-// change times.
-func (a *Agent) watchOnce() {
-	a.readMu.Lock()
-	defer a.readMu.Unlock()
-	snap, err := a.reader.Read()
-	if err != nil {
-		a.readErrors.Add(1)
-		a.lim.Warn(a.log.WithError(err), "read", "reading counters for the watch")
-		return
-	}
-	a.watchReads.Add(1)
-	a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 }
