@@ -5,12 +5,10 @@
 #
 # Usage:
 #   scripts/accuracy.sh            scenarios a, b, c concurrently (≈ 6 min)
-#   scripts/accuracy.sh bench      watch mode's CPU cost on the agent:
-#                                  scripts/bench-agent.sh with and without
-#                                  IFSTAT_WATCH=50ms on an 8-interface
-#                                  driver tree served through the pipe and
-#                                  as a static regular file (bench-agent.sh
-#                                  alone reads this machine's /proc)
+#   scripts/accuracy.sh bench      the watch's CPU cost on the agent: runs
+#                                  scripts/bench-watch.sh (IFSTAT_WATCH off,
+#                                  auto, 20ms on this driver tree and on
+#                                  counters that never move)
 #   scripts/accuracy.sh matrix     issue 12's scenario matrix (the list of
 #                                  netdata-bridge/rate/matrix_test.go) through
 #                                  the real processes: one mosquitto, per mode
@@ -28,7 +26,7 @@
 #   SCENARIOS   default "a,b,c"
 #   DURATION    per scenario, default 330s (≥ 300 one-second samples per
 #               interface)
-#   SECONDS_EACH, RATES  passed to bench-agent.sh (default 20, 1)
+#   SECONDS_EACH  passed to bench-watch.sh (default 30)
 #   MODES       matrix only: default (as installed: no IFSTAT_WATCH, no
 #               IFSTAT_EXACT), watch10 (IFSTAT_WATCH=10ms), off
 #               (IFSTAT_WATCH=0), exact (off + bridge IFSTAT_EXACT=on), auto
@@ -52,6 +50,11 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
+if [[ ${1:-} == bench ]]; then
+	# The watch's cost, with the same driver tree: its own script.
+	exec scripts/bench-watch.sh
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/accuracy.XXXXXX")
 pids=()
 cleanup() {
@@ -73,30 +76,6 @@ go build -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
 go build -o "$bin/accuracy" ./scripts/accuracy
 mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
-if [[ ${1:-} == bench ]]; then
-	tree=$work/tree
-	"$bin/accuracy" -serve "$tree" 2>>"$work/serve.log" &
-	pids+=("$!")
-	for _ in $(seq 200); do
-		[[ -p $tree/proc/net/dev ]] && break
-		sleep 0.05
-	done
-	[[ -p $tree/proc/net/dev ]] || {
-		echo "driver tree did not come up" >&2
-		cat "$work/serve.log" >&2
-		exit 1
-	}
-	# The same 8 interfaces as a regular file that never changes: no
-	# blocking open on a pipe, closer to the kept-open procfs file a
-	# router's agent preads.
-	static=$work/static
-	"$bin/accuracy" -serve "$static" -static
-	roots="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
-	sroots="IFSTAT_PROC_ROOT=$static/proc+IFSTAT_SYS_ROOT=$static/sys"
-	TARGETS="agent+$roots agent+IFSTAT_WATCH=50ms+$roots agent+$sroots agent+IFSTAT_WATCH=50ms+$sroots" \
-		RATES=${RATES:-1} SECONDS_EACH=${SECONDS_EACH:-20} scripts/bench-agent.sh
-	exit 0
-fi
 
 echo "logs in $work (kept)" >&2
 if [[ ${1:-} == matrix ]]; then
