@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdatatest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/truthtest"
@@ -76,23 +74,7 @@ var driverRates = []struct{ rx, tx uint64 }{
 
 func TestE2EDriverNetdata(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts Netdata, Mosquitto and agents; skipped with -short")
-	}
-	bin := buildBinaries(t)
-	broker := brokertest.Start(t)
-	if broker.Embedded() && os.Getenv("CI") == "true" {
-		t.Fatal("CI=true: the end-to-end test needs a real mosquitto")
-	}
-	nd := netdatatest.Start(t, netdatatest.Options{
-		PluginFiles: map[string]string{"ifstat.plugin": bin.bridge},
-		UserConfig: map[string][]byte{
-			// As install.md has it: the broker, nothing else.
-			"ifstat.conf": []byte("IFSTAT_BROKER=tcp://" + broker.Addr() + "\n"),
-		},
-	})
-	e := &e2e{nd: nd, agentBin: bin.agent, broker: broker, born: map[string]time.Time{}}
-	t.Logf("netdata %s on %s, broker %s", nd.Version(), nd.URL(), broker.URL())
+	e := startE2E(t)
 
 	quarter := func(p time.Duration) []time.Duration {
 		return []time.Duration{0, p / 4, p / 2, 3 * p / 4}
@@ -111,7 +93,7 @@ func TestE2EDriverNetdata(t *testing.T) {
 		run = append(run, scenario{sc.node, func(t testing.TB) { e.driverRun(t, sc) }})
 	}
 	runScenarios(t, run)
-	checkOneRun(t, nd)
+	checkOneRun(t, e.nd)
 }
 
 // driverRun runs one scenario and judges every chart of its node.

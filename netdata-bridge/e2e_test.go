@@ -53,8 +53,11 @@ const (
 	bootID = "6f1c1a4e-3f0e-4c58-9a1e-e2e000000001"
 )
 
-func TestE2ENetdata(t *testing.T) {
-	t.Parallel()
+// startE2E starts a real mosquitto and a real Netdata running the bridge
+// as ifstat.plugin, configured as install.md has it: the broker, nothing
+// else. Skipped with -short.
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts Netdata, Mosquitto and agents; skipped with -short")
 	}
@@ -69,8 +72,13 @@ func TestE2ENetdata(t *testing.T) {
 			"ifstat.conf": []byte("# as the docs describe it\nIFSTAT_BROKER=tcp://" + broker.Addr() + "\n"),
 		},
 	})
-	e := &e2e{nd: nd, agentBin: bin.agent, broker: broker, born: map[string]time.Time{}}
 	t.Logf("netdata %s on %s, broker %s", nd.Version(), nd.URL(), broker.URL())
+	return &e2e{nd: nd, agentBin: bin.agent, broker: broker, born: map[string]time.Time{}}
+}
+
+func TestE2ENetdata(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
 
 	// The scenarios wait on Netdata's clock, not on the CPU, so they run
 	// at once, each in a goroutine of its own: as parallel subtests they
@@ -85,7 +93,7 @@ func TestE2ENetdata(t *testing.T) {
 	})
 	// Netdata starts the plugin once; any restart or kill is a bug even
 	// when the points look right.
-	checkOneRun(t, nd)
+	checkOneRun(t, e.nd)
 }
 
 // bridgeLines returns the lines the bridge wrote to stderr, which Netdata
