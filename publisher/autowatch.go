@@ -127,12 +127,14 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		// nothing. The first may be one the driver skipped; from the
 		// second on, the interface is idle and its values are current
 		// as of the latest refresh: a true zero.
-		// Only refreshes before this read began count: the kernel may
-		// have made its values at the start.
+		// Only refreshes well before this read began count (twice the
+		// margin: a refresh late beyond one margin, after one the driver
+		// skipped, must not pass for an idle one), and none while the
+		// fit has just been contradicted.
 		est := s.fit.Estimate()
-		if bracketed(est, st.first, start) >= 2 {
-			m := margin(est, start)
-			if t, ok := latestRefresh(est, start-m); ok {
+		m := margin(est, start)
+		if s.wrong == 0 && bracketed(est, st.first, start-m) >= 2 {
+			if t, ok := latestRefresh(est, start-2*m); ok {
 				s.refLo, s.refHi = max(st.first, t-m), min(start, t+m)
 			}
 		}
@@ -218,7 +220,9 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 		est := s.fit.Estimate()
 		c.RefreshNS = est.PeriodNS
 		m := margin(est, s.refHi)
-		if t, ok := latestRefresh(est, s.refHi+m); ok {
+		// A fit that a change has just contradicted may be stale: then
+		// only the reads' own window is claimed.
+		if t, ok := latestRefresh(est, s.refHi+m); ok && s.wrong == 0 {
 			if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
 				c.UnchangedNS, c.ChangedNS = lo, hi
 			}

@@ -298,7 +298,7 @@ func TestAutoWatchDrivers(t *testing.T) {
 		if est := st.fit.Estimate(); st.class != classPeriodic || est.PeriodNS < 499e6 || est.PeriodNS > 501e6 {
 			t.Errorf("class %d period %d, want periodic at 0.5 s", st.class, est.PeriodNS)
 		}
-		if res.missedTruths > 3 {
+		if res.missedTruths > 0 {
 			t.Errorf("%d reply windows do not hold the refresh", res.missedTruths)
 		}
 		t.Logf("%d windows missed the truth around the change", res.missedTruths)
