@@ -294,3 +294,62 @@ func TestSamplerWatchMode(t *testing.T) {
 		t.Errorf("refresh period reported %d times, want once (or a few as it settles)", news)
 	}
 }
+
+// TestSamplerRefreshCapability: from an agent whose windows bracket the
+// refresh its values are current as of (wire.CapabilityRefresh),
+// unchanged counters under a newer window are a true zero, and the
+// agent's refresh_ns is the period reported; from any other agent the
+// same reply is a stale read.
+func TestSamplerRefreshCapability(t *testing.T) {
+	t.Parallel()
+	const period = 500_000_000
+	win := func(rx uint64, refreshAt int64) map[string]wire.Counters {
+		return map[string]wire.Counters{"eth0": {RxBytes: rx, RxPackets: rx / 1000, Ifindex: 2,
+			UnchangedNS: refreshAt - 500_000, ChangedNS: refreshAt + 500_000, RefreshNS: period}}
+	}
+	tests := []struct {
+		name       string
+		caps       []string
+		third      map[string]wire.Counters // read at 3 s
+		want       rate.Status
+		wantRate   bool
+		wantPeriod int64
+	}{
+		{"refresh agent, idle refresh: a true zero", []string{"reply", "watch", wire.CapabilityRefresh}, win(2_000_000, 2_700_000_000), rate.OK, true, period},
+		{"refresh agent, same window: stale", []string{"reply", "watch", wire.CapabilityRefresh}, win(2_000_000, 1_700_000_000), rate.Stale, false, period},
+		{"fixed watch agent, newer window: stale", []string{"reply", "watch"}, win(2_000_000, 2_700_000_000), rate.Stale, false, period},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestSampler()
+			s.Status("n", true)
+			s.Info(wire.Info{Node: "n", Protocol: wire.ProtocolVersion, Capabilities: tt.caps})
+			var last *NodeSample
+			for i, ifaces := range []map[string]wire.Counters{win(1_000_000, 700_000_000), win(2_000_000, 1_700_000_000), tt.third} {
+				tick := t0.Add(time.Duration(i) * time.Second)
+				s.Tick(tick, 0)
+				ns, why := s.Reply("n", reply("n", "run-"+strconv.Itoa(i+1), int64(i+1)*1e9, ifaces), tick)
+				if ns == nil {
+					t.Fatalf("reply %d dropped: %s", i+1, why)
+				}
+				last = ns
+			}
+			is := last.Ifaces[0]
+			if is.Result.Status != tt.want || is.Result.Rate != tt.wantRate {
+				t.Fatalf("third read: status %v rate %v (%s), want %v rate %v", is.Result.Status, is.Result.Rate, is.Result.Reason, tt.want, tt.wantRate)
+			}
+			if tt.wantRate {
+				if got := is.Result.PerSecond(rate.RxBytes, 1); got != 0 {
+					t.Errorf("idle refresh rated %d B/s, want 0", got)
+				}
+				if is.Result.DtNS != 1e9 || !is.Result.ChangeSpan {
+					t.Errorf("span %d ns (change span %v), want the 1 s between the refreshes", is.Result.DtNS, is.Result.ChangeSpan)
+				}
+			}
+			if is.Refresh.PeriodNS != tt.wantPeriod {
+				t.Errorf("period %d, want the agent's %d", is.Refresh.PeriodNS, tt.wantPeriod)
+			}
+		})
+	}
+}
