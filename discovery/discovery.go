@@ -15,7 +15,7 @@ import (
 
 // Defaults for zero Options fields.
 const (
-	DefaultHAPrefix = "homeassistant"
+	DefaultHAPrefix = wire.DefaultHAPrefix
 	DefaultInterval = 10 * time.Second
 	// ExpireFactor times the HA interval is every state-fed entity's
 	// expire_after: two lost state messages are tolerated, the third makes
@@ -149,22 +149,6 @@ type Message struct {
 	Topic    string
 	Payload  []byte
 	Retained bool
-}
-
-// StateTopic is P/N/state, where the bridge publishes State messages.
-func StateTopic(prefix, node string) string { return prefix + "/" + node + "/state" }
-
-// BridgeStatusTopic is P/bridge/<id>/status, the bridge's retained LWT.
-func BridgeStatusTopic(prefix, bridgeID string) string {
-	return prefix + "/bridge/" + bridgeID + "/status"
-}
-
-// BirthTopic is where HA announces itself ("online") after a start.
-func BirthTopic(haPrefix string) string {
-	if haPrefix == "" {
-		haPrefix = DefaultHAPrefix
-	}
-	return haPrefix + "/status"
 }
 
 // IfaceID returns the stable id of an interface name, of [a-zA-Z0-9_-] only.
@@ -382,12 +366,12 @@ func (o Options) availability(node string) []availability {
 	p := o.topicPrefix()
 	return []availability{
 		{Topic: wire.Topics{Prefix: p, Node: node}.Status(), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
-		{Topic: BridgeStatusTopic(p, o.BridgeID), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
+		{Topic: wire.BridgeTopics{Prefix: p, BridgeID: o.BridgeID}.Status(), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
 	}
 }
 
 func (o Options) configTopic(component, node, object string) string {
-	return o.haPrefix() + "/" + component + "/" + o.namespace() + "_" + node + "/" + object + "/config"
+	return wire.HAConfigTopic(o.haPrefix(), component, o.namespace()+"_"+node, object)
 }
 
 func (o Options) check(node string) error {
@@ -503,7 +487,7 @@ func (o Options) entities(r Router) ([]config, error) {
 		return nil, err
 	}
 	ns, p := o.namespace(), o.topicPrefix()
-	state := StateTopic(p, r.Node)
+	state := wire.Topics{Prefix: p, Node: r.Node}.State()
 	avty := o.availability(r.Node)
 	nodeSlug := slug(r.Node)
 
@@ -683,7 +667,7 @@ func BridgeConfigs(o Options) ([]Message, error) {
 		Name:            &name,
 		UniqueID:        o.bridgeDeviceID() + ":status",
 		DefaultEntityID: "binary_sensor.ifstat_bridge_" + slug(o.BridgeID),
-		StateTopic:      BridgeStatusTopic(o.topicPrefix(), o.BridgeID),
+		StateTopic:      wire.BridgeTopics{Prefix: o.topicPrefix(), BridgeID: o.BridgeID}.Status(),
 		PayloadOn:       wire.StatusOnline,
 		PayloadOff:      wire.StatusOffline,
 		DeviceClass:     "connectivity",

@@ -357,20 +357,6 @@ func topicsOf(t *testing.T, msgs []discovery.Message) []string {
 	return ts
 }
 
-func TestTopics(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct{ got, want string }{
-		{discovery.StateTopic("ifstat", "er-x"), "ifstat/er-x/state"},
-		{discovery.BridgeStatusTopic("ifstat", "nas"), "ifstat/bridge/nas/status"},
-		{discovery.BirthTopic(""), "homeassistant/status"},
-		{discovery.BirthTopic("ha"), "ha/status"},
-	} {
-		if tt.got != tt.want {
-			t.Errorf("got %q, want %q", tt.got, tt.want)
-		}
-	}
-}
-
 // TestNameEntityIDs checks the entity ids HA before 2025.10 derives from
 // names (it ignores default_entity_id): interfaces whose names slug alike
 // (eth0.100, eth0_100, ETH0, eth0) get distinct names, so every entity

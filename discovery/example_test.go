@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"fmt"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
@@ -28,7 +29,7 @@ func Example() {
 			Refresh: 250 * time.Millisecond,
 		}},
 	}
-	fmt.Println(discovery.StateTopic("ifstat", "er-x"))
+	fmt.Println(wire.Topics{Prefix: "ifstat", Node: "er-x"}.State())
 	fmt.Printf("%s\n", state.Marshal())
 
 	gone, _ := discovery.Removals(o, "er-x", []string{"eth0.100"}, nil)

@@ -305,14 +305,13 @@ func dockerStages(t *testing.T, path string) []string {
 	return stages
 }
 
-// Topics of the bridge that are not in internal/wire: built by
-// discovery.StateTopic, discovery.BridgeStatusTopic, state.NodeTopic and
-// the discovery config topics, here as literals with bridge id "b1".
-const (
-	bridgeStatus    = "ifstat/bridge/b1/status"
-	bridgeNodeState = "ifstat/bridge/b1/state/er-x"
-	haConfig        = "homeassistant/sensor/ifstat_er-x/eth0_rx/config"
-	haBirth         = "homeassistant/status"
+// Topics of the bridge and Home Assistant, built as the code builds them,
+// with bridge id "b1".
+var (
+	bridgeStatus    = wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.Status()
+	bridgeNodeState = wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.NodeState("er-x")
+	haConfig        = wire.HAConfigTopic("", "sensor", "ifstat_er-x", "eth0_rx")
+	haBirth         = wire.HABirthTopic("")
 )
 
 // TestACLTopics evaluates the ACL for the topics the code uses: each agent
@@ -323,7 +322,7 @@ func TestACLTopics(t *testing.T) {
 	acl := loadACL(t)
 	erx := wire.Topics{Prefix: wire.DefaultPrefix, Node: "er-x"}
 	ow := wire.Topics{Prefix: wire.DefaultPrefix, Node: "openwrt"}
-	state := wire.DefaultPrefix + "/er-x/state" // discovery.StateTopic
+	state := erx.State()
 	type check struct {
 		topic  string
 		access Access

@@ -13,7 +13,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/sirupsen/logrus"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
@@ -187,11 +186,14 @@ func (doneToken) Error() error                   { return nil }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (b *Bridge) statusTopic() string {
-	return discovery.BridgeStatusTopic(b.cfg.TopicPrefix, b.cfg.BridgeID)
+// topics are the bridge's own: its LWT and the nodes' persisted state.
+func (b *Bridge) topics() wire.BridgeTopics {
+	return wire.BridgeTopics{Prefix: b.cfg.TopicPrefix, BridgeID: b.cfg.BridgeID}
 }
 
-func (b *Bridge) birthTopic() string { return discovery.BirthTopic(b.cfg.HAPrefix) }
+func (b *Bridge) statusTopic() string { return b.topics().Status() }
+
+func (b *Bridge) birthTopic() string { return wire.HABirthTopic(b.cfg.HAPrefix) }
 
 // Run connects and samples until ctx ends or an output fails (stdout
 // closed: Netdata went away). Broker trouble never ends it: paho retries.
@@ -222,7 +224,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 			readState := !b.ready.Load() && !b.cfg.Viewer
 			if readState {
-				subs[state.Filter(prefix, b.cfg.BridgeID)] = 0
+				subs[b.topics().StateFilter()] = 0
 			}
 			if err := mqttx.Wait(c.SubscribeMultiple(subs, b.handle), 10*time.Second); err != nil {
 				b.log.WithError(err).Error("subscribe failed")
@@ -266,7 +268,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		if merged != nil {
 			b.log.WithField("nodes", len(merged.Nodes)).Info("restored totals")
 		}
-		client.Unsubscribe(state.Filter(prefix, b.cfg.BridgeID))
+		client.Unsubscribe(b.topics().StateFilter())
 	}
 
 	if b.cfg.Viewer {
@@ -327,7 +329,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			}
 		case m := <-b.inbox:
 			if !m.valid {
-				if _, ok := state.ParseNodeTopic(prefix, b.cfg.BridgeID, m.topic); ok {
+				if _, ok := b.topics().ParseNodeState(m.topic); ok {
 					if !b.ready.Load() {
 						mqttState = b.readState(m, mqttState)
 					}

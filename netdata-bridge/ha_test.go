@@ -23,6 +23,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/haout"
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/hatest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
@@ -31,7 +32,6 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/haout"
 	"github.com/ifstat-mqtt/ifstat-mqtt/publisher"
 )
 
@@ -347,7 +347,7 @@ func TestHomeAssistantExactWindowAverage(t *testing.T) {
 	reader := newLiveReader(map[string]uint64{"eth0": rate})
 	runAgent(t, ctx, b, "ha-avg", reader)
 	watcher := b.Client(t, "watch-avg")
-	states := brokertest.Subscribe(t, watcher, discovery.StateTopic("ifstat", "ha-avg"), 64)
+	states := brokertest.Subscribe(t, watcher, wire.Topics{Prefix: "ifstat", Node: "ha-avg"}.State(), 64)
 	runBridge(t, ctx, b, "br-avg", "ha-avg", time.Minute, "")
 	nextState(t, states, "eth0") // the first window may be partial
 	for i := range 3 {
@@ -379,7 +379,7 @@ func TestHomeAssistantBirthRepublishes(t *testing.T) {
 	b := brokertest.Start(t)
 	ctx := t.Context()
 	view := watchRetained(t, b, "ha-core", "homeassistant/+/+/+/config")
-	states := brokertest.Subscribe(t, b.Client(t, "watch-birth"), discovery.StateTopic("ifstat", "ha-birth"), 64)
+	states := brokertest.Subscribe(t, b.Client(t, "watch-birth"), wire.Topics{Prefix: "ifstat", Node: "ha-birth"}.State(), 64)
 	runAgent(t, ctx, b, "ha-birth", newLiveReader(map[string]uint64{"eth0": 1000, "wg0": 10}))
 	runBridge(t, ctx, b, "br-birth", "ha-birth", time.Minute, "")
 	const want = 2 + 2*10 // the router's, and each interface's
@@ -448,7 +448,7 @@ func TestHomeAssistantBridgeRestartKeepsIDsAndTotals(t *testing.T) {
 	reader := newLiveReader(map[string]uint64{"eth0": 500_000})
 	runAgent(t, ctx, b, "ha-restart", reader)
 	watcher := b.Client(t, "watch-restart")
-	states := brokertest.Subscribe(t, watcher, discovery.StateTopic("ifstat", "ha-restart"), 64)
+	states := brokertest.Subscribe(t, watcher, wire.Topics{Prefix: "ifstat", Node: "ha-restart"}.State(), 64)
 
 	stop := runBridge(t, ctx, b, "br-restart", "ha-restart", time.Minute, t.TempDir())
 	nextState(t, states, "eth0")

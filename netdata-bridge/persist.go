@@ -26,7 +26,7 @@ func (b *Bridge) loadFile() *state.Snapshot {
 
 // readState merges one retained per-node state copy into acc.
 func (b *Bridge) readState(m message, acc *state.Snapshot) *state.Snapshot {
-	if _, ok := state.ParseNodeTopic(b.cfg.TopicPrefix, b.cfg.BridgeID, m.topic); !ok || len(m.payload) == 0 {
+	if _, ok := b.topics().ParseNodeState(m.topic); !ok || len(m.payload) == 0 {
 		return acc
 	}
 	s, err := state.DecodeNode(m.payload)
@@ -57,7 +57,7 @@ func (b *Bridge) saveState(c mqtt.Client, wait bool) {
 			b.log.WithError(err).WithField("node", node).Error("encoding state")
 			continue
 		}
-		last = c.Publish(state.NodeTopic(b.cfg.TopicPrefix, b.cfg.BridgeID, node), 1, true, p)
+		last = c.Publish(b.topics().NodeState(node), 1, true, p)
 	}
 	if wait && last != nil {
 		mqttx.Wait(last, 2e9)

@@ -16,7 +16,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdatatest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
-	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata"
 )
 
 // startPluginNetdata starts a broker and a real Netdata running
@@ -135,8 +135,8 @@ func TestPluginFunction(t *testing.T) {
 	}
 	for {
 		fns, err := e.nd.Functions(ctx)
-		if f, ok := fns[bridge.FunctionName]; ok && err == nil {
-			t.Logf("/api/v1/info functions: %s: %+v", bridge.FunctionName, f)
+		if f, ok := fns[netdata.FunctionName]; ok && err == nil {
+			t.Logf("/api/v1/info functions: %s: %+v", netdata.FunctionName, f)
 			if f.Timeout != 10 || !strings.Contains(f.Help, "ifstat routers") {
 				t.Errorf("function %+v: want timeout 10 and our help", f)
 			}
@@ -144,29 +144,29 @@ func TestPluginFunction(t *testing.T) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("/api/v1/info never listed %s (last: %v, %v)", bridge.FunctionName, fns, err)
+			t.Fatalf("/api/v1/info never listed %s (last: %v, %v)", netdata.FunctionName, fns, err)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
 	for {
-		r, err := e.nd.Function(ctx, bridge.FunctionName, 0)
+		r, err := e.nd.Function(ctx, netdata.FunctionName, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.Code == 403 {
-			t.Logf("GET /api/v1/function?function=%s: %d %s (Netdata %s serves functions to Netdata Cloud only)", bridge.FunctionName, r.Code, r.Body, e.nd.Version())
+			t.Logf("GET /api/v1/function?function=%s: %d %s (Netdata %s serves functions to Netdata Cloud only)", netdata.FunctionName, r.Code, r.Body, e.nd.Version())
 			break
 		}
 		if r.Code == 200 {
-			if row := routerRow(t, r.Body, node); row != nil && row["Status"] == bridge.StatusOnline {
-				t.Logf("GET /api/v1/function?function=%s: %d %s\n%s", bridge.FunctionName, r.Code, r.ContentType, r.Body)
+			if row := routerRow(t, r.Body, node); row != nil && row["Status"] == netdata.StatusOnline {
+				t.Logf("GET /api/v1/function?function=%s: %d %s\n%s", netdata.FunctionName, r.Code, r.ContentType, r.Body)
 				checkRouterRow(t, row)
 				break
 			}
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("GET /api/v1/function?function=%s: %d %s", bridge.FunctionName, r.Code, r.Body)
+			t.Fatalf("GET /api/v1/function?function=%s: %d %s", netdata.FunctionName, r.Code, r.Body)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -256,7 +256,7 @@ func TestPluginFunctionPipe(t *testing.T) {
 				body = append(body, l)
 			}
 			row := routerRow(t, []byte(strings.Join(body, "\n")), node)
-			if code == "200" && row != nil && row["Status"] == bridge.StatusOnline && row["LastReply"] != nil {
+			if code == "200" && row != nil && row["Status"] == netdata.StatusOnline && row["LastReply"] != nil {
 				resultCode, result = code, body
 				checkRouterRow(t, row)
 			} else {
@@ -266,7 +266,7 @@ func TestPluginFunctionPipe(t *testing.T) {
 		// Once a chart round was written (the agent answered), call.
 		if advertised && f[0] == "END" && sent == 0 {
 			sent++
-			if _, err := io.WriteString(stdinW, "garbage \x01 line\nFUNCTION "+tx+" 10 \""+bridge.FunctionName+"\"\n"); err != nil {
+			if _, err := io.WriteString(stdinW, "garbage \x01 line\nFUNCTION "+tx+" 10 \""+netdata.FunctionName+"\"\n"); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/haout"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/haout"
 )
 
 // TestPublisherGivesTokens: the bridge's publisher must let haout wait for

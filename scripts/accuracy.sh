@@ -45,7 +45,7 @@
 #   bx, b5, b5x (only when named) the agent as installed: bx is b with the
 #               bridge's IFSTAT_EXACT=on; b5, b5x a 0.5 s driver, off / on
 # Each runs its own mosquitto on a free 127.0.0.1 port; every process is
-# killed by PID. See scripts/accuracy/doc.go for how samples are aligned.
+# killed by PID. See internal/tools/accuracy/doc.go for how samples are aligned.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -73,7 +73,7 @@ version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 echo "building (version $version) in $work" >&2
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin/ifstat-agent" ./cmd/ifstat-agent
 go build -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
-go build -o "$bin/accuracy" ./scripts/accuracy
+go build -o "$bin/accuracy" ./internal/tools/accuracy
 mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
 

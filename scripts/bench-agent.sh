@@ -65,7 +65,7 @@ CGO_ENABLED=0 GOARCH=${AGENT_GOARCH:-$(go env GOARCH)} GOMIPS=softfloat \
 	go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin/ifstat-agent" ./cmd/ifstat-agent
 read -r -a agent_exec <<<"${AGENT_EXEC:-}"
 for p in requester floor-transport floor-read; do
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/$p" "./scripts/bench/$p"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/$p" "./internal/tools/bench/$p"
 done
 
 # wait_tcp PORT PID: until 127.0.0.1:PORT accepts or PID died (10 s guard).

@@ -18,9 +18,9 @@
 #   OUT=<dir>               keep logs and raw snapshots here (default: a temp dir)
 #
 # Per N it starts, each as its own process and killed by its own PID: a
-# private mosquitto on a free 127.0.0.1 port, scripts/loadgen, and
+# private mosquitto on a free 127.0.0.1 port, internal/tools/loadgen, and
 # cmd/ifstat-bridge with IFSTAT_NETDATA=on whose stdout goes through a FIFO to
-# scripts/loadgen/count (it counts, per round of every ifstat.net chart, a
+# internal/tools/loadgen/count (it counts, per round of every ifstat.net chart, a
 # numeric 'received' = a rate, or '' = a gap). After WARMUP s it snapshots
 # utime+stime (/proc/<pid>/stat) of every process and the counters of loadgen
 # and count (SIGUSR1), and again DURATION s later; the table shows the
@@ -48,8 +48,8 @@ mkdir -p "$OUT"
 bin=$OUT/bin
 mkdir -p "$bin"
 go build -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
-go build -o "$bin/loadgen" ./scripts/loadgen
-go build -o "$bin/count" ./scripts/loadgen/count
+go build -o "$bin/loadgen" ./internal/tools/loadgen
+go build -o "$bin/count" ./internal/tools/loadgen/count
 command -v mosquitto >/dev/null || { echo "bench-bridge: mosquitto not installed" >&2; exit 1; }
 
 ulimit -n "$(ulimit -Hn)"

@@ -12,7 +12,7 @@
 #     to compare the relative cost under emulation (absolute numbers under
 #     qemu say nothing about a router)
 #
-# The busy tree is scripts/accuracy's emulated driver (netdevtest.Driver):
+# The busy tree is internal/tools/accuracy's emulated driver (netdevtest.Driver):
 # 8 interfaces refreshing every 0.9765 s at phases spread over the period,
 # 100/50 Mbit/s each, so the adaptive watch probes 8 refreshes per period:
 # the worst case; a driver that refreshes all its ports at once costs an
@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/accuracy" ./scripts/accuracy
+go build -o "$work/accuracy" ./internal/tools/accuracy
 tree=$work/tree
 "$work/accuracy" -serve "$tree" 2>>"$work/serve.log" &
 pids+=("$!")

@@ -4,7 +4,7 @@
 #   flood  one requester floods one real agent at 10,000 req/s for 10 s
 #          (publisher's BenchmarkFlood: agent CPU, RSS before/at end/peak,
 #          how many 1 Hz requests of a second client were still answered)
-#   soak   5,000 simulated agents (scripts/loadgen) at 1 Hz against one
+#   soak   5,000 simulated agents (internal/tools/loadgen) at 1 Hz against one
 #          bridge for DURATION s through scripts/bench-bridge.sh, plus the
 #          bridge's VmRSS and CPU sampled every SAMPLE s to show whether
 #          memory stays flat.

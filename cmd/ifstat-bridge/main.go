@@ -30,13 +30,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/haout"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/haout"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 )
 
 var version = "dev"
@@ -124,15 +125,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	var outputs []bridge.Output
-	var functions *bridge.FunctionOutput
+	var functions *netdata.FunctionOutput
 	if cfg.Netdata == "on" || cfg.Netdata == "auto" && plugin {
 		ndVersion := os.Getenv("NETDATA_VERSION")
 		f := plugind.ParseFeatures(ndVersion)
-		outputs = append(outputs, bridge.NewNetdataOutput(stdout, f, cfg.Interval, os.Getenv("NETDATA_REGISTRY_UNIQUE_ID")))
+		outputs = append(outputs, netdata.NewOutput(stdout, f, cfg.Interval, os.Getenv("NETDATA_REGISTRY_UNIQUE_ID")))
 		// The function's answers go to the same stdout, written by the
 		// bridge's loop like the charts (it is one of its outputs), so
 		// they never interleave with a chart round.
-		functions = bridge.NewFunctionOutput(stdout, ndVersion, cfg.Interval, log.WithField("component", "functions"))
+		functions = netdata.NewFunctionOutput(stdout, ndVersion, cfg.Interval, log.WithField("component", "functions"))
 		outputs = append(outputs, functions)
 		log.WithField("netdata", ndVersion).WithField("virtual_nodes", f.VirtualNodes).
 			WithField("functions", functions.Enabled()).Info("netdata output on stdout")

@@ -10,7 +10,6 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
@@ -141,11 +140,11 @@ func TestACLAgentConfined(t *testing.T) {
 		// Home Assistant's topics: a compromised router must not feed
 		// Home Assistant states or discovery.
 		ha := b.Client(t, "acl-ha", as("homeassistant"))
-		got, _ := collect(t, ha, "homeassistant/#", discovery.StateTopic(wire.DefaultPrefix, "er-x"), discovery.BridgeStatusTopic(wire.DefaultPrefix, "b1"))
+		got, _ := collect(t, ha, "homeassistant/#", wire.Topics{Prefix: wire.DefaultPrefix, Node: "er-x"}.State(), wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.Status())
 		agent := b.Client(t, "acl-erx-ha", as("er-x"))
 		pub(t, agent, "homeassistant/sensor/ifstat_er-x/eth0_rx/config", true, "{}")
-		pub(t, agent, discovery.StateTopic(wire.DefaultPrefix, "er-x"), false, "{}")
-		pub(t, agent, discovery.BridgeStatusTopic(wire.DefaultPrefix, "b1"), true, "online")
+		pub(t, agent, wire.Topics{Prefix: wire.DefaultPrefix, Node: "er-x"}.State(), false, "{}")
+		pub(t, agent, wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.Status(), true, "online")
 		pub(t, b.Client(t, "acl-ha-marker", as("homeassistant")), "homeassistant/status", false, "online")
 		if m := first(t, got, "message at Home Assistant"); m.Topic() != "homeassistant/status" {
 			t.Errorf("homeassistant received %s %q from er-x first, want only its own marker", m.Topic(), m.Payload())
@@ -178,8 +177,8 @@ func TestACLEndToEnd(t *testing.T) {
 	t.Parallel()
 	b := aclBroker(t)
 	ha := b.Client(t, "e2e-ha", as("homeassistant"))
-	haMsgs, _ := collect(t, ha, "homeassistant/sensor/ifstat_er-x/+/config", discovery.StateTopic(wire.DefaultPrefix, "er-x"),
-		discovery.BridgeStatusTopic(wire.DefaultPrefix, "acl-bridge"))
+	haMsgs, _ := collect(t, ha, "homeassistant/sensor/ifstat_er-x/+/config", wire.Topics{Prefix: wire.DefaultPrefix, Node: "er-x"}.State(),
+		wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "acl-bridge"}.Status())
 
 	tree := newRampTree(t, 125_000, 25_000)
 	start(t, "agent er-x", bins(t).agent, agentEnv(b.URL(), "er-x", tree, "IFSTAT_USERNAME=er-x", "IFSTAT_PASSWORD=er-x-demo"), nil)
@@ -197,7 +196,7 @@ func TestACLEndToEnd(t *testing.T) {
 		switch {
 		case strings.HasPrefix(m.Topic(), "homeassistant/"):
 			seen["config"] = true
-		case m.Topic() == discovery.StateTopic(wire.DefaultPrefix, "er-x"):
+		case m.Topic() == wire.Topics{Prefix: wire.DefaultPrefix, Node: "er-x"}.State():
 			seen["state"] = true
 		default:
 			seen["bridge status"] = true

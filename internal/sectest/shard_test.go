@@ -12,7 +12,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
@@ -123,7 +122,7 @@ func TestShardedBridges(t *testing.T) {
 	// any more, and bridge 0 keeps to its own. Bridge 1's will marks the
 	// moment the broker has read everything it sent.
 	watcher := b.Client(t, "will-watcher")
-	wills := brokertest.Subscribe(t, watcher, discovery.BridgeStatusTopic(wire.DefaultPrefix, "shard-1"), 8)
+	wills := brokertest.Subscribe(t, watcher, wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "shard-1"}.Status(), 8)
 	killed := time.Now()
 	bridges[1].signal(t, syscall.SIGKILL)
 	for offline := false; !offline; {

@@ -16,7 +16,13 @@ const (
 	KindReply   = "reply"
 	KindStatus  = "status"
 	KindInfo    = "info"
+	// KindState is the bridge's Home Assistant state of a node (P/N/state).
+	KindState = "state"
 )
+
+// DefaultHAPrefix is Home Assistant's discovery prefix when
+// IFSTAT_HA_PREFIX is unset.
+const DefaultHAPrefix = "homeassistant"
 
 // Status payloads on P/N/status (retained).
 const (
@@ -44,6 +50,58 @@ func (t Topics) Status() string { return t.topic(KindStatus) }
 // Info is P/N/info: the agent's retained description (an extension of the
 // design contract, documented in docs/protocol.md).
 func (t Topics) Info() string { return t.topic(KindInfo) }
+
+// State is P/N/state: the bridge's Home Assistant state of the node.
+func (t Topics) State() string { return t.topic(KindState) }
+
+// BridgeTopics builds the topics of one bridge, under P/bridge/<id>/. The
+// extra level keeps them apart from the agents' P/<node>/<kind> topics,
+// even for a node named "bridge".
+type BridgeTopics struct {
+	Prefix   string
+	BridgeID string
+}
+
+func (b BridgeTopics) base() string { return b.Prefix + "/bridge/" + b.BridgeID }
+
+// Status is P/bridge/<id>/status: "online"/"offline", retained, the
+// bridge's LWT and Home Assistant's availability topic.
+func (b BridgeTopics) Status() string { return b.base() + "/status" }
+
+// NodeState is P/bridge/<id>/state/<node>: the node's persisted rate
+// checkpoints and totals, retained.
+func (b BridgeTopics) NodeState(node string) string { return b.base() + "/state/" + node }
+
+// StateFilter is the subscription that receives every node's NodeState.
+func (b BridgeTopics) StateFilter() string { return b.base() + "/state/+" }
+
+// ParseNodeState returns the node of a NodeState topic of this bridge,
+// ok=false for any other topic or an invalid node id.
+func (b BridgeTopics) ParseNodeState(topic string) (node string, ok bool) {
+	node, ok = strings.CutPrefix(topic, b.base()+"/state/")
+	if !ok || !ValidNode(node) {
+		return "", false
+	}
+	return node, true
+}
+
+// HABirthTopic is where Home Assistant announces itself ("online") after
+// a start; haPrefix "" means DefaultHAPrefix.
+func HABirthTopic(haPrefix string) string {
+	if haPrefix == "" {
+		haPrefix = DefaultHAPrefix
+	}
+	return haPrefix + "/status"
+}
+
+// HAConfigTopic is a retained discovery config:
+// <haPrefix>/<component>/<nodeID>/<objectID>/config.
+func HAConfigTopic(haPrefix, component, nodeID, objectID string) string {
+	if haPrefix == "" {
+		haPrefix = DefaultHAPrefix
+	}
+	return haPrefix + "/" + component + "/" + nodeID + "/" + objectID + "/config"
+}
 
 // Wildcard returns the subscription filter P/+/kind.
 func Wildcard(prefix, kind string) string { return prefix + "/+/" + kind }

@@ -322,3 +322,40 @@ func FuzzPlainRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestBridgeAndHATopics(t *testing.T) {
+	t.Parallel()
+	b := BridgeTopics{Prefix: "home/ifstat", BridgeID: "nas"}
+	for _, tt := range []struct{ got, want string }{
+		{Topics{Prefix: "ifstat", Node: "er-x"}.State(), "ifstat/er-x/state"},
+		{b.Status(), "home/ifstat/bridge/nas/status"},
+		{b.NodeState("er-x"), "home/ifstat/bridge/nas/state/er-x"},
+		{b.StateFilter(), "home/ifstat/bridge/nas/state/+"},
+		{HABirthTopic(""), "homeassistant/status"},
+		{HABirthTopic("ha"), "ha/status"},
+		{HAConfigTopic("", "sensor", "ifstat_er-x", "eth0_rx"), "homeassistant/sensor/ifstat_er-x/eth0_rx/config"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+	b = BridgeTopics{Prefix: "ifstat", BridgeID: "nas"}
+	for _, tt := range []struct {
+		topic string
+		node  string
+		ok    bool
+	}{
+		{"ifstat/bridge/nas/state/er-x", "er-x", true},
+		{"ifstat/bridge/other/state/er-x", "", false},
+		{"ifstat/bridge/nas/state", "", false},
+		{"ifstat/bridge/nas/state/", "", false},
+		{"ifstat/bridge/nas/state/a/b", "", false},
+		{"ifstat/bridge/nas/state/ER-X", "", false},
+		{"ifstat/er-x/reply", "", false},
+	} {
+		node, ok := b.ParseNodeState(tt.topic)
+		if node != tt.node || ok != tt.ok {
+			t.Errorf("ParseNodeState(%q) = %q, %v, want %q, %v", tt.topic, node, ok, tt.node, tt.ok)
+		}
+	}
+}

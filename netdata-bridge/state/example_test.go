@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"fmt"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
@@ -30,7 +31,7 @@ func ExampleMerge() {
 	for _, n := range []string{"er-x", "rpi"} {
 		fmt.Println(n, m.Nodes[n].Ifaces["eth0"].Totals[rate.RxBytes])
 	}
-	fmt.Println(state.NodeTopic("ifstat", "nas", "er-x"))
+	fmt.Println(wire.BridgeTopics{Prefix: "ifstat", BridgeID: "nas"}.NodeState("er-x"))
 	// Output:
 	// er-x 1500
 	// rpi 500

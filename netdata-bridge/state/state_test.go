@@ -347,38 +347,6 @@ func TestNewestAndMerge(t *testing.T) {
 	}
 }
 
-func TestTopics(t *testing.T) {
-	t.Parallel()
-	if got, want := Topic("ifstat", "nas"), "ifstat/bridge/nas/state"; got != want {
-		t.Errorf("Topic = %q, want %q", got, want)
-	}
-	if got, want := NodeTopic("home/ifstat", "nas", "er-x"), "home/ifstat/bridge/nas/state/er-x"; got != want {
-		t.Errorf("NodeTopic = %q, want %q", got, want)
-	}
-	if got, want := Filter("ifstat", "nas"), "ifstat/bridge/nas/state/+"; got != want {
-		t.Errorf("Filter = %q, want %q", got, want)
-	}
-	tests := []struct {
-		topic string
-		node  string
-		ok    bool
-	}{
-		{"ifstat/bridge/nas/state/er-x", "er-x", true},
-		{"ifstat/bridge/other/state/er-x", "", false},
-		{"ifstat/bridge/nas/state", "", false},
-		{"ifstat/bridge/nas/state/", "", false},
-		{"ifstat/bridge/nas/state/a/b", "", false},
-		{"ifstat/bridge/nas/state/ER-X", "", false},
-		{"ifstat/er-x/reply", "", false},
-	}
-	for _, tt := range tests {
-		node, ok := ParseNodeTopic("ifstat", "nas", tt.topic)
-		if node != tt.node || ok != tt.ok {
-			t.Errorf("ParseNodeTopic(%q) = %q, %v, want %q, %v", tt.topic, node, ok, tt.node, tt.ok)
-		}
-	}
-}
-
 // TestEncodedSize measures the encodings the design rests on: the whole
 // snapshot of 2,000 nodes of 8 interfaces (the file) and one node's
 // message (the retained MQTT copy).

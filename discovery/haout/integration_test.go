@@ -1,6 +1,7 @@
 package haout
 
 import (
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"slices"
 	"strings"
 	"sync"
@@ -200,7 +201,7 @@ func TestMosquittoBirthOrder(t *testing.T) {
 		mu  sync.Mutex
 		got []arrival
 	)
-	stateTopic := discovery.StateTopic("ifstat", "er-x")
+	stateTopic := wire.Topics{Prefix: "ifstat", Node: "er-x"}.State()
 	c := b.Client(t, "ha-birth-view", func(o *mqtt.ClientOptions) { o.SetOrderMatters(true) })
 	// One subscription for all, handled in order: arrivals keep the
 	// broker's order.

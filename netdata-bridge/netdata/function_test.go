@@ -1,9 +1,10 @@
-package bridge
+package netdata
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"io"
 	"strings"
 	"sync"
@@ -176,7 +177,7 @@ func (ft functionTable) row(node string) map[string]any {
 
 func TestFunctionOutput(t *testing.T) {
 	o, out, logs := newTestFunctionOutput(t, "v1.37.1")
-	s := NewSampler(SamplerConfig{Interval: time.Second})
+	s := bridge.NewSampler(bridge.SamplerConfig{Interval: time.Second})
 	s.Status("er-x", true)
 	s.Status("gone", false)
 	o.SetSampler(s)
@@ -193,14 +194,14 @@ func TestFunctionOutput(t *testing.T) {
 	out.Reset()
 
 	reply := &wire.Reply{Node: "er-x"}
-	if err := o.Emit(&NodeSample{Node: "er-x", Reply: reply, Ifaces: []IfaceSample{
+	if err := o.Emit(&bridge.NodeSample{Node: "er-x", Reply: reply, Ifaces: []bridge.IfaceSample{
 		{Name: "eth0", Refresh: refresh.Estimate{PeriodNS: 1e9}, TooCoarse: true},
 		{Name: "wg0", Refresh: refresh.Estimate{AtMostNS: 5e8}},
 	}}, t0.Add(-1500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		_ = o.Emit(&NodeSample{Node: "gone", Gap: true}, t0)
+		_ = o.Emit(&bridge.NodeSample{Node: "gone", Gap: true}, t0)
 	}
 	stdin := "FUNCTION tx1 10 \"ifstat-routers\"\n" +
 		"garbage line\n" +

@@ -529,7 +529,7 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 		st.Ifaces[name] = is
 	}
 	r.lastState = &st
-	o.pub.Publish(discovery.StateTopic(o.topicPrefix(), r.node), StateQoS, false, st.Marshal())
+	o.pub.Publish(wire.Topics{Prefix: o.topicPrefix(), Node: r.node}.State(), StateQoS, false, st.Marshal())
 }
 
 // rates divides the window's summed deltas by its summed span: the exact
@@ -644,7 +644,7 @@ func (o *Output) Birth(time.Time) {
 		for _, node := range nodes {
 			st := last[node]
 			if r := o.nodes[node]; st != nil && r != nil && r.lastState == st {
-				o.pub.Publish(discovery.StateTopic(o.topicPrefix(), node), StateQoS, false, st.Marshal())
+				o.pub.Publish(wire.Topics{Prefix: o.topicPrefix(), Node: node}.State(), StateQoS, false, st.Marshal())
 				sent++
 			}
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 )
 
 // The matrix mode (issue 12): the scenario list of the pure simulation in

@@ -1,12 +1,13 @@
-package bridge
+package netdata
 
 import (
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"io"
 	"slices"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
 
@@ -46,11 +47,11 @@ const (
 
 var extraSuffixes = [numExtra]string{"refresh", "raw_bytes", "raw_packets", "raw_span", "net_peak"}
 
-// NetdataOutput writes NodeSamples as Netdata's plugins.d protocol: one
+// Output writes NodeSamples as Netdata's plugins.d protocol: one
 // virtual node per router where Netdata has them (1.39 and newer), else
 // charts on Netdata's own host with the router in the chart type. Each
 // NodeSample is committed with one Write.
-type NetdataOutput struct {
+type Output struct {
 	out         io.Writer
 	w           *plugind.Writer
 	updateEvery int
@@ -97,26 +98,26 @@ type ndIface struct {
 	secEnd      time.Time
 	pending     []rate.Result
 	pendMono    int64
-	pendTariff  *TariffUsage
+	pendTariff  *bridge.TariffUsage
 	pendRefresh refresh.Estimate
 	lastEmitted bool
 }
 
-// NewNetdataOutput returns an output writing to out for a Netdata with
+// NewOutput returns an output writing to out for a Netdata with
 // features f, charts updated every interval. machineGUID
 // (NETDATA_REGISTRY_UNIQUE_ID) seeds the stable GUIDs of virtual nodes.
-func NewNetdataOutput(out io.Writer, f plugind.Features, interval time.Duration, machineGUID string) *NetdataOutput {
+func NewOutput(out io.Writer, f plugind.Features, interval time.Duration, machineGUID string) *Output {
 	ue := int(interval / time.Second)
 	if ue < 1 {
 		ue = 1
 	}
-	return &NetdataOutput{
+	return &Output{
 		out: out, w: plugind.NewWriter(f), updateEvery: ue, interval: interval,
 		machineGUID: machineGUID, nodes: make(map[string]*ndNode),
 	}
 }
 
-func (o *NetdataOutput) node(name string) *ndNode {
+func (o *Output) node(name string) *ndNode {
 	n := o.nodes[name]
 	if n != nil {
 		return n
@@ -134,7 +135,7 @@ func (o *NetdataOutput) node(name string) *ndNode {
 
 // Emit writes one node's tick: chart definitions for new interfaces, then a
 // round per chart with rates, or empty values (gaps) where there is no rate.
-func (o *NetdataOutput) Emit(ns *NodeSample, now time.Time) error {
+func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 	n := o.node(ns.Node)
 	if n.firstTick.IsZero() {
 		n.firstTick = ns.Tick
@@ -159,7 +160,7 @@ func (o *NetdataOutput) Emit(ns *NodeSample, now time.Time) error {
 	return o.flush(now)
 }
 
-func (o *NetdataOutput) defineHost(n *ndNode, ns *NodeSample) {
+func (o *Output) defineHost(n *ndNode, ns *bridge.NodeSample) {
 	o.w.HostDefine(n.guid, ns.Node)
 	o.w.HostLabel("_hostname", ns.Node)
 	o.w.HostLabel("_os", "linux")
@@ -167,7 +168,7 @@ func (o *NetdataOutput) defineHost(n *ndNode, ns *NodeSample) {
 	o.w.HostDefineEnd()
 }
 
-func (o *NetdataOutput) emitIface(n *ndNode, ns *NodeSample, is *IfaceSample) {
+func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSample) {
 	f := n.ifaces[is.Name]
 	if f == nil {
 		f = &ndIface{typ: "ifstat", id: is.Name}
@@ -250,7 +251,7 @@ func (f *ndIface) noteSpeed(mbps int64) {
 // writes them as one round when the next second begins: Netdata charts
 // are per second, so each value is the exact average over the second, and
 // a peak chart shows the fastest short interval (a microburst).
-func (o *NetdataOutput) accumulate(f *ndIface, ns *NodeSample, is *IfaceSample, read bool) {
+func (o *Output) accumulate(f *ndIface, ns *bridge.NodeSample, is *bridge.IfaceSample, read bool) {
 	// A tick at T covers (T-interval, T]: it belongs to the second that
 	// ends at or after T.
 	end := ns.Tick.Truncate(time.Second)
@@ -284,7 +285,7 @@ func (o *NetdataOutput) accumulate(f *ndIface, ns *NodeSample, is *IfaceSample, 
 
 // emitRound writes one round of every chart of an interface from the
 // results it covers (none: a gap).
-func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration, results []rate.Result, tu *TariffUsage, est refresh.Estimate) {
+func (o *Output) emitRound(f *ndIface, iface string, since time.Duration, results []rate.Result, tu *bridge.TariffUsage, est refresh.Estimate) {
 	if tu != nil {
 		o.emitTariff(f, iface, tu, since)
 	}
@@ -338,7 +339,7 @@ func (o *NetdataOutput) emitRound(f *ndIface, iface string, since time.Duration,
 // old raw chart after an outage), hiding every ordinary round on the
 // axis. The raw charts show exactly what the rate charts divide, so both
 // are gaps there.
-func (o *NetdataOutput) emitRaw(f *ndIface, since time.Duration, results []rate.Result) {
+func (o *Output) emitRaw(f *ndIface, since time.Duration, results []rate.Result) {
 	var raw rate.Values
 	var span int64
 	for _, r := range results {
@@ -395,7 +396,7 @@ func refreshShown(est refresh.Estimate, interval time.Duration) (period, atMost 
 // emitRefresh writes the refresh chart's round, defining the chart first
 // when there is at last a period to show. Once defined it stays (a gap
 // while nothing is known, e.g. after a reset) until the interface goes.
-func (o *NetdataOutput) emitRefresh(f *ndIface, iface string, since time.Duration, est refresh.Estimate) {
+func (o *Output) emitRefresh(f *ndIface, iface string, since time.Duration, est refresh.Estimate) {
 	period, atMost := refreshShown(est, o.interval)
 	first := false
 	if !f.refreshDefined {
@@ -425,7 +426,7 @@ func (o *NetdataOutput) emitRefresh(f *ndIface, iface string, since time.Duratio
 	o.w.End()
 }
 
-func (o *NetdataOutput) defineCharts(f *ndIface, iface, options string) {
+func (o *Output) defineCharts(f *ndIface, iface, options string) {
 	defer o.defineExtraCharts(f, iface, options)
 	for _, k := range chartKinds {
 		o.w.Chart(plugind.ChartOpts{
@@ -446,7 +447,7 @@ func (o *NetdataOutput) defineCharts(f *ndIface, iface, options string) {
 // bridge no longer asks it), which is what the health template "router
 // not answering" watches. At sub-second intervals it writes once per
 // second. Nodes are those seen since the bridge started.
-func (o *NetdataOutput) Tick(t, now time.Time) error {
+func (o *Output) Tick(t, now time.Time) error {
 	names := make([]string, 0, len(o.nodes))
 	for name := range o.nodes {
 		names = append(names, name)
@@ -492,7 +493,7 @@ func (o *NetdataOutput) Tick(t, now time.Time) error {
 	return o.flush(now)
 }
 
-func (o *NetdataOutput) defineAgentChart(n *ndNode, node string) {
+func (o *Output) defineAgentChart(n *ndNode, node string) {
 	o.w.Chart(plugind.ChartOpts{
 		Type: n.agentType, ID: "agent", Title: "Seconds since the router agent last answered (" + node + ")", Units: "seconds",
 		Family: "agent", Context: "ifstat.agent", ChartType: plugind.ChartLine, Priority: 6999,
@@ -505,7 +506,7 @@ func (o *NetdataOutput) defineAgentChart(n *ndNode, node string) {
 
 // Keepalive writes an empty line when nothing was written for half a
 // minute: Netdata 1.41 and later drop a plugin silent for two minutes.
-func (o *NetdataOutput) Keepalive(now time.Time) error {
+func (o *Output) Keepalive(now time.Time) error {
 	if now.Sub(o.lastWrite) < 30*time.Second {
 		return nil
 	}
@@ -513,7 +514,7 @@ func (o *NetdataOutput) Keepalive(now time.Time) error {
 	return o.flush(now)
 }
 
-func (o *NetdataOutput) flush(now time.Time) error {
+func (o *Output) flush(now time.Time) error {
 	if o.w.Len() == 0 {
 		return nil
 	}
@@ -530,7 +531,7 @@ func clampInt64(v uint64) int64 {
 
 // emitTariff writes the interface's usage in the current billing cycle per
 // tariff (both directions, in bytes shown as MB): one dimension per tariff.
-func (o *NetdataOutput) emitTariff(f *ndIface, iface string, u *TariffUsage, since time.Duration) {
+func (o *Output) emitTariff(f *ndIface, iface string, u *bridge.TariffUsage, since time.Duration) {
 	if f.tariffs == nil {
 		for _, t := range u.Tariffs {
 			f.tariffs = append(f.tariffs, t.Name)
@@ -544,7 +545,7 @@ func (o *NetdataOutput) emitTariff(f *ndIface, iface string, u *TariffUsage, sin
 	o.w.End()
 }
 
-func (o *NetdataOutput) defineTariffChart(f *ndIface, iface string, tariffs []string, options string) {
+func (o *Output) defineTariffChart(f *ndIface, iface string, tariffs []string, options string) {
 	o.w.Chart(plugind.ChartOpts{
 		Type: f.typ, ID: f.id + "_tariff", Title: "Traffic this billing cycle by tariff (" + iface + ")", Units: "MB",
 		Family: iface, Context: "ifstat.tariff", ChartType: plugind.ChartStacked, Priority: 7004,
@@ -556,7 +557,7 @@ func (o *NetdataOutput) defineTariffChart(f *ndIface, iface string, tariffs []st
 }
 
 // defineRefreshChart defines the refresh-period chart.
-func (o *NetdataOutput) defineRefreshChart(f *ndIface, iface, options string) {
+func (o *Output) defineRefreshChart(f *ndIface, iface, options string) {
 	o.w.Chart(plugind.ChartOpts{
 		Type: f.typ, ID: f.id + "_refresh", Title: "Counter refresh period (" + iface + ")", Units: "ms",
 		Family: iface, Context: "ifstat.refresh", ChartType: plugind.ChartLine, Priority: 7005,
@@ -569,7 +570,7 @@ func (o *NetdataOutput) defineRefreshChart(f *ndIface, iface, options string) {
 
 // ifaceLabel labels the chart just defined with its interface, as every
 // chart of an interface is, so one label filter finds them all.
-func (o *NetdataOutput) ifaceLabel(iface string) {
+func (o *Output) ifaceLabel(iface string) {
 	o.w.CLabel("interface", iface, plugind.LabelSourceAuto)
 	o.w.CLabelCommit()
 }
@@ -578,7 +579,7 @@ func (o *NetdataOutput) ifaceLabel(iface string) {
 // the peak chart. Dimension ids of the raw charts are the counters' names
 // (tools read them from the stream), their names those of the rate
 // charts; sent is drawn negative as there.
-func (o *NetdataOutput) defineExtraCharts(f *ndIface, iface, options string) {
+func (o *Output) defineExtraCharts(f *ndIface, iface, options string) {
 	for _, c := range []struct {
 		suffix, context, title, units string
 		priority                      int

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/haout"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/haout"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
 

@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 )
 
 // A bandwidth chart for interface eth0 of router er-x on a Netdata without

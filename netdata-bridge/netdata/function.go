@@ -1,10 +1,11 @@
-package bridge
+package netdata
 
 import (
 	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"io"
 	"math"
 	"slices"
@@ -15,7 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 )
 
 // FunctionName is the Netdata function ifstat.plugin offers (Netdata 1.37
@@ -169,7 +170,7 @@ func clip(s string, n int) string {
 // FunctionOutput offers the function FunctionName to a Netdata 1.37 or later
 // and answers its calls. It is an Output (and Ticker) of the bridge, so that
 // everything it writes to stdout is written by the bridge's loop goroutine,
-// the one writer of stdout, between whole ticks of the NetdataOutput sharing
+// the one writer of stdout, between whole ticks of the Output sharing
 // it: a result never lands inside a chart's BEGIN…END round, and the
 // sampler it reads is read on the goroutine that owns it. Serve reads stdin
 // on a goroutine of its own and only queues the calls.
@@ -181,7 +182,7 @@ type FunctionOutput struct {
 	log      *logrus.Entry
 	limiter  *logx.Limiter
 	calls    chan FunctionCall
-	sampler  *Sampler
+	sampler  *bridge.Sampler
 
 	advertised bool
 	nodes      map[string]*fnNode
@@ -202,7 +203,7 @@ type fnNode struct {
 
 // NewFunctionOutput returns the output for a Netdata of version
 // netdataVersion (NETDATA_VERSION) writing to out, the stdout also
-// NetdataOutput writes to. Before Netdata 1.37 (or without a version) it
+// Output writes to. Before Netdata 1.37 (or without a version) it
 // offers nothing and writes nothing.
 func NewFunctionOutput(out io.Writer, netdataVersion string, interval time.Duration, log *logrus.Entry) *FunctionOutput {
 	return &FunctionOutput{
@@ -220,7 +221,7 @@ func (o *FunctionOutput) Enabled() bool { return o.enabled }
 
 // SetSampler lets the output read the bridge's sampler (which agents are
 // online) when it answers; call it before the bridge runs.
-func (o *FunctionOutput) SetSampler(s *Sampler) { o.sampler = s }
+func (o *FunctionOutput) SetSampler(s *bridge.Sampler) { o.sampler = s }
 
 // Serve reads Netdata's lines from r until r ends, queueing FUNCTION calls
 // for the loop; malformed lines are logged (rate-limited) and ignored, and
@@ -278,7 +279,7 @@ func (o *FunctionOutput) handleLine(line string, quit func()) {
 }
 
 // Emit notes what the function shows of ns's router.
-func (o *FunctionOutput) Emit(ns *NodeSample, now time.Time) error {
+func (o *FunctionOutput) Emit(ns *bridge.NodeSample, now time.Time) error {
 	n := o.nodes[ns.Node]
 	if n == nil {
 		n = &fnNode{refresh: map[string]string{}, tooCoarse: map[string]bool{}, absent: map[string]bool{}}

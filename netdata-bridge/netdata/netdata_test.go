@@ -1,9 +1,11 @@
-package bridge
+package netdata
 
 import (
 	"bytes"
 	"errors"
 	"flag"
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/tariff"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,11 +18,13 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/plugind"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -45,8 +49,8 @@ func golden(t *testing.T, name string, got []byte) {
 // scenario is a short life of one router: first sample, a rated second, a
 // missed reply, a ppp0 reconnect (new ifindex: reset) and the return of
 // rates, pppoe-wan going away for good.
-func scenario(t *testing.T) []*NodeSample {
-	s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: 2 * time.Second})
+func scenario(t *testing.T) []*bridge.NodeSample {
+	s := bridge.NewSampler(bridge.SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: 2 * time.Second})
 	s.Status("er-x", true)
 	ifaces := func(rx uint64, pppIndex int64, ppp bool) map[string]wire.Counters {
 		m := map[string]wire.Counters{
@@ -68,7 +72,7 @@ func scenario(t *testing.T) []*NodeSample {
 		ifaces(76_000_000, 18, false),
 		ifaces(88_500_000, 18, false),
 	}
-	var out []*NodeSample
+	var out []*bridge.NodeSample
 	for i, m := range steps {
 		tick := t0.Add(time.Duration(i) * time.Second)
 		_, gaps := s.Tick(tick, 0)
@@ -100,7 +104,7 @@ func TestNetdataOutputGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			o := NewNetdataOutput(&buf, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
+			o := NewOutput(&buf, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
 			for _, ns := range scenario(t) {
 				if err := o.Emit(ns, ns.Tick); err != nil {
 					t.Fatal(err)
@@ -131,7 +135,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 func TestNetdataOutputOneWritePerSample(t *testing.T) {
 	t.Parallel()
 	w := &countingWriter{}
-	o := NewNetdataOutput(w, plugind.Features{}, time.Second, "")
+	o := NewOutput(w, plugind.Features{}, time.Second, "")
 	samples := scenario(t)
 	for _, ns := range samples {
 		if err := o.Emit(ns, ns.Tick); err != nil {
@@ -145,7 +149,7 @@ func TestNetdataOutputOneWritePerSample(t *testing.T) {
 
 func TestNetdataOutputReportsClosedStdout(t *testing.T) {
 	t.Parallel()
-	o := NewNetdataOutput(&countingWriter{err: syscall.EPIPE}, plugind.Features{}, time.Second, "")
+	o := NewOutput(&countingWriter{err: syscall.EPIPE}, plugind.Features{}, time.Second, "")
 	err := o.Emit(scenario(t)[0], t0)
 	if !errors.Is(err, syscall.EPIPE) {
 		t.Errorf("Emit() = %v, want EPIPE", err)
@@ -155,7 +159,7 @@ func TestNetdataOutputReportsClosedStdout(t *testing.T) {
 func TestNetdataKeepalive(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	o := NewOutput(&buf, plugind.Features{}, time.Second, "")
 	o.Keepalive(t0)
 	if buf.String() != "\n" {
 		t.Fatalf("first Keepalive wrote %q, want an empty line", buf.String())
@@ -169,10 +173,15 @@ func TestNetdataKeepalive(t *testing.T) {
 
 func TestNetdataTariffChart(t *testing.T) {
 	t.Parallel()
-	s := tariffSampler(t)
+	sched, err := tariff.Parse("happy=00:00-07:00;normal=*", time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := bridge.NewSampler(bridge.SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour,
+		Tariffs: &bridge.Tariffs{Schedule: sched, BillingDay: 1}})
 	s.Status("er-x", true)
 	var buf bytes.Buffer
-	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	o := NewOutput(&buf, plugind.Features{}, time.Second, "")
 	t0 := time.Date(2026, 11, 22, 6, 59, 59, 0, time.UTC)
 	for i, rx := range []uint64{0, 3_000_000, 6_000_000} {
 		at := t0.Add(time.Duration(i) * time.Second)
@@ -193,10 +202,10 @@ func TestNetdataTariffChart(t *testing.T) {
 // the exact average over the second and the fastest quarter as the peak.
 func TestNetdataSubSecond(t *testing.T) {
 	t.Parallel()
-	s := NewSampler(SamplerConfig{Interval: 250 * time.Millisecond, RunID: "run", ObsoleteAfter: time.Hour})
+	s := bridge.NewSampler(bridge.SamplerConfig{Interval: 250 * time.Millisecond, RunID: "run", ObsoleteAfter: time.Hour})
 	s.Status("pi", true)
 	var buf bytes.Buffer
-	o := NewNetdataOutput(&buf, plugind.Features{}, 250*time.Millisecond, "")
+	o := NewOutput(&buf, plugind.Features{}, 250*time.Millisecond, "")
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	// Bytes received in each quarter second: a microburst in the 4th.
 	quarters := []uint64{0, 1000, 1000, 1000, 5000, 2000, 2000, 2000, 2000, 0}
@@ -235,11 +244,11 @@ func TestNetdataSubSecond(t *testing.T) {
 
 // refreshSample is one rated second of eth0 on er-x with the refresh
 // estimate est.
-func refreshSample(i int, est refresh.Estimate) *NodeSample {
-	return &NodeSample{
+func refreshSample(i int, est refresh.Estimate) *bridge.NodeSample {
+	return &bridge.NodeSample{
 		Node: "er-x", Tick: t0.Add(time.Duration(i) * time.Second),
 		Reply: &wire.Reply{Node: "er-x", MonoNS: int64(i+1) * 1e9},
-		Ifaces: []IfaceSample{{Name: "eth0", Refresh: est,
+		Ifaces: []bridge.IfaceSample{{Name: "eth0", Refresh: est,
 			Result: rate.Result{Status: rate.OK, DtNS: 1e9, Delta: rate.Values{rate.RxBytes: 125_000}, Rate: true}}},
 	}
 }
@@ -275,7 +284,7 @@ func TestNetdataRefreshChartDefinedOnceKnown(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+			o := NewOutput(&buf, plugind.Features{}, time.Second, "")
 			defs, begins := 0, 0
 			for i, est := range tt.ests {
 				buf.Reset()
@@ -308,8 +317,8 @@ func TestNetdataRefreshChartDefinedOnceKnown(t *testing.T) {
 			// The interface goes away: the refresh chart is made obsolete
 			// only if Netdata has it.
 			buf.Reset()
-			gone := &NodeSample{Node: "er-x", Tick: t0.Add(time.Minute), Reply: &wire.Reply{Node: "er-x", MonoNS: 61e9},
-				Ifaces: []IfaceSample{{Name: "eth0", Absent: true, Obsolete: true}}}
+			gone := &bridge.NodeSample{Node: "er-x", Tick: t0.Add(time.Minute), Reply: &wire.Reply{Node: "er-x", MonoNS: 61e9},
+				Ifaces: []bridge.IfaceSample{{Name: "eth0", Absent: true, Obsolete: true}}}
 			if err := o.Emit(gone, t0); err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +336,7 @@ func TestNetdataRefreshChartDefinedOnceKnown(t *testing.T) {
 func TestNetdataRefreshChartGolden(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	o := NewOutput(&buf, plugind.Features{}, time.Second, "")
 	for i, est := range []refresh.Estimate{
 		{AtMostNS: 1_000_100_000, Windows: 12},
 		{PeriodNS: 976_563_000, Windows: 12, Confident: true},
@@ -347,18 +356,18 @@ func TestNetdataRefreshChartGolden(t *testing.T) {
 // of the whole outage's traffic); the next round is an ordinary one.
 func TestNetdataRawOutage(t *testing.T) {
 	t.Parallel()
-	s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour,
+	s := bridge.NewSampler(bridge.SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour,
 		Rate: rate.Config{MaxGapNS: int64(10 * time.Second)}})
 	s.Status("er-x", true)
 	var buf bytes.Buffer
-	o := NewNetdataOutput(&buf, plugind.Features{}, time.Second, "")
+	o := NewOutput(&buf, plugind.Features{}, time.Second, "")
 	const bps = 1_250_000 // bytes per second, steady
-	var last *NodeSample
-	for _, sec := range []int{0, 1, 2, 603, 604} { // ten minutes without replies
+	var last *bridge.NodeSample
+	for i, sec := range []int{0, 1, 2, 603, 604} { // ten minutes without replies
 		at := t0.Add(time.Duration(sec) * time.Second)
-		s.Tick(at, 0)
+		s.Tick(at, 0) // request run-<i+1>
 		rx := uint64(sec) * bps
-		ns, why := s.Reply("er-x", &wire.Reply{ID: "run-" + strconv.FormatUint(s.seq, 10), Node: "er-x", MonoNS: int64(sec+1) * 1e9, BootID: "b",
+		ns, why := s.Reply("er-x", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "er-x", MonoNS: int64(sec+1) * 1e9, BootID: "b",
 			Ifaces: map[string]wire.Counters{"eth0": {RxBytes: rx, RxPackets: rx / 1000, Ifindex: 2}}}, at)
 		if ns == nil {
 			t.Fatalf("second %d dropped: %s", sec, why)
@@ -418,10 +427,10 @@ func TestNetdataAgentChart(t *testing.T) {
 		{"netdata-virtual-nodes", "v1.44.0"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour})
+			s := bridge.NewSampler(bridge.SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Hour})
 			s.Status("er-x", true)
 			var buf bytes.Buffer
-			o := NewNetdataOutput(&buf, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
+			o := NewOutput(&buf, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
 			// Seconds 0, 1 and 3 answered, 2 missed; offline after 4.
 			answer := map[int]bool{0: true, 1: true, 3: true}
 			for i := range 8 {
@@ -474,7 +483,7 @@ func TestNetdataAgentChart(t *testing.T) {
 func TestNetdataAgentChartSubSecond(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	o := NewNetdataOutput(&buf, plugind.Features{}, 250*time.Millisecond, "")
+	o := NewOutput(&buf, plugind.Features{}, 250*time.Millisecond, "")
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	for i := range 9 {
 		at := t0.Add(time.Duration(i) * 250 * time.Millisecond)
@@ -484,8 +493,8 @@ func TestNetdataAgentChartSubSecond(t *testing.T) {
 			}
 		}
 		if i < 6 { // answers up to 12:00:01.25, then silence
-			ns := &NodeSample{Node: "pi", Tick: at, Reply: &wire.Reply{Node: "pi", MonoNS: int64(i+1) * 250e6},
-				Ifaces: []IfaceSample{{Name: "eth0", Result: rate.Result{Status: rate.OK, DtNS: 250e6, Rate: true}}}}
+			ns := &bridge.NodeSample{Node: "pi", Tick: at, Reply: &wire.Reply{Node: "pi", MonoNS: int64(i+1) * 250e6},
+				Ifaces: []bridge.IfaceSample{{Name: "eth0", Result: rate.Result{Status: rate.OK, DtNS: 250e6, Rate: true}}}}
 			if err := o.Emit(ns, at); err != nil {
 				t.Fatal(err)
 			}
