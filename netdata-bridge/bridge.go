@@ -123,18 +123,10 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 		return nil, fmt.Errorf("run id: %w", err)
 	}
 	runID := hex.EncodeToString(run)
-	tariffs, err := cfg.TariffConfig()
-	if err != nil {
-		return nil, err
-	}
-	shard, shards, err := cfg.ShardSpec()
-	if err != nil {
-		return nil, err
-	}
 	s := NewSampler(SamplerConfig{
-		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, Shard: shard, Shards: shards, ObsoleteAfter: cfg.ObsoleteAfter,
-		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: tariffs,
-		Exact: cfg.Exact == "on",
+		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, Shard: cfg.Shard.K, Shards: cfg.Shard.N, ObsoleteAfter: cfg.ObsoleteAfter,
+		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: cfg.TariffConfig(),
+		Exact: bool(cfg.Exact),
 	})
 	return &Bridge{
 		cfg: cfg, log: log, outputs: outputs, sampler: s, runID: runID,
@@ -219,7 +211,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 				wire.Wildcard(prefix, wire.KindInfo):   0,
 				wire.Wildcard(prefix, wire.KindReply):  0,
 			}
-			if b.cfg.HA == "on" {
+			if b.cfg.HA {
 				subs[b.birthTopic()] = 0
 			}
 			readState := !b.ready.Load() && !b.cfg.Viewer

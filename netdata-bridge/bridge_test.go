@@ -100,8 +100,8 @@ func TestBridgeAgainstRealBroker(t *testing.T) {
 
 	cfg := Config{
 		Common:   config.Common{Broker: b.URL(), TopicPrefix: "ifstat", LogLevel: "info", LogFormat: "text"},
-		Interval: 100 * time.Millisecond, Netdata: "off", ObsoleteAfter: time.Minute, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10,
-		BridgeID: "test", HA: "off", HAPrefix: "homeassistant", HAInterval: 10 * time.Second, StateInterval: time.Minute,
+		Interval: 100 * time.Millisecond, Netdata: config.AutoOff, ObsoleteAfter: time.Minute, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10,
+		BridgeID: "test", HA: false, HAPrefix: "homeassistant", HAInterval: 10 * time.Second, StateInterval: time.Minute,
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,66 +10,111 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 )
 
-func validConfig() Config {
-	return Config{
-		Common:   config.Common{Broker: "tcp://127.0.0.1:1883", TopicPrefix: "ifstat", LogLevel: "info", LogFormat: "text"},
-		Interval: time.Second, Netdata: "auto", ObsoleteAfter: 5 * time.Minute, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10,
-		BridgeID: "nas", HA: "on", HAPrefix: "homeassistant", HAInterval: 10 * time.Second, StateInterval: time.Minute, BillingDay: "1",
+// loadConfig loads a Config the way the binary does, from IFSTAT_*
+// variables over the defaults, and validates it.
+func loadConfig(t *testing.T, env map[string]string) (Config, error) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, config.Prefix+"_") {
+			t.Setenv(k, "") // t.Setenv restores it afterwards
+			os.Unsetenv(k)
+		}
 	}
+	t.Setenv("IFSTAT_BRIDGE_ID", "nas")
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var c Config
+	if err := config.Load(&c, ""); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
 }
 
-func TestConfigValidate(t *testing.T) {
-	t.Parallel()
+func TestConfigLoad(t *testing.T) {
 	tests := []struct {
 		name    string
-		mutate  func(*Config)
+		env     map[string]string
 		wantVar string
+		// wantMsg, if set, is the whole line the binary prints.
+		wantMsg string
 	}{
-		{"defaults", func(*Config) {}, ""},
-		{"shard", func(c *Config) { c.Shard = "1/2" }, ""},
-		{"tariffs", func(c *Config) {
-			c.Tariffs, c.TariffTZ, c.TariffCaps = "happy=00:00-07:00;normal=*", "Europe/Berlin", "normal=500GB"
-		}, ""},
-		{"interval too short", func(c *Config) { c.Interval = 50 * time.Millisecond }, "IFSTAT_INTERVAL"},
-		{"netdata", func(c *Config) { c.Netdata = "yes" }, "IFSTAT_NETDATA"},
-		{"max gap below interval", func(c *Config) { c.MaxGap = time.Millisecond }, "IFSTAT_MAX_GAP"},
-		{"bad node", func(c *Config) { c.Nodes = []string{"ER-X"} }, "IFSTAT_NODES"},
-		{"bad bridge id", func(c *Config) { c.BridgeID = "a/b" }, "IFSTAT_BRIDGE_ID"},
-		{"ha", func(c *Config) { c.HA = "maybe" }, "IFSTAT_HA"},
-		{"ha prefix", func(c *Config) { c.HAPrefix = "a/b" }, "IFSTAT_HA_PREFIX"},
-		{"ha interval", func(c *Config) { c.HAInterval = 0 }, "IFSTAT_HA_INTERVAL"},
-		{"state dir", func(c *Config) { c.StateDir = "/nonexistent/x" }, "IFSTAT_STATE_DIR"},
-		{"shard syntax", func(c *Config) { c.Shard = "2" }, "IFSTAT_SHARD"},
-		{"shard range", func(c *Config) { c.Shard = "2/2" }, "IFSTAT_SHARD"},
-		{"tariff overlap", func(c *Config) { c.Tariffs = "a=00:00-08:00;b=07:00-09:00;c=*" }, "IFSTAT_TARIFFS"},
-		{"tariff zone", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "Mars/Olympus" }, "IFSTAT_TARIFF_TZ"},
-		{"tariff offset", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+05:30" }, ""},
-		{"tariff negative offset", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "-03:00" }, ""},
-		{"tariff offset with seconds", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+05:30:10" }, "IFSTAT_TARIFF_TZ"},
-		{"tariff offset out of range", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+24:00" }, "IFSTAT_TARIFF_TZ"},
-		{"tariff offset one digit", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "+5:30" }, "IFSTAT_TARIFF_TZ"},
-		{"tariff offset after UTC", func(c *Config) { c.Tariffs, c.TariffTZ = "a=*", "UTC+1" }, "IFSTAT_TARIFF_TZ"},
-		{"billing day", func(c *Config) { c.Tariffs, c.BillingDay = "a=*", "32" }, "IFSTAT_BILLING_DAY"},
-		{"caps", func(c *Config) { c.Tariffs, c.TariffCaps = "a=*", "b=1GB" }, "IFSTAT_TARIFF_CAPS"},
+		{"defaults", nil, "", ""},
+		{"shard", map[string]string{"IFSTAT_SHARD": "1/2"}, "", ""},
+		{"tariffs", map[string]string{"IFSTAT_TARIFFS": "happy=00:00-07:00;normal=*", "IFSTAT_TARIFF_TZ": "Europe/Berlin", "IFSTAT_TARIFF_CAPS": "normal=500GB"}, "", ""},
+		{"interval too short", map[string]string{"IFSTAT_INTERVAL": "50ms"}, "IFSTAT_INTERVAL", ""},
+		{"netdata", map[string]string{"IFSTAT_NETDATA": "yes"}, "IFSTAT_NETDATA", `IFSTAT_NETDATA: "yes": must be auto, on or off`},
+		{"exact", map[string]string{"IFSTAT_EXACT": "maybe"}, "IFSTAT_EXACT", `IFSTAT_EXACT: "maybe": must be on or off`},
+		{"max gap below interval", map[string]string{"IFSTAT_MAX_GAP": "1ms"}, "IFSTAT_MAX_GAP", ""},
+		{"bad node", map[string]string{"IFSTAT_NODES": "ER-X"}, "IFSTAT_NODES", ""},
+		{"bad bridge id", map[string]string{"IFSTAT_BRIDGE_ID": "a/b"}, "IFSTAT_BRIDGE_ID", ""},
+		{"ha", map[string]string{"IFSTAT_HA": "maybe"}, "IFSTAT_HA", `IFSTAT_HA: "maybe": must be on or off`},
+		{"ha prefix", map[string]string{"IFSTAT_HA_PREFIX": "a/b"}, "IFSTAT_HA_PREFIX", ""},
+		{"ha interval", map[string]string{"IFSTAT_HA_INTERVAL": "0s"}, "IFSTAT_HA_INTERVAL", ""},
+		{"state dir", map[string]string{"IFSTAT_STATE_DIR": "/nonexistent/x"}, "IFSTAT_STATE_DIR", ""},
+		{"shard syntax", map[string]string{"IFSTAT_SHARD": "2"}, "IFSTAT_SHARD", `IFSTAT_SHARD: "2": want k/n with 0 <= k < n <= 1024, e.g. 0/2`},
+		{"shard range", map[string]string{"IFSTAT_SHARD": "2/2"}, "IFSTAT_SHARD", ""},
+		{"tariff overlap", map[string]string{"IFSTAT_TARIFFS": "a=00:00-08:00;b=07:00-09:00;c=*"}, "IFSTAT_TARIFFS",
+			`IFSTAT_TARIFFS: "a=00:00-08:00;b=07:00-09:00;c=*": tariff "b": overlaps tariff "a" on Mon 07:00`},
+		{"tariff zone", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "Mars/Olympus"}, "IFSTAT_TARIFF_TZ",
+			`IFSTAT_TARIFF_TZ: "Mars/Olympus": unknown time zone (want an IANA name such as Europe/Berlin, or an offset such as +05:30)`},
+		{"tariff offset", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "+05:30"}, "", ""},
+		{"tariff negative offset", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "-03:00"}, "", ""},
+		{"tariff offset with seconds", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "+05:30:10"}, "IFSTAT_TARIFF_TZ", ""},
+		{"tariff offset out of range", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "+24:00"}, "IFSTAT_TARIFF_TZ", ""},
+		{"tariff offset one digit", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "+5:30"}, "IFSTAT_TARIFF_TZ", ""},
+		{"tariff offset after UTC", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_TZ": "UTC+1"}, "IFSTAT_TARIFF_TZ", ""},
+		{"billing day", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_BILLING_DAY": "32"}, "IFSTAT_BILLING_DAY",
+			`IFSTAT_BILLING_DAY: "32": must be a day of the month, 1 to 31`},
+		{"caps", map[string]string{"IFSTAT_TARIFFS": "a=*", "IFSTAT_TARIFF_CAPS": "b=1GB"}, "IFSTAT_TARIFF_CAPS",
+			`IFSTAT_TARIFF_CAPS: "b=1GB": unknown tariff "b" (the schedule has a)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
-			tt.mutate(&c)
-			err := c.Validate()
+			_, err := loadConfig(t, tt.env)
 			if tt.wantVar == "" {
 				if err != nil {
-					t.Fatalf("Validate() = %v", err)
+					t.Fatalf("Load and Validate = %v", err)
 				}
 				return
 			}
 			var ce *config.Error
 			if !errors.As(err, &ce) || ce.Var != tt.wantVar {
-				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.wantVar)
+				t.Fatalf("Load and Validate = %v, want an error naming %s", err, tt.wantVar)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("message has several lines: %q", err)
 			}
+			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
+				t.Errorf("message = %q, want %q", err, tt.wantMsg)
+			}
 		})
+	}
+}
+
+// TestConfigTyped: what Validate parsed is what the bridge uses; nothing is
+// parsed again later.
+func TestConfigTyped(t *testing.T) {
+	c, err := loadConfig(t, map[string]string{"IFSTAT_SHARD": "1/3", "IFSTAT_HA": "off", "IFSTAT_NETDATA": "on",
+		"IFSTAT_TARIFFS": "happy=00:00-07:00;normal=*", "IFSTAT_TARIFF_TZ": "+05:30", "IFSTAT_BILLING_DAY": "15", "IFSTAT_TARIFF_CAPS": "normal=1kB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Shard != (Shard{K: 1, N: 3}) || bool(c.HA) || !c.Netdata.On(false) {
+		t.Errorf("typed values = shard %v, ha %v, netdata %v", c.Shard, c.HA, c.Netdata)
+	}
+	tc := c.TariffConfig()
+	if tc == nil || tc.BillingDay != 15 || tc.Caps["normal"] != 1000 || tc.Schedule.Location().String() != "+05:30" {
+		t.Fatalf("TariffConfig() = %+v", tc)
+	}
+	b, err := New(c, quietLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.sampler.cfg.Tariffs != tc || b.sampler.cfg.Shard != 1 || b.sampler.cfg.Shards != 3 {
+		t.Errorf("the sampler got tariffs %p (want %p), shard %d/%d", b.sampler.cfg.Tariffs, tc, b.sampler.cfg.Shard, b.sampler.cfg.Shards)
+	}
+	if c.Interval != time.Second {
+		t.Errorf("Interval = %v, want the default 1s", c.Interval)
 	}
 }

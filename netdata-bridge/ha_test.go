@@ -184,9 +184,9 @@ const (
 func runBridge(t *testing.T, ctx context.Context, b *brokertest.Broker, id, node string, obsolete time.Duration, stateDir string) (stop func()) {
 	t.Helper()
 	cfg := bridge.Config{
-		Common: common(b), Interval: bridgeInterval, Nodes: []string{node}, Netdata: "off",
+		Common: common(b), Interval: bridgeInterval, Nodes: []string{node}, Netdata: config.AutoOff,
 		ObsoleteAfter: obsolete, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10, BridgeID: id,
-		HA: "on", HAPrefix: "homeassistant", HAInterval: haInterval, StateDir: stateDir, StateInterval: time.Minute,
+		HA: true, HAPrefix: "homeassistant", HAInterval: haInterval, StateDir: stateDir, StateInterval: time.Minute,
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

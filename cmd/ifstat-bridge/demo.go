@@ -27,7 +27,7 @@ func runWatch(ctx context.Context, cfg bridge.Config, log *logrus.Entry, demo bo
 	header := []string{"ifstat-mqtt watch (Ctrl-C stops)", "broker " + cfg.BrokerRedacted()}
 	// A viewer: no Home Assistant output, no persisted state, and an id of
 	// its own, so it never competes with the bridge that owns the id.
-	cfg.Viewer, cfg.HA = true, "off"
+	cfg.Viewer, cfg.HA = true, false
 	cfg.BridgeID = cfg.BridgeID + "-watch"
 	var wg sync.WaitGroup
 	var broker *embedbroker.Broker

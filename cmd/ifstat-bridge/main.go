@@ -120,13 +120,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	mqttx.RoutePahoLogs(logger)
 	log := logrus.NewEntry(logger).WithField("component", "bridge")
 	if mode != "" {
-		cfg.Netdata = "off"
+		cfg.Netdata = config.AutoOff
 		return runWatch(ctx, cfg, log, mode == "demo", stdout)
 	}
 
 	var outputs []bridge.Output
 	var functions *netdata.FunctionOutput
-	if cfg.Netdata == "on" || cfg.Netdata == "auto" && plugin {
+	if cfg.Netdata.On(plugin) {
 		ndVersion := os.Getenv("NETDATA_VERSION")
 		f := plugind.ParseFeatures(ndVersion)
 		outputs = append(outputs, netdata.NewOutput(stdout, f, cfg.Interval, os.Getenv("NETDATA_REGISTRY_UNIQUE_ID")))
@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if functions != nil {
 		functions.SetSampler(b.Sampler())
 	}
-	if cfg.HA == "on" {
+	if cfg.HA {
 		ha, err := haout.New(discovery.Options{
 			HAPrefix: cfg.HAPrefix, TopicPrefix: cfg.TopicPrefix, BridgeID: cfg.BridgeID,
 			BridgeVersion: version, Interval: cfg.HAInterval, SampleInterval: cfg.Interval,
@@ -255,7 +255,7 @@ func loadConfig(cfg *bridge.Config, file string, plugin bool, args []string) err
 		// Netdata's own state directory is writable by the plugin.
 		cfg.StateDir = os.Getenv("NETDATA_LIB_DIR")
 	}
-	if plugin && cfg.Netdata == "off" {
+	if plugin && cfg.Netdata == config.AutoOff {
 		return config.Errorf("NETDATA", "off", "cannot be off when run by Netdata")
 	}
 	return cfg.Validate()

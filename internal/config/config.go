@@ -180,7 +180,8 @@ func Load(spec any, path string) error {
 
 // ReadFile reads a KEY=VALUE file: blank lines and lines starting with '#'
 // are skipped, an optional "export " is allowed, values may be wrapped in
-// single or double quotes. Keys must start with IFSTAT_ or NETDATA_.
+// single or double quotes. Keys must start with IFSTAT_: the NETDATA_*
+// variables come from Netdata itself, never from this file.
 func ReadFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -1,6 +1,7 @@
 package tariff
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math/bits"
@@ -8,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 )
+
+var errBillingDay = errors.New("must be a day of the month, 1 to 31")
 
 // ParseBillingDay reads IFSTAT_BILLING_DAY: empty means 1, otherwise a day
 // of the month from 1 to 31 (clamped to the month's length by Cycle).
@@ -20,7 +21,7 @@ func ParseBillingDay(v string) (int, error) {
 	}
 	d, err := strconv.Atoi(v)
 	if err != nil || d < 1 || d > 31 {
-		return 0, config.Errorf("BILLING_DAY", v, "must be a day of the month, 1 to 31")
+		return 0, errBillingDay
 	}
 	return d, nil
 }
@@ -73,7 +74,7 @@ var sizeUnits = map[string]uint64{
 // value: no cap): tariff=size pairs separated by ;, sizes a decimal number
 // with an optional unit B, kB, MB, GB, TB, PB (powers of 1000) or KiB, MiB,
 // GiB, TiB, PiB (powers of 1024), rounded down to a byte. Every tariff must
-// exist in s. Errors are *config.Error values.
+// exist in s. Errors are one-line reasons; the caller names the variable.
 func ParseCaps(spec string, s *Schedule) (Caps, error) {
 	caps := Caps{}
 	for _, item := range strings.Split(spec, ";") {
@@ -85,19 +86,19 @@ func ParseCaps(spec string, s *Schedule) (Caps, error) {
 		name, size = strings.TrimSpace(name), strings.TrimSpace(size)
 		switch {
 		case !ok:
-			return nil, config.Errorf("TARIFF_CAPS", spec, "%q: want tariff=size, e.g. normal=500GB", item)
+			return nil, fmt.Errorf("%q: want tariff=size, e.g. normal=500GB", item)
 		case s.Index(name) < 0:
-			return nil, config.Errorf("TARIFF_CAPS", spec, "unknown tariff %q (IFSTAT_TARIFFS has %s)", name, strings.Join(s.names, ", "))
+			return nil, fmt.Errorf("unknown tariff %q (the schedule has %s)", name, strings.Join(s.names, ", "))
 		case size == "":
 			delete(caps, name)
 			continue
 		}
 		if _, dup := caps[name]; dup {
-			return nil, config.Errorf("TARIFF_CAPS", spec, "tariff %q capped twice", name)
+			return nil, fmt.Errorf("tariff %q capped twice", name)
 		}
 		n, err := parseSize(size)
 		if err != nil {
-			return nil, config.Errorf("TARIFF_CAPS", spec, "tariff %q: %w", name, err)
+			return nil, fmt.Errorf("tariff %q: %w", name, err)
 		}
 		caps[name] = n
 	}
@@ -166,7 +167,7 @@ type orphan struct{ cur, prev, life Usage }
 // starting on billingDay (1..31) in s's zone, and caps (nil: none).
 func NewAccumulator(s *Schedule, billingDay int, caps Caps) (*Accumulator, error) {
 	if billingDay < 1 || billingDay > 31 {
-		return nil, config.Errorf("BILLING_DAY", strconv.Itoa(billingDay), "must be a day of the month, 1 to 31")
+		return nil, errBillingDay
 	}
 	n := len(s.names)
 	a := &Accumulator{s: s, day: billingDay, caps: make([]uint64, n),
@@ -174,7 +175,7 @@ func NewAccumulator(s *Schedule, billingDay int, caps Caps) (*Accumulator, error
 	for name, c := range caps {
 		i := s.Index(name)
 		if i < 0 {
-			return nil, config.Errorf("TARIFF_CAPS", name, "unknown tariff")
+			return nil, fmt.Errorf("cap of unknown tariff %q", name)
 		}
 		a.caps[i] = c
 	}

@@ -50,9 +50,9 @@ func TestParseBillingDay(t *testing.T) {
 		{"", 1, ""},
 		{"1", 1, ""},
 		{"31", 31, ""},
-		{"0", 0, `IFSTAT_BILLING_DAY: "0": must be a day of the month, 1 to 31`},
-		{"32", 0, `IFSTAT_BILLING_DAY: "32": must be a day of the month, 1 to 31`},
-		{"1st", 0, `IFSTAT_BILLING_DAY: "1st": must be a day of the month, 1 to 31`},
+		{"0", 0, `must be a day of the month, 1 to 31`},
+		{"32", 0, `must be a day of the month, 1 to 31`},
+		{"1st", 0, `must be a day of the month, 1 to 31`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -82,14 +82,14 @@ func TestParseCaps(t *testing.T) {
 		{"normal = 1.5TiB ; happy = 100 MB", Caps{"normal": 1_649_267_441_664, "happy": 100_000_000}, ""},
 		{"normal=1234", Caps{"normal": 1234}, ""},
 		{"normal=0.0015kB", Caps{"normal": 1}, ""},
-		{"normal=16EiB", nil, `IFSTAT_TARIFF_CAPS: "normal=16EiB": tariff "normal": "16EiB": unknown unit "EiB" (use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB)`},
-		{"normal=20000PB", nil, `IFSTAT_TARIFF_CAPS: "normal=20000PB": tariff "normal": "20000PB" is too large`},
-		{"normal=0.5B", nil, `IFSTAT_TARIFF_CAPS: "normal=0.5B": tariff "normal": "0.5B": a cap must be at least one byte (leave the value empty for no cap)`},
-		{"normal=1.2.3GB", nil, `IFSTAT_TARIFF_CAPS: "normal=1.2.3GB": tariff "normal": "1.2.3GB" is not a size (e.g. 500GB, 1.5TiB)`},
-		{"normal=GB", nil, `IFSTAT_TARIFF_CAPS: "normal=GB": tariff "normal": "GB" is not a size (e.g. 500GB, 1.5TiB)`},
-		{"normal", nil, `IFSTAT_TARIFF_CAPS: "normal": "normal": want tariff=size, e.g. normal=500GB`},
-		{"peak=5GB", nil, `IFSTAT_TARIFF_CAPS: "peak=5GB": unknown tariff "peak" (IFSTAT_TARIFFS has happy, normal)`},
-		{"normal=5GB;normal=6GB", nil, `IFSTAT_TARIFF_CAPS: "normal=5GB;normal=6GB": tariff "normal" capped twice`},
+		{"normal=16EiB", nil, `tariff "normal": "16EiB": unknown unit "EiB" (use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB)`},
+		{"normal=20000PB", nil, `tariff "normal": "20000PB" is too large`},
+		{"normal=0.5B", nil, `tariff "normal": "0.5B": a cap must be at least one byte (leave the value empty for no cap)`},
+		{"normal=1.2.3GB", nil, `tariff "normal": "1.2.3GB" is not a size (e.g. 500GB, 1.5TiB)`},
+		{"normal=GB", nil, `tariff "normal": "GB" is not a size (e.g. 500GB, 1.5TiB)`},
+		{"normal", nil, `"normal": want tariff=size, e.g. normal=500GB`},
+		{"peak=5GB", nil, `unknown tariff "peak" (the schedule has happy, normal)`},
+		{"normal=5GB;normal=6GB", nil, `tariff "normal" capped twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -201,7 +201,7 @@ func TestAccumulatorShare(t *testing.T) {
 	if got, ok := a.Share("happy"); got != 0 || ok {
 		t.Errorf("Share(happy) = %v, %v, want 0, false", got, ok)
 	}
-	if _, err := NewAccumulator(s, 0, nil); err == nil || err.Error() != `IFSTAT_BILLING_DAY: "0": must be a day of the month, 1 to 31` {
+	if _, err := NewAccumulator(s, 0, nil); err == nil || err.Error() != `must be a day of the month, 1 to 31` {
 		t.Errorf("NewAccumulator(day 0) error = %v", err)
 	}
 }

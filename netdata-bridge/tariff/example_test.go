@@ -37,7 +37,7 @@ func Example() {
 	// normal 7
 	// 2025-10-26T00:00:00+02:00 happy
 	// 2025-10-26T07:00:00+01:00 normal
-	// IFSTAT_TARIFFS: "happy=00:00-07:00": no tariff covers Mon 07:00 (add a default such as normal=*)
+	// no tariff covers Mon 07:00 (add a default such as normal=*)
 }
 
 func ExampleAccumulator() {

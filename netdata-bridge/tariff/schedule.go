@@ -1,11 +1,10 @@
 package tariff
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 )
 
 const (
@@ -72,7 +71,7 @@ func (s *Schedule) Index(name string) int {
 // system's zone (time.Local); a fixed offset from UTC, ±HH:MM such as
 // +05:30 or -03:00 (a meter that never changes its clock), is a zone of
 // that offset named as written; anything else is an IANA name such as
-// Europe/Berlin. Errors are *config.Error values with a one-line reason.
+// Europe/Berlin. Errors are one-line reasons; the caller names the variable.
 //
 // Offsets have whole minutes: the totals' times are stored and shown in
 // RFC 3339, whose offsets have no seconds, and Go would write a zone of
@@ -84,13 +83,13 @@ func LoadZone(name string) (*time.Location, error) {
 	if name[0] == '+' || name[0] == '-' {
 		off, err := parseOffset(name)
 		if err != nil {
-			return nil, config.Errorf("TARIFF_TZ", name, "%v", err)
+			return nil, err
 		}
 		return time.FixedZone(name, off), nil
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, config.Errorf("TARIFF_TZ", name, "unknown time zone (want an IANA name such as Europe/Berlin, or an offset such as +05:30)")
+		return nil, errors.New("unknown time zone (want an IANA name such as Europe/Berlin, or an offset such as +05:30)")
 	}
 	return loc, nil
 }
@@ -123,16 +122,12 @@ func parseOffset(s string) (int, error) {
 
 // Parse reads a schedule in the syntax of IFSTAT_TARIFFS (see the package
 // documentation) whose wall-clock times are in loc (nil means UTC). Errors
-// are *config.Error values naming IFSTAT_TARIFFS and the reason.
+// are one-line reasons; the caller names the variable.
 func Parse(spec string, loc *time.Location) (*Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	s, err := parse(spec, loc)
-	if err != nil {
-		return nil, config.Errorf("TARIFFS", spec, "%w", err)
-	}
-	return s, nil
+	return parse(spec, loc)
 }
 
 func parse(spec string, loc *time.Location) (*Schedule, error) {
