@@ -4,10 +4,11 @@ import (
 	"errors"
 	"io"
 	"math"
-	"math/bits"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/sirupsen/logrus"
@@ -344,18 +345,10 @@ func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffStat
 		return
 	}
 	for c := range res.Delta {
-		a.delta[c] = addSat(a.delta[c], res.Delta[c])
+		a.delta[c] = satmath.Add(a.delta[c], res.Delta[c])
 	}
 	a.dtNS += res.DtNS
 	a.rated = true
-}
-
-func addSat(a, b uint64) uint64 {
-	s, carry := bits.Add64(a, b, 0)
-	if carry != 0 {
-		return math.MaxUint64
-	}
-	return s
 }
 
 // trimWindows publishes the oldest windows early when Tick is not being

@@ -1,12 +1,13 @@
 package haout
 
 import (
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"io"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 
 	"github.com/sirupsen/logrus"
 

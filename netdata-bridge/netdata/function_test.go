@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 
 	"github.com/sirupsen/logrus"
 

@@ -1,10 +1,12 @@
 package netdata
 
 import (
-	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"io"
 	"slices"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
@@ -296,7 +298,7 @@ func (o *Output) emitRound(f *ndIface, iface string, since time.Duration, result
 			c  rate.Counter
 		}{{k.inName, k.in}, {k.outName, k.out}} {
 			if sum := rate.Summarize(results, d.c, k.mult, int64(o.interval), est.PeriodNS); sum.Rated > 0 {
-				o.w.Set(d.id, clampInt64(sum.Average))
+				o.w.Set(d.id, satmath.Int64(sum.Average))
 			} else {
 				o.w.SetEmpty(d.id)
 			}
@@ -314,7 +316,7 @@ func (o *Output) emitRound(f *ndIface, iface string, since time.Duration, result
 			c  rate.Counter
 		}{{"received", rate.RxBytes}, {"sent", rate.TxBytes}} {
 			if sum := rate.Summarize(results, d.c, 8, int64(o.interval), est.PeriodNS); sum.Rated > 0 {
-				o.w.Set(d.id, clampInt64(sum.Peak))
+				o.w.Set(d.id, satmath.Int64(sum.Peak))
 			} else {
 				o.w.SetEmpty(d.id)
 			}
@@ -361,8 +363,8 @@ func (o *Output) emitRaw(f *ndIface, since time.Duration, results []rate.Result)
 	} {
 		o.w.Begin(f.typeIDs[ch.chart], since)
 		if span > 0 {
-			o.w.Set(ch.rxID, clampInt64(raw[ch.rx]))
-			o.w.Set(ch.txID, clampInt64(raw[ch.tx]))
+			o.w.Set(ch.rxID, satmath.Int64(raw[ch.rx]))
+			o.w.Set(ch.txID, satmath.Int64(raw[ch.tx]))
 		} else {
 			o.w.SetEmpty(ch.rxID)
 			o.w.SetEmpty(ch.txID)
@@ -522,13 +524,6 @@ func (o *Output) flush(now time.Time) error {
 	return o.w.Flush(o.out)
 }
 
-func clampInt64(v uint64) int64 {
-	if v > 1<<63-1 {
-		return 1<<63 - 1
-	}
-	return int64(v)
-}
-
 // emitTariff writes the interface's usage in the current billing cycle per
 // tariff (both directions, in bytes shown as MB): one dimension per tariff.
 func (o *Output) emitTariff(f *ndIface, iface string, u *bridge.TariffUsage, since time.Duration) {
@@ -540,7 +535,7 @@ func (o *Output) emitTariff(f *ndIface, iface string, u *bridge.TariffUsage, sin
 	}
 	o.w.Begin(plugind.TypeID(f.typ, f.id+"_tariff"), since)
 	for _, t := range u.Tariffs {
-		o.w.Set(t.Name, clampInt64(t.Current.Rx+t.Current.Tx))
+		o.w.Set(t.Name, satmath.Int64(t.Current.Rx+t.Current.Tx))
 	}
 	o.w.End()
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/tariff"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/tariff"
 
 	"github.com/google/go-cmp/cmp"
 

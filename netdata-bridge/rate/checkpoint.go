@@ -3,6 +3,8 @@ package rate
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
 )
 
 // Checkpoint is everything a Tracker needs to continue exactly where it
@@ -136,7 +138,7 @@ func (t *Tracker) ambiguous(s Sample, res *Result, b bounds) Counter {
 		if Counter(i) <= TxBytes {
 			bound = b.linkBytes
 		}
-		if satAdd(res.Delta[i], 1<<32) <= bound {
+		if satmath.Add(res.Delta[i], 1<<32) <= bound {
 			res.Ambiguous[i] = true
 			if first < 0 {
 				first = Counter(i)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -355,7 +357,7 @@ func (t *Tracker) Update(s Sample) Result {
 	}
 
 	span := uint64(s.MonoNS) - uint64(t.baseMono) // > 0: MonoNS > lastMono >= baseMono
-	res := Result{DtNS: clampInt64(span)}
+	res := Result{DtNS: satmath.Int64(span)}
 	b := t.bounds(s, span)
 
 	// Classify every counter before judging any: a wrap is only believed
@@ -430,7 +432,7 @@ func (t *Tracker) Update(s Sample) Result {
 		res.Status = Gap
 		res.Reason = "refresh clock fitted anew: the interval spans two clocks"
 		res.ChangeSpan = false
-		res.DtNS = clampInt64(span)
+		res.DtNS = satmath.Int64(span)
 	}
 	if t.restored {
 		if c := t.ambiguous(s, &res, b); c >= 0 {
@@ -453,7 +455,7 @@ func (t *Tracker) restart(s Sample, reason string) Result {
 	if s.BootID != "" && t.bootID != "" && s.BootID != t.bootID {
 		t.oldBootID = t.bootID
 	} else if s.MonoNS > t.baseMono {
-		res.DtNS = clampInt64(uint64(s.MonoNS) - uint64(t.baseMono))
+		res.DtNS = satmath.Int64(uint64(s.MonoNS) - uint64(t.baseMono))
 	}
 	t.book(&res.Delta)
 	res.Total = t.totals
@@ -552,12 +554,12 @@ type bounds struct {
 // speeds they exceed (tun says 10 Mbit/s), and a false bound there would
 // drop real traffic. Wraps use the link speed, as a false wrap is worse.
 func (t *Tracker) bounds(s Sample, span uint64) bounds {
-	window := satAdd(span, t.cfg.refresh())
+	window := satmath.Add(span, t.cfg.refresh())
 	maxBits := t.cfg.maxBits()
 	linkBits := maxBits
 	speed := max(s.SpeedMbps, t.speedMbps)
 	if speed > 0 {
-		linkBits = satMul(uint64(speed), 1_000_000)
+		linkBits = satmath.Mul(uint64(speed), 1_000_000)
 	}
 	// bytes = bits/s x 1.1 / 8 x window/1e9
 	linkBytes := MulDiv(MulDiv(linkBits, 11, 80), window, 1e9)
@@ -639,27 +641,4 @@ func MulDiv(a, b, c uint64) uint64 {
 	}
 	q, _ := bits.Div64(hi, lo, c)
 	return q
-}
-
-func satAdd(a, b uint64) uint64 {
-	s, c := bits.Add64(a, b, 0)
-	if c != 0 {
-		return math.MaxUint64
-	}
-	return s
-}
-
-func satMul(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	if hi != 0 {
-		return math.MaxUint64
-	}
-	return lo
-}
-
-func clampInt64(v uint64) int64 {
-	if v > math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return int64(v)
 }

@@ -1,6 +1,6 @@
 package rate
 
-import "math/bits"
+import "github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
 
 // Summary is what the results of one output period (say one second of
 // 0.25 s samples) say about one counter: the average rate over the span
@@ -40,8 +40,8 @@ func Summarize(results []Result, c Counter, mult uint64, intervalNS, refreshNS i
 			s.Stale++
 		case r.Rate && r.DtNS > 0:
 			s.Rated++
-			s.Delta = satAdd(s.Delta, r.Delta[c])
-			s.SpanNS = satAddInt(s.SpanNS, r.DtNS)
+			s.Delta = satmath.Add(s.Delta, r.Delta[c])
+			s.SpanNS = satmath.AddInt64(s.SpanNS, r.DtNS)
 			if p := r.PerSecond(c, mult); p > s.Peak || s.Rated == 1 {
 				s.Peak, s.PeakSpanNS = p, r.DtNS
 			}
@@ -52,12 +52,4 @@ func Summarize(results []Result, c Counter, mult uint64, intervalNS, refreshNS i
 	}
 	s.TooCoarse = s.Stale > 0 || (refreshNS > 0 && intervalNS > 0 && refreshNS > intervalNS)
 	return s
-}
-
-func satAddInt(a, b int64) int64 {
-	s, c := bits.Add64(uint64(a), uint64(b), 0)
-	if c != 0 || s > 1<<63-1 {
-		return 1<<63 - 1
-	}
-	return int64(s)
 }
