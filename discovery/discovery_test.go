@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -19,8 +18,6 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery/hatest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // awkward is a router whose interface names break naive id code.
 var awkward = discovery.Router{
@@ -30,24 +27,6 @@ var awkward = discovery.Router{
 }
 
 var opts = discovery.Options{BridgeID: "nas", BridgeVersion: "v0.2.0"}
-
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("output differs from %s (-want +got):\n%s", path, diff)
-	}
-}
 
 func render(msgs []discovery.Message) []byte {
 	var b bytes.Buffer
@@ -88,7 +67,7 @@ func TestConfigsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, render(msgs))
+	golden.Check(t, t.Name()+".golden", render(msgs))
 }
 
 func TestBridgeConfigsGolden(t *testing.T) {
@@ -97,7 +76,7 @@ func TestBridgeConfigsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, render(msgs))
+	golden.Check(t, t.Name()+".golden", render(msgs))
 }
 
 // TestConfigsValid checks every payload against HA's rules, and that topics

@@ -2,8 +2,9 @@ package discovery_test
 
 import (
 	"fmt"
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 )

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
@@ -38,7 +40,7 @@ func awkwardState() discovery.State {
 
 func TestStateGolden(t *testing.T) {
 	t.Parallel()
-	golden(t, append(awkwardState().Marshal(), '\n'))
+	golden.Check(t, t.Name()+".golden", append(awkwardState().Marshal(), '\n'))
 }
 
 func TestStateValues(t *testing.T) {

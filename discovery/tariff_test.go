@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
@@ -56,12 +58,12 @@ func TestTariffConfigsGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, render(msgs))
+	golden.Check(t, t.Name()+".golden", render(msgs))
 }
 
 func TestTariffStateGolden(t *testing.T) {
 	t.Parallel()
-	golden(t, append(tariffState().Marshal(), '\n'))
+	golden.Check(t, t.Name()+".golden", append(tariffState().Marshal(), '\n'))
 }
 
 // TestTariffConfigs checks every tariff config against HA's rules and pins

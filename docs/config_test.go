@@ -2,11 +2,12 @@ package docs
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kelseyhightower/envconfig"
@@ -15,8 +16,6 @@ import (
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/publisher"
 )
-
-var update = flag.Bool("update", false, "rewrite the README's configuration section and docs/demo-capture.txt")
 
 const (
 	readmePath  = "../README.md"
@@ -129,7 +128,7 @@ func TestConfigReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
+	if golden.Update() {
 		if inside != want {
 			if err := os.WriteFile(readmePath, []byte(before+beginMarker+"\n"+want+endMarker+after), 0o644); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 )
 
@@ -123,7 +125,7 @@ func TestDemoCapture(t *testing.T) {
 		t.Errorf("log lines on the demo screen:\n%s", screen)
 	}
 
-	if *update {
+	if golden.Update() {
 		if err := os.WriteFile("demo-capture.txt", []byte(screen), 0o644); err != nil {
 			t.Fatal(err)
 		}

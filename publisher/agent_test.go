@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
@@ -23,8 +24,6 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func testLog(t testing.TB) *logrus.Entry {
 	l := logrus.New()
@@ -331,7 +330,7 @@ func TestAgentLifecycle(t *testing.T) {
 	if reply.Topic != "ifstat/er-x/reply" || reply.Retained || reply.QoS != 0 {
 		t.Fatalf("reply publication %+v, want QoS 0 not retained on reply", reply)
 	}
-	golden(t, "TestAgentLifecycle.golden", reply.Payload)
+	golden.Check(t, "TestAgentLifecycle.golden", []byte(reply.Payload))
 
 	// An empty request is valid; seq counts up; wg0 gone → left out, info republished.
 	fr.set(map[string]wire.Counters{"eth0": {RxBytes: 10}, "eth0.10": {}})
@@ -363,26 +362,6 @@ func TestAgentLifecycle(t *testing.T) {
 	st := a.Stats()
 	if st.Requests != 3 || st.Replies != 2 || st.Bad != 0 {
 		t.Errorf("Stats() = %+v, want 3 requests, 2 replies", st)
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -112,7 +114,7 @@ func TestScenarioGolden(t *testing.T) {
 	if r := s.Ifaces["eth0"].RxBps; r == nil || *r != 2_000_000 {
 		t.Errorf("eth0 rx_bps = %v, want 2000000", r)
 	}
-	golden(t, render(msgs))
+	golden.Check(t, t.Name()+".golden", render(msgs))
 }
 
 var sortStrings = cmp.Transformer("sort", func(in []string) []string {

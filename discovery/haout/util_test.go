@@ -3,10 +3,7 @@ package haout
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,8 +15,6 @@ import (
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // msg is one recorded publication.
 type msg struct {
@@ -174,21 +169,4 @@ func render(msgs []msg) []byte {
 		fmt.Fprintf(&b, "%s qos=%d retained=%t\n%s\n\n", m.Topic, m.QoS, m.Retained, m.Payload)
 	}
 	return b.Bytes()
-}
-
-func golden(t *testing.T, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (rerun with -update and review the diff):\n%s", path, got)
-	}
 }

@@ -1,16 +1,13 @@
 package netdatatest
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func TestRenderConfigGolden(t *testing.T) {
 	t.Parallel()
@@ -25,19 +22,7 @@ func TestRenderConfigGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("renderConfig() error = %v", err)
 	}
-	golden := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("renderConfig() mismatch (-want +got):\n%s", diff)
-	}
+	golden.Check(t, t.Name()+".golden", got)
 }
 
 func TestRenderConfigRejects(t *testing.T) {

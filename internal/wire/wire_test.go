@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func TestDecodeRequest(t *testing.T) {
 	t.Parallel()
@@ -91,19 +88,7 @@ func TestAppendReplyGolden(t *testing.T) {
 	t.Parallel()
 	var e Encoder
 	got := e.AppendReply(nil, sampleReply())
-	golden := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(bytes.TrimSuffix(want, []byte("\n"))), string(got)); d != "" {
-		t.Errorf("AppendReply() mismatch (-golden +got):\n%s", d)
-	}
+	golden.Check(t, t.Name()+".golden", append(got, '\n'))
 }
 
 func TestAppendReplyRoundTrip(t *testing.T) {

@@ -3,14 +3,13 @@ package netdata
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
 
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/tariff"
@@ -23,29 +22,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
 var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s mismatch (-golden +got):\n%s", path, d)
-	}
-}
 
 // scenario is a short life of one router: first sample, a rated second, a
 // missed reply, a ppp0 reconnect (new ifindex: reset) and the return of
@@ -115,7 +92,7 @@ func TestNetdataOutputGolden(t *testing.T) {
 			if tt.version == "v1.37.1" && strings.Contains(out, "HOST") {
 				t.Error("1.37 output contains a HOST keyword, which makes Netdata 1.37 kill the plugin")
 			}
-			golden(t, t.Name(), buf.Bytes())
+			golden.Check(t, t.Name()+".golden", buf.Bytes())
 		})
 	}
 }
@@ -196,7 +173,7 @@ func TestNetdataTariffChart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	golden(t, t.Name(), buf.Bytes())
+	golden.Check(t, t.Name()+".golden", buf.Bytes())
 }
 
 // TestNetdataSubSecond: at a 250 ms interval each second is one round with
@@ -240,7 +217,7 @@ func TestNetdataSubSecond(t *testing.T) {
 			t.Errorf("stream lacks %q", want)
 		}
 	}
-	golden(t, t.Name(), buf.Bytes())
+	golden.Check(t, t.Name()+".golden", buf.Bytes())
 }
 
 // refreshSample is one rated second of eth0 on er-x with the refresh
@@ -348,7 +325,7 @@ func TestNetdataRefreshChartGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	golden(t, t.Name(), buf.Bytes())
+	golden.Check(t, t.Name()+".golden", buf.Bytes())
 }
 
 // TestNetdataRawOutage: after an outage longer than IFSTAT_MAX_GAP the
@@ -474,7 +451,7 @@ func TestNetdataAgentChart(t *testing.T) {
 			if n := strings.Count(buf.String(), "VARIABLE CHART 'link_speed_mbps' = 100"); n != 1 {
 				t.Errorf("link_speed_mbps sent %d times, want once (it did not change)", n)
 			}
-			golden(t, t.Name(), buf.Bytes())
+			golden.Check(t, t.Name()+".golden", buf.Bytes())
 		})
 	}
 }

@@ -2,8 +2,9 @@ package state_test
 
 import (
 	"fmt"
-	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"

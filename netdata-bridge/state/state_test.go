@@ -3,21 +3,18 @@ package state
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var t0 = time.Date(2026, 3, 29, 1, 30, 0, 123456789, time.UTC)
 
@@ -119,19 +116,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", t.Name()+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("Encode mismatch with %s (-want +got):\n%s", path, diff)
-	}
+	golden.Check(t, t.Name()+".golden", got)
 }
 
 func TestEncodeRefuses(t *testing.T) {

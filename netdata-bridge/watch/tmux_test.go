@@ -1,7 +1,6 @@
 package watch_test
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,13 +14,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
-
-var update = flag.Bool("update", false, "write the tmux test's captures to testdata/")
 
 func TestMain(m *testing.M) { proctest.Main(m) }
 
@@ -160,7 +159,7 @@ func TestWatchTmuxAgentRestart(t *testing.T) {
 		return rated.MatchString(row.FindString(s)) && m != nil && m[3] == "ok"
 	})
 
-	if *update {
+	if golden.Update() {
 		var b strings.Builder
 		for i := 0; i < len(captures); i += 2 {
 			fmt.Fprintf(&b, "=== %s (80×24)\n%s\n", captures[i], captures[i+1])

@@ -3,18 +3,15 @@ package plugind
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 const testGUID = "0f1e2d3c-4b5a-5968-8776-a5b4c3d2e1f0"
 
@@ -808,22 +805,7 @@ func TestGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := goldenTicks(t, tt.f)
-			path := filepath.Join("testdata", "TestGolden", tt.name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden (run with -update to create): %v", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-			}
+			golden.Check(t, "TestGolden/"+tt.name+".golden", got)
 			if !tt.f.VirtualNodes {
 				for _, kw := range []string{"HOST", "HOST_DEFINE", "HOST_LABEL", "HOST_DEFINE_END", "TRUST_DURATIONS"} {
 					for _, line := range strings.Split(string(got), "\n") {
