@@ -49,7 +49,8 @@ type ConnectListener interface {
 	Connected(now time.Time)
 }
 
-// Publisher publishes on the bridge's MQTT connection without waiting.
+// Publisher publishes on the bridge's MQTT connection. It must not block:
+// outputs call it from the bridge's loop.
 type Publisher interface {
 	Publish(topic string, qos byte, retained bool, payload []byte)
 }
@@ -190,42 +191,18 @@ func (b *Bridge) birthTopic() string { return wire.HABirthTopic(b.cfg.HAPrefix) 
 // Run connects and samples until ctx ends or an output fails (stdout
 // closed: Netdata went away). Broker trouble never ends it: paho retries.
 func (b *Bridge) Run(ctx context.Context) error {
-	prefix := b.cfg.TopicPrefix
-	var fileState *state.Snapshot
+	var file *state.Snapshot
 	if !b.cfg.Viewer {
-		fileState = b.loadFile()
+		file = b.loadFile()
 	}
+	rs := newRestore(file, stateWait, stateSettle)
+	defer rs.stop()
 	client, err := b.newClient(mqttx.Options{
-		Config:   b.cfg.Common,
-		ClientID: mqttx.ClientID("bridge", b.cfg.BridgeID+"-"+b.runID),
-		Log:      b.log,
-		Will:     &mqttx.Message{Topic: b.statusTopic(), Payload: []byte(wire.StatusOffline), QoS: 1, Retained: true},
-		OnConnect: func(c mqtt.Client) {
-			// QoS 0 throughout: at QoS 1 a stock Mosquitto
-			// (max_queued_messages 1000) drops the retained statuses
-			// beyond its queue when thousands of agents exist, and
-			// those agents would never be sampled (measured: 1,020 of
-			// 3,000 at QoS 1, all 3,000 at QoS 0).
-			subs := map[string]byte{
-				wire.Wildcard(prefix, wire.KindStatus): 0,
-				wire.Wildcard(prefix, wire.KindInfo):   0,
-				wire.Wildcard(prefix, wire.KindReply):  0,
-			}
-			if b.cfg.HA {
-				subs[b.birthTopic()] = 0
-			}
-			readState := !b.ready.Load() && !b.cfg.Viewer
-			if readState {
-				subs[b.topics().StateFilter()] = 0
-			}
-			if err := mqttx.Wait(c.SubscribeMultiple(subs, b.handle), 10*time.Second); err != nil {
-				b.log.WithError(err).Error("subscribe failed")
-			} else if readState {
-				b.signal(evStateSubscribed)
-			}
-			c.Publish(b.statusTopic(), 1, true, wire.StatusOnline)
-			b.signal(evConnected)
-		},
+		Config:    b.cfg.Common,
+		ClientID:  mqttx.ClientID("bridge", b.cfg.BridgeID+"-"+b.runID),
+		Log:       b.log,
+		Will:      &mqttx.Message{Topic: b.statusTopic(), Payload: []byte(wire.StatusOffline), QoS: 1, Retained: true},
+		OnConnect: b.onConnect,
 	})
 	if err != nil {
 		return err
@@ -234,37 +211,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.client = client
 	b.mu.Unlock()
 	client.Connect() // completes only once connected; never awaited
-	defer func() {
-		if !b.cfg.Viewer {
-			b.saveState(client, true)
-		}
-		if err := mqttx.Wait(client.Publish(b.statusTopic(), 1, true, wire.StatusOffline), 2*time.Second); err != nil {
-			b.log.WithError(err).Debug("publishing offline status")
-		}
-		client.Disconnect(250)
-	}()
-
-	var mqttState *state.Snapshot
-	readyTimer := time.NewTimer(stateWait)
-	defer readyTimer.Stop()
-	startSampling := func() {
-		if b.ready.Swap(true) {
-			return
-		}
-		readyTimer.Stop()
-		if b.cfg.Viewer {
-			return
-		}
-		merged := state.Merge(fileState, mqttState)
-		b.sampler.Restore(merged)
-		if merged != nil {
-			b.log.WithField("nodes", len(merged.Nodes)).Info("restored totals")
-		}
-		client.Unsubscribe(b.topics().StateFilter())
-	}
+	defer b.disconnect(client)
 
 	if b.cfg.Viewer {
-		startSampling() // nothing persisted to wait for
+		b.startSampling(client, rs) // nothing persisted to wait for
 	}
 	tk := clock.Start(ctx, b.cfg.Interval, 0)
 	keep := time.NewTicker(5 * time.Second)
@@ -274,65 +224,18 @@ func (b *Bridge) Run(ctx context.Context) error {
 	statsTk := time.NewTicker(statsEvery)
 	defer statsTk.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-readyTimer.C:
-			startSampling()
+		case <-rs.C():
+			b.startSampling(client, rs)
 		case ev := <-b.events:
-			switch ev {
-			case evStateSubscribed:
-				readyTimer.Reset(stateSettle)
-			case evConnected:
-				now := b.now()
-				for _, o := range b.outputs {
-					if l, ok := o.(ConnectListener); ok {
-						l.Connected(now)
-					}
-				}
-			case evBirth:
-				now := b.now()
-				for _, o := range b.outputs {
-					if l, ok := o.(BirthListener); ok {
-						l.Birth(now)
-					}
-				}
-			}
+			b.event(ev, rs)
 		case tick := <-tk.C:
-			if !b.ready.Load() {
-				continue
-			}
-			reqs, gaps := b.sampler.Tick(tick.At, tick.Skipped)
-			if err := b.emit(gaps); err != nil {
-				return err
-			}
-			now := b.now()
-			for _, o := range b.outputs {
-				if t, ok := o.(Ticker); ok {
-					if err := t.Tick(tick.At, now); err != nil {
-						return fmt.Errorf("output: %w", err)
-					}
-				}
-			}
-			for _, r := range reqs {
-				// QoS 0 and not awaited: the loop must never wait on the
-				// broker, and a request lost in a reconnect is a gap.
-				client.Publish(wire.Topics{Prefix: prefix, Node: r.Node}.Request(), 0, false, r.Payload)
-			}
+			err = b.tick(client, tick)
 		case m := <-b.inbox:
-			if !m.valid {
-				if _, ok := b.topics().ParseNodeState(m.topic); ok {
-					if !b.ready.Load() {
-						mqttState = b.readState(m, mqttState)
-					}
-				} else {
-					b.limiter.Warn(b.log.WithField("topic", m.topic), "topic", "ignoring message on an invalid topic")
-				}
-				continue
-			}
-			if err := b.process(m); err != nil {
-				return err
-			}
+			err = b.message(m, rs)
 		case <-statsTk.C:
 			b.logStats()
 		case <-save.C:
@@ -340,16 +243,146 @@ func (b *Bridge) Run(ctx context.Context) error {
 				b.saveState(client, false)
 			}
 		case now := <-keep.C:
-			for _, o := range b.outputs {
-				if err := o.Keepalive(now); err != nil {
-					return fmt.Errorf("output: %w", err)
-				}
+			err = b.keepalive(now)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// onConnect runs on paho's goroutine after every (re)connect: it
+// subscribes, and reads the persisted state copies only until sampling
+// has started.
+func (b *Bridge) onConnect(c mqtt.Client) {
+	prefix := b.cfg.TopicPrefix
+	// QoS 0 throughout: at QoS 1 a stock Mosquitto (max_queued_messages
+	// 1000) drops the retained statuses beyond its queue when thousands of
+	// agents exist, and those agents would never be sampled (measured:
+	// 1,020 of 3,000 at QoS 1, all 3,000 at QoS 0).
+	subs := map[string]byte{
+		wire.Wildcard(prefix, wire.KindStatus): 0,
+		wire.Wildcard(prefix, wire.KindInfo):   0,
+		wire.Wildcard(prefix, wire.KindReply):  0,
+	}
+	if b.cfg.HA {
+		subs[b.birthTopic()] = 0
+	}
+	readState := !b.ready.Load() && !b.cfg.Viewer
+	if readState {
+		subs[b.topics().StateFilter()] = 0
+	}
+	if err := mqttx.Wait(c.SubscribeMultiple(subs, b.handle), 10*time.Second); err != nil {
+		b.log.WithError(err).Error("subscribe failed")
+	} else if readState {
+		b.signal(evStateSubscribed)
+	}
+	c.Publish(b.statusTopic(), 1, true, wire.StatusOnline)
+	b.signal(evConnected)
+}
+
+// disconnect saves the state, says offline and leaves.
+func (b *Bridge) disconnect(client mqtt.Client) {
+	if !b.cfg.Viewer {
+		b.saveState(client, true)
+	}
+	if err := mqttx.Wait(client.Publish(b.statusTopic(), 1, true, wire.StatusOffline), 2*time.Second); err != nil {
+		b.log.WithError(err).Debug("publishing offline status")
+	}
+	client.Disconnect(250)
+}
+
+// startSampling ends the wait for persisted state: it restores what came
+// and lets the ticks through.
+func (b *Bridge) startSampling(client mqtt.Client, rs *restore) {
+	merged, first := rs.finish()
+	if !first || b.ready.Swap(true) {
+		return
+	}
+	if b.cfg.Viewer {
+		return
+	}
+	b.sampler.Restore(merged)
+	if merged != nil {
+		b.log.WithField("nodes", len(merged.Nodes)).Info("restored totals")
+	}
+	client.Unsubscribe(b.topics().StateFilter())
+}
+
+// event hands a connection event to the outputs that listen for it.
+func (b *Bridge) event(ev event, rs *restore) {
+	switch ev {
+	case evStateSubscribed:
+		rs.subscribed()
+	case evConnected:
+		now := b.now()
+		for _, o := range b.outputs {
+			if l, ok := o.(ConnectListener); ok {
+				l.Connected(now)
 			}
-			if n := b.dropped.Swap(0); n > 0 {
-				b.log.WithField("dropped", n).Warn("inbox full, messages dropped")
+		}
+	case evBirth:
+		now := b.now()
+		for _, o := range b.outputs {
+			if l, ok := o.(BirthListener); ok {
+				l.Birth(now)
 			}
 		}
 	}
+}
+
+// tick runs one round: gaps of the agents that did not answer the last
+// request, the outputs' tick, and the next requests.
+func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
+	if !b.ready.Load() {
+		return nil
+	}
+	reqs, gaps := b.sampler.Tick(tick.At, tick.Skipped)
+	if err := b.emit(gaps); err != nil {
+		return err
+	}
+	now := b.now()
+	for _, o := range b.outputs {
+		if t, ok := o.(Ticker); ok {
+			if err := t.Tick(tick.At, now); err != nil {
+				return fmt.Errorf("output: %w", err)
+			}
+		}
+	}
+	for _, r := range reqs {
+		// QoS 0 and not awaited: the loop must never wait on the broker,
+		// and a request lost in a reconnect is a gap.
+		client.Publish(wire.Topics{Prefix: b.cfg.TopicPrefix, Node: r.Node}.Request(), 0, false, r.Payload)
+	}
+	return nil
+}
+
+// message handles one message from the inbox: an agent's, or a persisted
+// state copy while the restore waits.
+func (b *Bridge) message(m message, rs *restore) error {
+	if m.valid {
+		return b.process(m)
+	}
+	if _, ok := b.topics().ParseNodeState(m.topic); ok {
+		if s := b.readState(m); s != nil {
+			rs.add(s)
+		}
+		return nil
+	}
+	b.limiter.Warn(b.log.WithField("topic", m.topic), "topic", "ignoring message on an invalid topic")
+	return nil
+}
+
+func (b *Bridge) keepalive(now time.Time) error {
+	for _, o := range b.outputs {
+		if err := o.Keepalive(now); err != nil {
+			return fmt.Errorf("output: %w", err)
+		}
+	}
+	if n := b.dropped.Swap(0); n > 0 {
+		b.log.WithField("dropped", n).Warn("inbox full, messages dropped")
+	}
+	return nil
 }
 
 func (b *Bridge) signal(ev event) {
@@ -362,7 +395,7 @@ func (b *Bridge) signal(ev event) {
 // handle runs on paho's goroutines: it parses the topic, decodes replies
 // and hands the result over without ever blocking.
 func (b *Bridge) handle(_ mqtt.Client, m mqtt.Message) {
-	msg := message{topic: m.Topic(), payload: m.Payload(), at: time.Now()}
+	msg := message{topic: m.Topic(), payload: m.Payload(), at: b.now()}
 	switch msg.topic {
 	case b.birthTopic():
 		if string(msg.payload) == "online" {

@@ -24,17 +24,18 @@ func (b *Bridge) loadFile() *state.Snapshot {
 	return s
 }
 
-// readState merges one retained per-node state copy into acc.
-func (b *Bridge) readState(m message, acc *state.Snapshot) *state.Snapshot {
-	if _, ok := b.topics().ParseNodeState(m.topic); !ok || len(m.payload) == 0 {
-		return acc
+// readState decodes one retained per-node state copy; nil for an empty or
+// malformed one (logged, rate-limited).
+func (b *Bridge) readState(m message) *state.Snapshot {
+	if len(m.payload) == 0 {
+		return nil
 	}
 	s, err := state.DecodeNode(m.payload)
 	if err != nil {
 		b.limiter.Warn(b.log.WithError(err).WithField("topic", m.topic), "state", "dropping malformed state copy")
-		return acc
+		return nil
 	}
-	return state.Merge(acc, s)
+	return s
 }
 
 // saveState writes the totals to the file and, one retained message per

@@ -21,12 +21,6 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 )
 
-// Publisher sends one MQTT message. It must not block: Output calls it from
-// the bridge's loop.
-type Publisher interface {
-	Publish(topic string, qos byte, retained bool, payload []byte)
-}
-
 // QoS levels of what Output publishes.
 const (
 	// ConfigQoS is used for discovery configs and their removals: retained
@@ -61,12 +55,14 @@ const configWait = 10 * time.Second
 // an agent that invents names cannot grow memory.
 const maxRejected = 256
 
-// Output is the bridge's Home Assistant output. Its methods are safe for
-// concurrent use (Birth may come from a timer goroutine).
+// Output is the bridge's Home Assistant output. The bridge calls its
+// methods from its loop goroutine; mu is there for Birth's own goroutine,
+// which publishes the last states once the configs are acknowledged, while
+// the loop goes on.
 type Output struct {
 	opts        discovery.Options
 	interval    time.Duration
-	pub         Publisher
+	pub         bridge.Publisher
 	removeAfter time.Duration
 	log         *logrus.Entry
 	limiter     *logx.Limiter
@@ -83,12 +79,12 @@ type Output struct {
 	birthWG sync.WaitGroup
 }
 
-// TokenPublisher is a Publisher that also returns paho's token for a
+// TokenPublisher is a bridge.Publisher that also returns paho's token for a
 // message. With one, Birth publishes its states only after every config's
 // token completed (QoS 1: the broker acknowledged it); without, it relies
 // on BirthStateDelay alone.
 type TokenPublisher interface {
-	Publisher
+	bridge.Publisher
 	PublishToken(topic string, qos byte, retained bool, payload []byte) mqtt.Token
 }
 
@@ -176,7 +172,7 @@ func (p *peak) add(res *rate.Result, c rate.Counter, intervalNS int64) {
 // interface may be missing from its agent's replies before its entities are
 // removed; 0 leaves removal to the sampler's Obsolete flag alone. log may
 // be nil (nothing is logged).
-func New(o discovery.Options, pub Publisher, removeAfter time.Duration, log *logrus.Entry) (*Output, error) {
+func New(o discovery.Options, pub bridge.Publisher, removeAfter time.Duration, log *logrus.Entry) (*Output, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}

@@ -347,7 +347,7 @@ func TestNew(t *testing.T) {
 	tests := []struct {
 		name        string
 		opts        discovery.Options
-		pub         Publisher
+		pub         bridge.Publisher
 		removeAfter time.Duration
 		wantErr     bool
 	}{

@@ -1,0 +1,63 @@
+package bridge
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
+)
+
+func TestRestore(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	snap := func(node string, saved time.Duration) *state.Snapshot {
+		return &state.Snapshot{Bridge: "nas", Saved: at.Add(saved), Nodes: map[string]state.NodeState{node: {Saved: at.Add(saved)}}}
+	}
+	tests := []struct {
+		name      string
+		file      *state.Snapshot
+		retained  []*state.Snapshot
+		wantNodes map[string]time.Time // node → the Saved that wins
+	}{
+		{"nothing persisted", nil, nil, nil},
+		{"file only", snap("er-x", 0), nil, map[string]time.Time{"er-x": at}},
+		{"retained only", nil, []*state.Snapshot{snap("er-x", 0), snap("rpi", time.Second)},
+			map[string]time.Time{"er-x": at, "rpi": at.Add(time.Second)}},
+		{"the newer copy of a node wins", snap("er-x", time.Minute), []*state.Snapshot{snap("er-x", 0), snap("rpi", 0)},
+			map[string]time.Time{"er-x": at.Add(time.Minute), "rpi": at}},
+		{"a newer retained copy beats the file", snap("er-x", 0), []*state.Snapshot{snap("er-x", time.Hour)},
+			map[string]time.Time{"er-x": at.Add(time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRestore(tt.file, time.Hour, time.Hour)
+			defer r.stop()
+			for _, s := range tt.retained {
+				r.add(s)
+			}
+			merged, first := r.finish()
+			if !first {
+				t.Fatal("first finish reported first=false")
+			}
+			if tt.wantNodes == nil {
+				if merged != nil {
+					t.Fatalf("merged = %+v, want nil", merged)
+				}
+			} else if len(merged.Nodes) != len(tt.wantNodes) {
+				t.Fatalf("merged %d nodes, want %d", len(merged.Nodes), len(tt.wantNodes))
+			}
+			for node, saved := range tt.wantNodes {
+				if got := merged.Nodes[node].Saved; !got.Equal(saved) {
+					t.Errorf("node %s: Saved %v, want %v", node, got, saved)
+				}
+			}
+			// Done is done: late copies and a second finish change nothing.
+			r.add(snap("late", 0))
+			r.subscribed()
+			if again, first := r.finish(); first || again != nil {
+				t.Errorf("second finish = %v, %v; want nil, false", again, first)
+			}
+		})
+	}
+}
