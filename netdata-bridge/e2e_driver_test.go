@@ -18,7 +18,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
-// TestE2EDriverNetdata is issue 12's second done-when: the real agent as
+// TestE2EDriverNetdata checks exactness by default, end to end: the real agent as
 // installed, against an emulated driver whose counters change only at its
 // refresh instants (netdevtest.Driver), the real bridge as installed
 // (ifstat.plugin in a real Netdata, interval 1 s) and every stored point of

@@ -291,7 +291,7 @@ exec "$(dirname "$0")/ifstat-bridge" "$@" </dev/null
 
 // chartingFor is how long TestPluginStdinDevNull watches the charts: 20 s
 // in the suite (stdin ends at the plugin's start, so any span shows it
-// charting on), 60 s as issue 13 asks with IFSTAT_TEST_CHARTING=60s.
+// charting on), 60 s with IFSTAT_TEST_CHARTING=60s.
 func chartingFor(t *testing.T) time.Duration {
 	v := os.Getenv("IFSTAT_TEST_CHARTING")
 	if v == "" {
@@ -304,7 +304,7 @@ func chartingFor(t *testing.T) time.Duration {
 	return d
 }
 
-// TestPluginStdinDevNull (issue 13, done-when #1): under a real Netdata,
+// TestPluginStdinDevNull: under a real Netdata,
 // with stdin on /dev/null, the plugin keeps charting (chartingFor): every
 // second of that span has a point, and Netdata started it once. That it
 // exits within seconds of its stdout closing, with a log line, is
@@ -378,7 +378,7 @@ func TestPluginStdinDevNull(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	took := time.Since(killed)
-	t.Logf("plugin (pid %d) exited %v after Netdata was killed (issue 13 asks for 5 s)", pid, took.Round(time.Millisecond))
+	t.Logf("plugin (pid %d) exited %v after Netdata was killed (want at most 5 s)", pid, took.Round(time.Millisecond))
 	const why = "stdout closed: Netdata stopped reading"
 	var line string
 	for _, l := range strings.Split(e.nd.ErrorLog(), "\n") {

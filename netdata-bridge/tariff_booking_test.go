@@ -109,7 +109,7 @@ func (f flowSim) reply(id string, x time.Duration, watch bool) *wire.Reply {
 // stale reads): the counter growth between those two reads.
 func (f flowSim) readSpanRx(a, b time.Duration) uint64 { return f.visible(b) - f.visible(a) }
 
-// TestTariffBookedWhenFlowed is issue 12's check: a one-minute tariff, a
+// TestTariffBookedWhenFlowed: bytes are booked when they flowed. A one-minute tariff, a
 // driver refreshing every second at phase 0.5 s, traffic starting and
 // stopping on refresh instants, reads every second. With change windows
 // each delta is split over the span between the two refreshes it came

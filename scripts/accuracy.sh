@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# accuracy.sh — issue 5's accuracy report: the real agent and bridge against
+# accuracy.sh — the accuracy report: the real agent and bridge against
 # an emulated NIC driver whose counters refresh on their own clock
 # (internal/netdev/netdevtest.Driver). Not part of CI.
 #
@@ -9,7 +9,7 @@
 #                                  scripts/bench-watch.sh (IFSTAT_WATCH off,
 #                                  auto, 20ms on this driver tree and on
 #                                  counters that never move)
-#   scripts/accuracy.sh matrix     issue 12's scenario matrix (the list of
+#   scripts/accuracy.sh matrix     the scenario matrix of docs/accuracy.md (the list of
 #                                  netdata-bridge/rate/matrix_test.go) through
 #                                  the real processes: one mosquitto, per mode
 #                                  one agent per scenario on its own driver

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# soak.sh — the numbers of issue 8 that are measurements, not tests:
+# soak.sh — the scale and fault figures that are measurements, not tests:
 #
 #   flood  one requester floods one real agent at 10,000 req/s for 10 s
 #          (publisher's BenchmarkFlood: agent CPU, RSS before/at end/peak,

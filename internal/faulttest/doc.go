@@ -1,4 +1,4 @@
-// Package faulttest is the fault suite of issue 8: tests only, run against
+// Package faulttest is the fault suite: tests only, run against
 // a real Mosquitto and the real ifstat-agent and ifstat-bridge binaries,
 // with counter trees served from a named pipe at the moment of each read,
 // so every value the bridge prints can be judged against the truth.

@@ -435,7 +435,7 @@ func (pd *plugind) firstValueAfter(t *testing.T, chart string, since time.Time) 
 // gaps: judgeExact with no replies recorded, so every rate must be a
 // served difference over the raw chart's span, exactly. There is no
 // comparison with the configured rate, which would make the judge depend
-// on the machine's scheduling (issue 11).
+// on the machine's scheduling.
 func (pd *plugind) judge(t *testing.T, chart string) (rates, gaps int) {
 	t.Helper()
 	tr, ok := truthFor(chart, nil)

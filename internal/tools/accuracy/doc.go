@@ -1,6 +1,6 @@
 // Command accuracy measures, end to end, how exact the bridge's Netdata
-// rates are against a driver whose counters refresh on their own clock
-// (issue 5). Per scenario it runs a private mosquitto on a free 127.0.0.1
+// rates are against a driver whose counters refresh on their own clock.
+// Per scenario it runs a private mosquitto on a free 127.0.0.1
 // port, the real ifstat-agent on a netdevtest.Driver tree (8 interfaces,
 // each receiving exactly 100 Mbit/s and sending 50 Mbit/s, refresh phases
 // spread over the period) and the real ifstat-bridge with IFSTAT_NETDATA=on,
@@ -25,7 +25,7 @@
 // With -serve DIR it only creates a Driver tree in DIR (8 interfaces,
 // -period) and serves it until killed, for scripts/bench-agent.sh.
 //
-// With -matrix MODES it runs issue 12's scenario matrix instead (see
+// With -matrix MODES it runs the scenario matrix instead (see
 // matrix.go and docs/accuracy.md): one mosquitto, per mode one agent per
 // scenario on its own driver tree and one bridge per sampling interval,
 // modes separated by ';' in batches one after the other; it prints one

@@ -20,7 +20,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 )
 
-// The matrix mode (issue 12): the scenario list of the pure simulation in
+// The matrix mode: the scenario list of the pure simulation in
 // netdata-bridge/rate/matrix_test.go, through the real processes. One
 // mosquitto; per mode one agent per scenario (its own driver tree and node
 // name) and one bridge per sampling interval asking all of that mode's
