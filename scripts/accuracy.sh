@@ -55,17 +55,8 @@ if [[ ${1:-} == bench ]]; then
 	exec scripts/bench-watch.sh
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/accuracy.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
+. scripts/lib.sh
+start_work accuracy keep
 
 bin=$work/bin
 mkdir -p "$bin"

@@ -43,18 +43,8 @@ secs=${SECONDS_EACH:-20}
 targets=${TARGETS:-agent agent-gogc100 floor-transport floor-read node-exporter}
 clk_tck=$(getconf CLK_TCK)
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-agent.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib.sh
+start_work bench-agent
 
 bin=$work/bin
 mkdir -p "$bin"

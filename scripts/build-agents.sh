@@ -19,6 +19,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 smoke=0
 if [[ ${1:-} == -smoke ]]; then
@@ -80,6 +81,4 @@ done
 (cd "$dist" && sha256sum "${built[@]##*/}") >"$dist/SHA256SUMS"
 
 echo "version $version"
-for f in "${built[@]}"; do
-	stat -c '%s %n' "$f" | awk '{ printf "%10d bytes  %5.2f MB  %s\n", $1, $1 / 1e6, $2 }'
-done
+list_sizes "${built[@]}"

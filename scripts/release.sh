@@ -23,6 +23,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 all=(mipsle mips mips64 armv6 armv7 arm64 amd64)
 targets=("$@")
@@ -95,6 +96,4 @@ done
 (cd "$dist" && sha256sum "${archives[@]}") >"$dist/SHA256SUMS"
 
 echo "version $version"
-for a in "${archives[@]}"; do
-	stat -c '%s %n' "$dist/$a" | awk '{ printf "%10d bytes  %5.2f MB  %s\n", $1, $1 / 1e6, $2 }'
-done
+list_sizes "${archives[@]/#/$dist/}"

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"syscall"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
@@ -38,20 +38,9 @@ const shutdownGrace = 10 * time.Second
 
 func main() {
 	setMemoryDefaults(os.LookupEnv)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// A clean stop publishes "offline" and saves state, with bounded
-	// waits; should anything still hang (a broker that accepts but never
-	// answers), the process ends anyway: Ctrl-C and Netdata's SIGTERM
-	// must always work.
-	go func() {
-		<-ctx.Done()
-		time.Sleep(shutdownGrace)
-		fmt.Fprintln(os.Stderr, "shutdown took longer than", shutdownGrace, "- exiting")
-		os.Exit(0)
-	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// A clean stop publishes "offline" with bounded waits; shutdownGrace
+	// bounds the rest.
+	cli.Main(shutdownGrace, func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // setMemoryDefaults keeps the heap small: Go's default GOGC=100 lets a

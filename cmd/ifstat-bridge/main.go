@@ -10,6 +10,9 @@ package main
 
 import (
 	"context"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
+
 	// The bridge places samples in tariff periods of a time zone: embed the
 	// zone database, which distroless images and many hosts lack.
 	_ "time/tzdata"
@@ -50,20 +53,9 @@ func main() {
 	// away: exit 0), not death by SIGPIPE, which Netdata 1.37 reads as a
 	// crash and answers by disabling the plugin.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// A clean stop publishes "offline" and saves state, with bounded
-	// waits; should anything still hang (a broker that accepts but never
-	// answers), the process ends anyway: Ctrl-C and Netdata's SIGTERM
-	// must always work.
-	go func() {
-		<-ctx.Done()
-		time.Sleep(shutdownGrace)
-		fmt.Fprintln(os.Stderr, "shutdown took longer than", shutdownGrace, "- exiting")
-		os.Exit(0)
-	}()
-	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// A clean stop publishes "offline" with bounded waits; shutdownGrace
+	// bounds the rest.
+	cli.Main(shutdownGrace, func(ctx context.Context) int { return run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr) })
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

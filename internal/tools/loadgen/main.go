@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
@@ -53,10 +55,7 @@ func (c *Config) Validate() error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Main(0, func(ctx context.Context) int { return run(ctx, os.Args, os.Stderr) })
 }
 
 // snapshot is one line of the stats output.

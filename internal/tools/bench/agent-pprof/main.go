@@ -6,21 +6,18 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"syscall"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/logx"
 	"github.com/ifstat-mqtt/ifstat-mqtt/publisher"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Main(0, func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stderr) })
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) int {

@@ -12,13 +12,12 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stderr)
-	stop()
-	os.Exit(code)
+	cli.Main(0, func(ctx context.Context) int { return run(ctx, os.Args[1:], os.Stdin, os.Stderr) })
 }
 
 // snapshot is one line of the stats file.
