@@ -27,15 +27,7 @@ if [[ ${1:-} == -smoke ]]; then
 	shift
 fi
 
-all=(mipsle mips mips64 armv6 armv7 arm64 amd64)
-targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then
-	targets=("${all[@]}")
-fi
-
-version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-dist=${DIST:-dist}
-mkdir -p "$dist"
+router_targets "$@"
 
 # env_for TARGET prints the GOARCH/GOMIPS/GOARM assignments and the qemu
 # binary for TARGET, or fails for an unknown one.

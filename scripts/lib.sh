@@ -28,3 +28,16 @@ list_sizes() {
 		stat -c '%s %n' "$f" | awk '{ printf "%10d bytes  %5.2f MB  %s\n", $1, $1 / 1e6, $2 }'
 	done
 }
+
+# router_targets [TARGET...]: $targets, the routers named (default: $all,
+# every router we build for), $version from git, and $dist, created.
+router_targets() {
+	all=(mipsle mips mips64 armv6 armv7 arm64 amd64)
+	targets=("$@")
+	if [[ ${#targets[@]} -eq 0 ]]; then
+		targets=("${all[@]}")
+	fi
+	version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+	dist=${DIST:-dist}
+	mkdir -p "$dist"
+}

@@ -25,16 +25,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-all=(mipsle mips mips64 armv6 armv7 arm64 amd64)
-targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then
-	targets=("${all[@]}")
-fi
-
-version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-dist=${DIST:-dist}
+router_targets "$@"
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
-mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
 
 stage=$(mktemp -d)

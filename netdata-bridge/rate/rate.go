@@ -29,25 +29,13 @@ const (
 	TxDropped
 )
 
+var counterNames = [N]string{"rx_bytes", "tx_bytes", "rx_packets", "tx_packets",
+	"rx_errors", "tx_errors", "rx_dropped", "tx_dropped"}
+
 // String returns the kernel's file name of the counter, e.g. "rx_bytes".
 func (c Counter) String() string {
-	switch c {
-	case RxBytes:
-		return "rx_bytes"
-	case TxBytes:
-		return "tx_bytes"
-	case RxPackets:
-		return "rx_packets"
-	case TxPackets:
-		return "tx_packets"
-	case RxErrors:
-		return "rx_errors"
-	case TxErrors:
-		return "tx_errors"
-	case RxDropped:
-		return "rx_dropped"
-	case TxDropped:
-		return "tx_dropped"
+	if c >= 0 && int(c) < len(counterNames) {
+		return counterNames[c]
 	}
 	return fmt.Sprintf("counter(%d)", int(c))
 }
@@ -148,23 +136,13 @@ const (
 	OutOfOrder
 )
 
+var statusNames = [...]string{First: "first", OK: "ok", Stale: "stale", Gap: "gap", Reset: "reset",
+	Implausible: "implausible", OutOfOrder: "out-of-order"}
+
 // String returns the lower-case name of s.
 func (s Status) String() string {
-	switch s {
-	case First:
-		return "first"
-	case OK:
-		return "ok"
-	case Stale:
-		return "stale"
-	case Gap:
-		return "gap"
-	case Reset:
-		return "reset"
-	case Implausible:
-		return "implausible"
-	case OutOfOrder:
-		return "out-of-order"
+	if s >= 0 && int(s) < len(statusNames) {
+		return statusNames[s]
 	}
 	return fmt.Sprintf("status(%d)", int(s))
 }

@@ -71,37 +71,22 @@ func (w *Writer) Flush(out io.Writer) error {
 func (w *Writer) Chart(o ChartOpts) {
 	b := append(w.buf, "CHART '"...)
 	b = appendTypeID(b, o.Type, o.ID)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Name, MaxTextLen)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Title, MaxTextLen)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Units, MaxTextLen)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Family, MaxTextLen)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Context, MaxTextLen)
-	b = append(b, "' '"...)
+	b = append(b, '\'')
 	ct := o.ChartType
 	if ct == "" {
 		ct = ChartLine
 	}
-	b = appendText(b, string(ct), MaxTextLen)
-	b = append(b, "' "...)
+	b = appendTexts(b, o.Name, o.Title, o.Units, o.Family, o.Context, string(ct))
 	prio := o.Priority
 	if prio <= 0 {
 		prio = 1000
 	}
+	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(prio), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(max(o.UpdateEvery, 0)), 10)
-	b = append(b, " '"...)
-	b = appendText(b, o.Options, MaxTextLen)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Plugin, MaxTextLen)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Module, MaxTextLen)
-	w.buf = append(b, "'\n"...)
+	b = appendTexts(b, o.Options, o.Plugin, o.Module)
+	w.buf = append(b, '\n')
 }
 
 // Dimension writes DIMENSION 'id' 'name' algorithm multiplier divisor
@@ -109,21 +94,30 @@ func (w *Writer) Chart(o ChartOpts) {
 func (w *Writer) Dimension(o DimensionOpts) {
 	b := append(w.buf, "DIMENSION '"...)
 	b = appendID(b, o.ID, MaxIDLen, true)
-	b = append(b, "' '"...)
-	b = appendText(b, o.Name, MaxTextLen)
-	b = append(b, "' '"...)
+	b = append(b, '\'')
 	alg := o.Algorithm
 	if alg == "" {
 		alg = AlgAbsolute
 	}
-	b = appendText(b, string(alg), MaxTextLen)
-	b = append(b, "' "...)
+	b = appendTexts(b, o.Name, string(alg))
+	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(orOne(o.Multiplier)), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(orOne(o.Divisor)), 10)
-	b = append(b, " '"...)
-	b = appendText(b, o.Options, MaxTextLen)
-	w.buf = append(b, "'\n"...)
+	b = appendTexts(b, o.Options)
+	w.buf = append(b, '\n')
+}
+
+// appendTexts appends each text as a space and the cleaned text in single
+// quotes: the fields of a keyword, none of which can break or extend the
+// line.
+func appendTexts(b []byte, texts ...string) []byte {
+	for _, t := range texts {
+		b = append(b, " '"...)
+		b = appendText(b, t, MaxTextLen)
+		b = append(b, '\'')
+	}
+	return b
 }
 
 // orOne maps Netdata's "0 means 1" explicitly, so the line says what Netdata
