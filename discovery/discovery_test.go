@@ -63,10 +63,7 @@ func TestIfaceID(t *testing.T) {
 
 func TestConfigsGolden(t *testing.T) {
 	t.Parallel()
-	msgs, err := discovery.Configs(opts, awkward)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, opts, awkward)
 	golden.Check(t, t.Name()+".golden", render(msgs))
 }
 
@@ -140,10 +137,7 @@ func TestConfigsDetails(t *testing.T) {
 	t.Parallel()
 	o := opts
 	o.Interval = 1500 * time.Millisecond
-	msgs, err := discovery.Configs(o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
 	rx := string(msgs[2].Payload)
 	for _, want := range []string{
 		`"name":"eth0 receive rate"`,
@@ -207,10 +201,7 @@ func TestRefreshAndPeakEntities(t *testing.T) {
 			t.Parallel()
 			o := opts
 			o.SampleInterval = tt.sample
-			msgs, err := discovery.Configs(o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			msgs := mustConfigs(t, o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
 			got := map[string]entity{}
 			for _, m := range msgs {
 				object := strings.Split(m.Topic, "/")[3]
@@ -236,10 +227,7 @@ func TestRefreshAndPeakEntities(t *testing.T) {
 func TestOptionsPrefixes(t *testing.T) {
 	t.Parallel()
 	o := discovery.Options{HAPrefix: "ha", TopicPrefix: "lab/ifstat", BridgeID: "b1", Interval: time.Minute}
-	msgs, err := discovery.Configs(o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, o, discovery.Router{Node: "gw", Ifaces: []string{"eth0"}})
 	m := msgs[2]
 	if got, want := m.Topic, "ha/sensor/lab_ifstat_d64500_gw/eth0_rx_rate/config"; got != want {
 		t.Errorf("topic = %q, want %q", got, want)
@@ -291,10 +279,7 @@ func TestInvalidInput(t *testing.T) {
 // ConfigTopics names every config Configs published.
 func TestRemovals(t *testing.T) {
 	t.Parallel()
-	cfgs, err := discovery.Configs(opts, awkward)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := mustConfigs(t, opts, awkward)
 	gone := []string{"eth0.100", "💩0"}
 	rm, err := discovery.Removals(opts, awkward.Node, gone, nil)
 	if err != nil {
@@ -348,10 +333,7 @@ func TestNameEntityIDs(t *testing.T) {
 	ids := func(ifaces []string) map[string]string {
 		rr := r
 		rr.Ifaces = ifaces
-		msgs, err := discovery.Configs(opts, rr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		msgs := mustConfigs(t, opts, rr)
 		byUID, taken := map[string]string{}, map[string]bool{}
 		for _, m := range msgs {
 			var c struct {

@@ -93,10 +93,7 @@ func TestStateMatchesTemplates(t *testing.T) {
 	if err := json.Unmarshal(awkwardState().Marshal(), &st); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := discovery.Configs(opts, awkward)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, opts, awkward)
 	checked := 0
 	for _, m := range msgs {
 		var c struct {

@@ -54,10 +54,7 @@ func tariffState() discovery.State {
 
 func TestTariffConfigsGolden(t *testing.T) {
 	t.Parallel()
-	msgs, err := discovery.Configs(opts, tariffRouter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, opts, tariffRouter)
 	golden.Check(t, t.Name()+".golden", render(msgs))
 }
 
@@ -70,10 +67,7 @@ func TestTariffStateGolden(t *testing.T) {
 // what users rely on: names, unique_ids, classes, last_reset, options.
 func TestTariffConfigs(t *testing.T) {
 	t.Parallel()
-	msgs, err := discovery.Configs(opts, tariffRouter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, opts, tariffRouter)
 	if want := 2 + perIface*len(tariffRouter.Ifaces); len(msgs) != want {
 		t.Fatalf("%d configs, want %d", len(msgs), want)
 	}
@@ -134,10 +128,7 @@ func TestTariffStateMatchesTemplates(t *testing.T) {
 	if err := json.Unmarshal(tariffState().Marshal(), &st); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := discovery.Configs(opts, tariffRouter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, opts, tariffRouter)
 	checked := 0
 	for _, m := range msgs {
 		var c struct {
@@ -211,10 +202,7 @@ func TestTariffStateValues(t *testing.T) {
 // and a router's removal lists every config Configs published.
 func TestTariffRemovals(t *testing.T) {
 	t.Parallel()
-	cfgs, err := discovery.Configs(opts, tariffRouter)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfgs := mustConfigs(t, opts, tariffRouter)
 	rm, err := discovery.Removals(opts, "er-x", []string{"eth0.100"}, twoTariffs)
 	if err != nil {
 		t.Fatal(err)
@@ -270,10 +258,7 @@ func TestInvalidTariffs(t *testing.T) {
 		})
 	}
 	longest := discovery.Router{Node: "gw", Ifaces: []string{"eth0"}, Tariffs: []discovery.Tariff{{Name: strings.Repeat("a-_9", discovery.MaxTariffLen/4), Capped: true}}}
-	msgs, err := discovery.Configs(opts, longest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := mustConfigs(t, opts, longest)
 	for _, m := range msgs {
 		if errs := hatest.Validate(m.Topic, m.Payload); errs != nil {
 			t.Errorf("%s: %v", m.Topic, errors.Join(errs...))

@@ -3,6 +3,9 @@ package discovery_test
 import (
 	"regexp"
 	"strings"
+	"testing"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/discovery"
 )
 
 var templateRe = regexp.MustCompile(`^\{\{ \(value_json\.ifaces\['([a-zA-Z0-9_-]+)'\] \| default\(\{\}\)\)\.([a-z_]+) \| default\(none\) \}\}$`)
@@ -54,4 +57,15 @@ func lookup(v any, path []string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// mustConfigs returns the discovery configs of r, failing the test on an
+// error.
+func mustConfigs(t testing.TB, o discovery.Options, r discovery.Router) []discovery.Message {
+	t.Helper()
+	msgs, err := discovery.Configs(o, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
 
@@ -388,9 +390,7 @@ func TestACLTopics(t *testing.T) {
 // node's topic is dropped, its own passes, the bridge's request reaches it.
 // The passwords are the demo ones compose.yaml uses.
 func TestACLMosquitto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto")
 	t.Parallel()
 	acl, err := filepath.Abs("mosquitto/acl")
 	if err != nil {

@@ -219,8 +219,8 @@ func repoPath(word string, top map[string]bool) string {
 type docChecker struct {
 	top            map[string]bool // the repository's top-level entries
 	known          map[string]bool // IFSTAT_ variables
-	agentTargets   []string        // scripts/build-agents.sh all=(…)
-	releaseTargets []string        // scripts/release.sh all=(…)
+	agentTargets   []string        // scripts/build-agents.sh: all=(…) of scripts/lib.sh
+	releaseTargets []string        // scripts/release.sh: the same list
 	// help returns the -h output of ifstat-agent or ifstat-bridge, or ""
 	// when it is not available (-short): flags are then not checked.
 	help     func(prog string) string
@@ -242,8 +242,8 @@ func newDocChecker(t *testing.T, help func(string) string) *docChecker {
 	}
 	return &docChecker{
 		top: top, known: knownVariables(t), help: help,
-		agentTargets:   scriptTargets(t, "scripts/build-agents.sh"),
-		releaseTargets: scriptTargets(t, "scripts/release.sh"),
+		agentTargets:   scriptTargets(t, "scripts/lib.sh"),
+		releaseTargets: scriptTargets(t, "scripts/lib.sh"),
 	}
 }
 

@@ -30,9 +30,7 @@ func TestMain(m *testing.M) { proctest.Main(m) }
 // stops the demo with Ctrl-C and checks it exits 0. With -update the screen
 // is saved to demo-capture.txt, the capture the README shows.
 func TestDemoCapture(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the demo; skipped with -short")
-	}
+	proctest.SkipShort(t, "builds and runs the demo")
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

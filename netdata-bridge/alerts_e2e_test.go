@@ -94,9 +94,7 @@ func fmtAlarm(a alarm) string {
 // killing the agent raises "router not answering".
 func TestAlertsE2E(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts Netdata, Mosquitto and an agent; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts Netdata, Mosquitto and an agent")
 	ndBin, err := exec.LookPath("netdata")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/netdata"); serr != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
@@ -85,9 +87,7 @@ func startAgent(t *testing.T, ctx context.Context, broker string, node string, r
 
 func TestBridgeAgainstRealBroker(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs a broker (mosquitto where installed) and the bridge's wall-clock ticks; skipped with -short")
-	}
+	proctest.SkipShort(t, "runs a broker (mosquitto where installed) and the bridge's wall-clock ticks")
 	b := brokertest.Start(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

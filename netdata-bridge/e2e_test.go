@@ -58,9 +58,7 @@ const (
 // else. Skipped with -short.
 func startE2E(t *testing.T) *e2e {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts Netdata, Mosquitto and agents; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts Netdata, Mosquitto and agents")
 	bin := buildBinaries(t)
 	broker := brokertest.Start(t)
 	if broker.Embedded() && os.Getenv("CI") == "true" {

@@ -166,9 +166,7 @@ func runAgent(t *testing.T, ctx context.Context, b *brokertest.Broker, node stri
 // one is installed) and waits on the wall clock, with -short.
 func skipShort(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs a broker and waits for the bridge's wall-clock windows; skipped with -short")
-	}
+	proctest.SkipShort(t, "runs a broker and waits for the bridge's wall-clock windows")
 }
 
 // haInterval is the Home Assistant window of runBridge: the shortest the

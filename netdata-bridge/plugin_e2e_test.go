@@ -123,9 +123,7 @@ func checkRouterRow(t *testing.T, row map[string]any) {
 // writes, is TestPluginFunctionPipe.
 func TestPluginFunction(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts Netdata, Mosquitto and an agent; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts Netdata, Mosquitto and an agent")
 	const node = "e2e-fn"
 	e := startPluginNetdata(t, node, nil, "info")
 	ctx, cancel := context.WithTimeout(t.Context(), guard)
@@ -182,9 +180,7 @@ func TestPluginFunction(t *testing.T) {
 // are logged and ignored.
 func TestPluginFunctionPipe(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts Mosquitto, an agent and the plugin; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts Mosquitto, an agent and the plugin")
 	const node = "e2e-fnpipe"
 	bin := buildBinaries(t)
 	broker := brokertest.Start(t)
@@ -311,9 +307,7 @@ func chartingFor(t *testing.T) time.Duration {
 // TestPluginStopsWhenStdoutCloses in cmd/ifstat-bridge (lifecycle_test.go).
 func TestPluginStdinDevNull(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts Netdata, Mosquitto and an agent and watches them for a minute; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts Netdata, Mosquitto and an agent and watches them for a minute")
 	chartingFor := chartingFor(t)
 	const node = "e2e-devnull"
 	e := startPluginNetdata(t, node, map[string][]byte{"ifstat.plugin": []byte(stdinDevNullWrapper)}, "debug")

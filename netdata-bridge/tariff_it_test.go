@@ -203,9 +203,7 @@ func waitSave(t *testing.T, dir, node, what string, cond func(tariffSave) bool) 
 // are whole minutes (see tzif).
 func TestTariffsAcrossFaults(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs mosquitto and the bridge binary; skipped with -short")
-	}
+	proctest.SkipShort(t, "runs mosquitto and the bridge binary")
 	bins := buildBinaries(t)
 	b := brokertest.Start(t)
 	ctx := t.Context()
@@ -360,9 +358,7 @@ func TestTariffsAcrossFaults(t *testing.T) {
 // variable.
 func TestBridgeRejectsBadTariffZone(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs the bridge binary; skipped with -short")
-	}
+	proctest.SkipShort(t, "runs the bridge binary")
 	bins := buildBinaries(t)
 	for _, tz := range []string{"+05:30:10", "+5:30", "Mars/Olympus_Mons"} {
 		p := proctest.Start(t, "bridge TZ="+tz, bins.bridge, []string{
@@ -396,9 +392,7 @@ const watchWindow = 10 * time.Millisecond
 // Booked over read spans they would be off by half a second of traffic.
 func TestTariffBookedWhenFlowedLive(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs mosquitto, the agent and the bridge binaries; skipped with -short")
-	}
+	proctest.SkipShort(t, "runs mosquitto, the agent and the bridge binaries")
 	bins := buildBinaries(t)
 	b := brokertest.Start(t)
 	const (

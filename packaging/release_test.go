@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -27,9 +29,7 @@ const erxKernel = "4.14.54-UBNT"
 // GOARCH, not in the script's logic, and would cost CI minutes), checks its
 // layout and checksum, and runs its agent under qemu-mipsel as an ER-X.
 func TestReleaseMipsle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cross-compiles the agent; skipped with -short")
-	}
+	proctest.SkipShort(t, "cross-compiles the agent")
 	t.Parallel() // its own DIST and staging folders
 	qemu, err := exec.LookPath("qemu-mipsel")
 	if err != nil && os.Getenv("CI") != "true" {

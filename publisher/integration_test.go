@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sirupsen/logrus"
@@ -133,9 +135,7 @@ func (r *requester) await(id string) wire.Reply {
 // raised out of the way: the pace is the round trip's, and the limit has
 // tests of its own (TestTokenBucket, TestFloodAgainstBroker).
 func TestRequestsAgainstBroker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1,000 round trips through a real broker; skipped with -short")
-	}
+	proctest.SkipShort(t, "1,000 round trips through a real broker")
 	t.Parallel()
 	b := brokertest.Start(t)
 	tree := netdevtest.NewTree(t)
@@ -192,9 +192,7 @@ func TestRequestsAgainstBroker(t *testing.T) {
 // Test 2: the broker goes away until the agent has failed to reconnect at
 // least once; the agent comes back online and answers without a restart.
 func TestBrokerRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("stops and restarts a real broker; skipped with -short")
-	}
+	proctest.SkipShort(t, "stops and restarts a real broker")
 	t.Parallel()
 	b := brokertest.Start(t)
 	tree := netdevtest.NewTree(t)
@@ -334,9 +332,7 @@ func TestInterfaceComesAndGoes(t *testing.T) {
 // Test 6: a flood under one requester key does not starve a requester
 // under another.
 func TestFloodAgainstBroker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("floods a real broker; skipped with -short")
-	}
+	proctest.SkipShort(t, "floods a real broker")
 	t.Parallel()
 	b := brokertest.Start(t)
 	tree := netdevtest.NewTree(t)

@@ -29,10 +29,12 @@ list_sizes() {
 	done
 }
 
-# router_targets [TARGET...]: $targets, the routers named (default: $all,
-# every router we build for), $version from git, and $dist, created.
+# all is every router we build for (docs/commands_test.go reads it).
+all=(mipsle mips mips64 armv6 armv7 arm64 amd64)
+
+# router_targets [TARGET...]: $targets, the routers named (default: $all),
+# $version from git, and $dist, created.
 router_targets() {
-	all=(mipsle mips mips64 armv6 armv7 arm64 amd64)
 	targets=("$@")
 	if [[ ${#targets[@]} -eq 0 ]]; then
 		targets=("${all[@]}")

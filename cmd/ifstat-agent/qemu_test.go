@@ -34,9 +34,7 @@ const qemuGuard = 30 * time.Second
 // real broker and a counter tree the test writes, and checks every reply to
 // 50 requests against what the tree held when it was sent.
 func TestQemuMipsle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cross-builds and emulates the agent; skipped with -short")
-	}
+	proctest.SkipShort(t, "cross-builds and emulates the agent")
 	qemu, err := exec.LookPath("qemu-mipsel")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -26,9 +26,7 @@ const lifecycleGuard = 60 * time.Second
 // gone), exit 0 so that Netdata does not disable it, and say why it
 // stopped.
 func TestPluginLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs mosquitto, an agent and the bridge; skipped with -short")
-	}
+	proctest.SkipShort(t, "runs mosquitto, an agent and the bridge")
 	t.Parallel()
 	bins := proctest.BuildCommands(t)
 	b := brokertest.Start(t)

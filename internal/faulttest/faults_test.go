@@ -39,9 +39,7 @@ const longEnv = "FAULTTEST_LONG"
 // file), bounded only by backGuard against a hang; the durations are
 // logged.
 func TestFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real mosquitto, agent and bridge processes; skipped with -short")
-	}
+	proctest.SkipShort(t, "real mosquitto, agent and bridge processes")
 	// Beside TestHostileInput: the two share nothing but the binaries.
 	t.Parallel()
 	bins := buildBinaries(t)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
@@ -87,9 +89,7 @@ var badNodes = []string{"..", "a b", strings.Repeat("n", 200), "ER-X", ""}
 // agent. The bridge must keep running, keep the good agent's values
 // exact, stay within a memory bound and log a bounded number of lines.
 func TestHostileInput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real mosquitto, agent and bridge processes; skipped with -short")
-	}
+	proctest.SkipShort(t, "real mosquitto, agent and bridge processes")
 	t.Parallel()
 	bins := buildBinaries(t)
 	b := brokertest.Start(t)

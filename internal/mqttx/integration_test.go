@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/sirupsen/logrus"
 
@@ -16,9 +18,7 @@ import (
 // restarts the broker under it: each time OnConnect resubscribes and
 // messages flow again, without touching the client.
 func TestReconnectResubscribes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("restarts a real broker under paho's reconnect backoff; skipped with -short")
-	}
+	proctest.SkipShort(t, "restarts a real broker under paho's reconnect backoff")
 	t.Parallel()
 	const guard = 30 * time.Second // failure guard only
 	b := brokertest.Start(t)

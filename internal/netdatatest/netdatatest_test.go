@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -70,9 +72,7 @@ func repeat(v float64, n int) []*float64 {
 }
 
 func TestAbsoluteChart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real Netdata; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts a real Netdata")
 	t.Parallel()
 	n := Start(t, Options{
 		Plugins:              map[string][]byte{"test.plugin": []byte(absolutePlugin)},
@@ -178,9 +178,7 @@ func TestAbsoluteChart(t *testing.T) {
 }
 
 func TestIncrementalChart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real Netdata; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts a real Netdata")
 	t.Parallel()
 	// Given as a file, the way a test passes a Go binary it built, from a
 	// directory the daemon's user cannot enter: Start must copy it.
@@ -206,9 +204,7 @@ func TestIncrementalChart(t *testing.T) {
 }
 
 func TestWaitChartReportsLog(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real Netdata; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts a real Netdata")
 	t.Parallel()
 	// A plugin that SETs a dimension it never defined is disabled for good;
 	// the error must say so through the log tail.

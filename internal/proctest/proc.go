@@ -192,3 +192,12 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(l, "")
 }
+
+// SkipShort skips the test with -short: what says what it runs (processes,
+// a broker, waits on the wall clock) that -short leaves out.
+func SkipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(what + "; skipped with -short")
+	}
+}

@@ -152,9 +152,7 @@ func TestServePipe(t *testing.T) {
 }
 
 func TestBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds ifstat-agent; skipped with -short")
-	}
+	SkipShort(t, "builds ifstat-agent")
 	t.Parallel()
 	const pkg = "github.com/ifstat-mqtt/ifstat-mqtt/cmd/ifstat-agent"
 	first := Build(t, pkg)

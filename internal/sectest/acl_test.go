@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
@@ -89,9 +91,7 @@ func first(t *testing.T, ch <-chan mqtt.Message, what string) mqtt.Message {
 // cannot publish for another node nor read another node's requests, while
 // its own topics work, on the shipped ACL.
 func TestACLAgentConfined(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto")
 	t.Parallel()
 	b := aclBroker(t)
 	erx := wire.Topics{Prefix: wire.DefaultPrefix, Node: "er-x"}
@@ -171,9 +171,7 @@ func TestACLAgentConfined(t *testing.T) {
 // an agent that claims another node id with er-x's credentials hears no
 // request and is never seen by the bridge.
 func TestACLEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto, agents and a bridge; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto, agents and a bridge")
 	t.Parallel()
 	b := aclBroker(t)
 	ha := b.Client(t, "e2e-ha", as("homeassistant"))

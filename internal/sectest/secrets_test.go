@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 )
 
@@ -48,9 +50,7 @@ func passwordBroker(t *testing.T, user, token string) *brokertest.Broker {
 // (reconnect), configuration errors and -h. The token must appear nowhere
 // in their stdout or stderr.
 func TestSecretsNotLogged(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto and the binaries; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto and the binaries")
 	t.Parallel()
 	token := newToken(t)
 	const user = "sec"

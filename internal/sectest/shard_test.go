@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/go-cmp/cmp"
 
@@ -69,9 +71,7 @@ func startSim(t *testing.T, b *brokertest.Broker, node string) *simAgent {
 // bridge 0 does not take them over; when bridge 1 returns it samples them
 // again.
 func TestShardedBridges(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto, two bridges and 20 simulated agents; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto, two bridges and 20 simulated agents")
 	t.Parallel()
 	const agents = 20
 	b := startBroker(t)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 )
 
@@ -11,9 +13,7 @@ import (
 // with certificates made for the test: one that verifies only the server,
 // one that also requires a client certificate.
 func TestTLS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto, agents and bridges; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto, agents and bridges")
 	t.Parallel()
 	certs := brokertest.NewCerts(t)
 	// A second PKI: its CA did not sign the broker's certificate.

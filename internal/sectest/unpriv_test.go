@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
@@ -113,9 +115,7 @@ func request(t *testing.T, b *brokertest.Broker, node string) wire.Reply {
 // root) with no capabilities, against a fake counter tree readable by all
 // and against the real /proc and /sys: both answer requests.
 func TestAgentUnprivileged(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto and agents; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto and agents")
 	t.Parallel()
 	prep, uid := unprivileged(t)
 	b := startBroker(t)

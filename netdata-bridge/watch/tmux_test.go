@@ -39,9 +39,7 @@ const node = "tmux-er-x"
 // drawn as holes, then "no reply Ns" with blank rates; no line of the
 // screen may be wider than 80 columns.
 func TestWatchTmuxAgentRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mosquitto, an agent and the bridge in tmux; skipped with -short")
-	}
+	proctest.SkipShort(t, "starts mosquitto, an agent and the bridge in tmux")
 	ci := os.Getenv("CI") == "true"
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
