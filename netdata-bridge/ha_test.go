@@ -154,12 +154,7 @@ func runAgent(t *testing.T, ctx context.Context, b *brokertest.Broker, node stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); a.Run(ctx) }()
-	stop = func() { cancel(); <-done }
-	t.Cleanup(stop)
-	return stop
+	return runUntilStopped(t, ctx, a.Run)
 }
 
 // skipShort skips a test that runs a broker (a mosquitto process where
@@ -199,10 +194,17 @@ func runBridge(t *testing.T, ctx context.Context, b *brokertest.Broker, id, node
 		t.Fatal(err)
 	}
 	br.AddOutput(ha)
+	return runUntilStopped(t, ctx, br.Run)
+}
+
+// runUntilStopped runs run until the returned stop, also a cleanup of t,
+// cancels it and waits for it to return.
+func runUntilStopped(t *testing.T, ctx context.Context, run func(context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); br.Run(ctx) }()
-	stop = func() { cancel(); <-done }
+	go func() { defer close(done); run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(stop)
 	return stop
 }

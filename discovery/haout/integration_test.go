@@ -35,6 +35,18 @@ func flush(t *testing.T, c mqtt.Client, marker string) {
 	}
 }
 
+// checkRetained flushes the bridge client's publications, then compares
+// what a new subscriber (client id) receives with want and returns it.
+func checkRetained(t *testing.T, b *brokertest.Broker, pc mqtt.Client, id string, want map[string]string, when string) map[string]string {
+	t.Helper()
+	flush(t, pc, "bridge")
+	got := retained(t, b, id)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("retained configs%s (-want +got):\n%s", when, diff)
+	}
+	return got
+}
+
 // retained returns what a new subscriber to homeassistant/# receives: the
 // broker's retained configs, by topic.
 func retained(t *testing.T, b *brokertest.Broker, id string) map[string]string {
@@ -90,13 +102,8 @@ func TestMosquitto(t *testing.T) {
 	a := newAgent("er-x", erxInfo)
 	names := []string{"eth0", "eth0.100", "veth1@if3", "wg0"}
 	run(t, out, a, 0, 1, func(k int) map[string]rate.Values { return allAt(names, k) })
-	flush(t, pc, "bridge")
-
-	got := retained(t, b, "ha-1")
 	want := byTopic(append(bridgeConfigs(t), routerConfigs(t, erxInfo, names...)...))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("retained configs (-want +got):\n%s", diff)
-	}
+	got := checkRetained(t, b, pc, "ha-1", want, "")
 	for topic, payload := range got {
 		for _, err := range hatest.Validate(topic, []byte(payload)) {
 			t.Errorf("%s: %v", topic, err)
@@ -108,12 +115,8 @@ func TestMosquitto(t *testing.T) {
 		ns.Ifaces[i].Obsolete = ns.Ifaces[i].Name == "wg0"
 	}
 	out.Emit(ns, tick(2))
-	flush(t, pc, "bridge")
-	got = retained(t, b, "ha-2")
 	want = byTopic(append(bridgeConfigs(t), routerConfigs(t, erxInfo, names[:3]...)...))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("retained configs after wg0 was removed (-want +got):\n%s", diff)
-	}
+	checkRetained(t, b, pc, "ha-2", want, " after wg0 was removed")
 	if t.Failed() {
 		t.Log(b.Log())
 	}
@@ -134,7 +137,6 @@ func TestMosquittoTariffs(t *testing.T) {
 	a := newAgent("er-x", erxInfo)
 	names := []string{"eth0", "wg0"}
 	runTariffs(t, out, a, names, 0, 1, func(int) string { return "happy" })
-	flush(t, pc, "bridge")
 	configs := func(tariffs []discovery.Tariff, ifaces ...string) map[string]string {
 		ms, err := discovery.Configs(testOptions(), discovery.Router{Node: "er-x", Info: erxInfo, Ifaces: ifaces, Tariffs: tariffs})
 		if err != nil {
@@ -142,10 +144,7 @@ func TestMosquittoTariffs(t *testing.T) {
 		}
 		return byTopic(append(bridgeConfigs(t), asMsgs(ms, ConfigQoS)...))
 	}
-	got := retained(t, b, "ha-t1")
-	if diff := cmp.Diff(configs(tariffSet, names...), got); diff != "" {
-		t.Fatalf("retained configs (-want +got):\n%s", diff)
-	}
+	got := checkRetained(t, b, pc, "ha-t1", configs(tariffSet, names...), "")
 	for topic, payload := range got {
 		for _, err := range hatest.Validate(topic, []byte(payload)) {
 			t.Errorf("%s: %v", topic, err)
@@ -163,11 +162,7 @@ func TestMosquittoTariffs(t *testing.T) {
 		}
 	}
 	out.Emit(ns, tick(2))
-	flush(t, pc, "bridge")
-	got = retained(t, b, "ha-t2")
-	if diff := cmp.Diff(configs([]discovery.Tariff{{Name: "happy"}, {Name: "day"}}, "eth0"), got); diff != "" {
-		t.Errorf("retained configs after the rename and wg0's removal (-want +got):\n%s", diff)
-	}
+	checkRetained(t, b, pc, "ha-t2", configs([]discovery.Tariff{{Name: "happy"}, {Name: "day"}}, "eth0"), " after the rename and wg0's removal")
 	if t.Failed() {
 		t.Log(b.Log())
 	}
