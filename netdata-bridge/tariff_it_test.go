@@ -301,14 +301,7 @@ func TestTariffsAcrossFaults(t *testing.T) {
 
 	// SIGTERM: the final save. The agent may go on: the save says which
 	// read it reaches (its mono_ns), and that is the truth's end.
-	br.Signal(t, syscall.SIGTERM)
-	if err := br.Err(); err != nil {
-		t.Fatalf("bridge exit: %v", err)
-	}
-	final, ok := loadTariffSave(t, dir, node)
-	if !ok {
-		t.Fatal("no tariff totals in the final state file")
-	}
+	final := stopAndLoad(t, br, dir, node)
 	reads := reader.allReads()
 	var last time.Time
 	for _, r := range reads {
@@ -490,14 +483,7 @@ func TestTariffBookedWhenFlowedLive(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	br.Signal(t, syscall.SIGTERM)
-	if err := br.Err(); err != nil {
-		t.Fatalf("bridge exit: %v", err)
-	}
-	final, ok := loadTariffSave(t, dir, node)
-	if !ok {
-		t.Fatal("no tariff totals in the final state file")
-	}
+	final := stopAndLoad(t, br, dir, node)
 	rs := replies.All()
 	// J on the agent's clock, by the pair of the reply nearest to it: the
 	// pair the bridge places change instants with.
@@ -571,4 +557,19 @@ func absDiff(a, b uint64) uint64 {
 		return a - b
 	}
 	return b - a
+}
+
+// stopAndLoad stops the bridge with SIGTERM, whose final save is the one
+// judged, and returns the node's tariff totals from the state file.
+func stopAndLoad(t *testing.T, br *proctest.Proc, dir, node string) tariffSave {
+	t.Helper()
+	br.Signal(t, syscall.SIGTERM)
+	if err := br.Err(); err != nil {
+		t.Fatalf("bridge exit: %v", err)
+	}
+	final, ok := loadTariffSave(t, dir, node)
+	if !ok {
+		t.Fatal("no tariff totals in the final state file")
+	}
+	return final
 }

@@ -95,12 +95,7 @@ func TestUpdateChangeSpan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tr := New(Config{})
-			for i, st := range tt.steps {
-				got := tr.Update(st.in)
-				if d := cmp.Diff(st.want, got); d != "" {
-					t.Fatalf("step %d: Update(%+v) mismatch (-want +got):\n%s", i, st.in, d)
-				}
-			}
+			runSteps(t, tr, tt.steps)
 		})
 	}
 }

@@ -205,12 +205,7 @@ func TestRestore(t *testing.T) {
 			}
 			tr := New(tt.cfg)
 			tr.Restore(cp)
-			for i, st := range tt.after {
-				got := tr.Update(st.in)
-				if diff := cmp.Diff(st.want, got); diff != "" {
-					t.Fatalf("step %d: Update(%+v) mismatch (-want +got):\n%s", i, st.in, diff)
-				}
-			}
+			runSteps(t, tr, tt.after)
 		})
 	}
 }

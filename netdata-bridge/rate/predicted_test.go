@@ -2,8 +2,6 @@ package rate
 
 import (
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // predicted returns s with the window of a predicted refresh at sec
@@ -85,12 +83,7 @@ func TestUpdatePredicted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tr := New(Config{})
-			for i, st := range tt.steps {
-				got := tr.Update(st.in)
-				if d := cmp.Diff(st.want, got); d != "" {
-					t.Fatalf("step %d: Update(%+v) mismatch (-want +got):\n%s", i, st.in, d)
-				}
-			}
+			runSteps(t, tr, tt.steps)
 		})
 	}
 }

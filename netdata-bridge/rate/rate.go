@@ -435,12 +435,7 @@ func (t *Tracker) restart(s Sample, reason string) Result {
 	} else if s.MonoNS > t.baseMono {
 		res.DtNS = satmath.Int64(uint64(s.MonoNS) - uint64(t.baseMono))
 	}
-	t.book(&res.Delta)
-	res.Total = t.totals
-	t.seen64 = [N]bool{}
-	t.rebase(s)
-	t.idle = false
-	return res
+	return t.restartFrom(s, res)
 }
 
 // resetByDecrease handles a decrease that is no wrap within one boot and
@@ -463,6 +458,12 @@ func (t *Tracker) resetByDecrease(s Sample, res Result, b bounds, reason string)
 		}
 		res.Delta[i] = d
 	}
+	return t.restartFrom(s, res)
+}
+
+// restartFrom books a reset's Delta and makes s the new baseline, with
+// nothing known of the restarted counters' widths.
+func (t *Tracker) restartFrom(s Sample, res Result) Result {
 	t.book(&res.Delta)
 	res.Total = t.totals
 	t.seen64 = [N]bool{}

@@ -25,6 +25,17 @@ type step struct {
 	want Result
 }
 
+// runSteps feeds each step's sample to tr and wants its Result.
+func runSteps(t *testing.T, tr *Tracker, steps []step) {
+	t.Helper()
+	for i, st := range steps {
+		got := tr.Update(st.in)
+		if d := cmp.Diff(st.want, got); d != "" {
+			t.Fatalf("step %d: Update(%+v) mismatch (-want +got):\n%s", i, st.in, d)
+		}
+	}
+}
+
 func TestUpdate(t *testing.T) {
 	t.Parallel()
 	const w32 = uint64(1) << 32

@@ -575,17 +575,7 @@ func analyze(res *result) (*judged, error) {
 	for i, r := range res.replies {
 		monos[i] = r.mono
 	}
-	// nearest returns the reply mono within anchorNS of want, if any.
-	nearest := func(want int64) (int64, bool) {
-		i, _ := slices.BinarySearch(monos, want)
-		best, ok := int64(0), false
-		for _, k := range []int{i - 1, i} {
-			if k >= 0 && k < len(monos) && abs(monos[k]-want) <= anchorNS && (!ok || abs(monos[k]-want) < abs(best-want)) {
-				best, ok = monos[k], true
-			}
-		}
-		return best, ok
-	}
+	nearest := func(want int64) (int64, bool) { return nearestMono(monos, want) }
 	total := 0
 	for _, name := range d.Names() {
 		net, raw, ref, peak := res.charts[name+"_net"], res.charts[name+"_raw_bytes"], res.charts[name+"_refresh"], res.charts[name+"_net_peak"]
@@ -742,4 +732,17 @@ func sign(lo, hi, truth float64) float64 {
 		return math.Copysign(1, lo/truth-1)
 	}
 	return math.Copysign(1, hi/truth-1)
+}
+
+// nearestMono returns the reply mono (monos sorted) within anchorNS of
+// want, if any.
+func nearestMono(monos []int64, want int64) (int64, bool) {
+	i, _ := slices.BinarySearch(monos, want)
+	best, ok := int64(0), false
+	for _, k := range []int{i - 1, i} {
+		if k >= 0 && k < len(monos) && abs(monos[k]-want) <= anchorNS && (!ok || abs(monos[k]-want) < abs(best-want)) {
+			best, ok = monos[k], true
+		}
+	}
+	return best, ok
 }

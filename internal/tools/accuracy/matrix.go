@@ -758,16 +758,7 @@ func claimedEnd(a *mxAgent, name string, monos []int64, prev, end int64) (int64,
 // early reply is tried as the first round's read, and the anchor that
 // aligns the most rounds is kept.
 func alignRounds(net []round, monos []int64) ([]int64, []bool) {
-	nearest := func(want int64) (int64, bool) {
-		i, _ := slices.BinarySearch(monos, want)
-		best, ok := int64(0), false
-		for _, k := range []int{i - 1, i} {
-			if k >= 0 && k < len(monos) && abs(monos[k]-want) <= anchorNS && (!ok || abs(monos[k]-want) < abs(best-want)) {
-				best, ok = monos[k], true
-			}
-		}
-		return best, ok
-	}
+	nearest := func(want int64) (int64, bool) { return nearestMono(monos, want) }
 	ends := make([]int64, len(net))
 	aligned := make([]bool, len(net))
 	bestN := -1
