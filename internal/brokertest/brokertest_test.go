@@ -33,13 +33,7 @@ func forEachMode(t *testing.T, f func(t *testing.T)) {
 
 func receive(t *testing.T, ch <-chan mqtt.Message) mqtt.Message {
 	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(guard):
-		t.Fatalf("no message within %v", guard)
-		return nil
-	}
+	return Receive(t, ch, guard)
 }
 
 func publish(t *testing.T, c mqtt.Client, topic string, qos byte, retained bool, payload string) {

@@ -93,3 +93,16 @@ func Subscribe(t testing.TB, c mqtt.Client, topic string, buf int) <-chan mqtt.M
 	}
 	return ch
 }
+
+// Receive returns the next message on ch. If none comes within guard (a
+// bound on a failure, never a measurement), the test fails.
+func Receive(t testing.TB, ch <-chan mqtt.Message, guard time.Duration) mqtt.Message {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(guard):
+		t.Fatalf("no message within %v", guard)
+		return nil
+	}
+}

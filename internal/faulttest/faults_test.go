@@ -161,26 +161,27 @@ const agentOffline = "status=offline"
 // started again on the same boot with its counters continuing: the bridge
 // rates across the two runs of the agent.
 func agentKilled(t *testing.T, r *rig) {
-	n := strings.Count(r.bridge.stderr.String(), agentOffline)
-	r.agent.signal(t, syscall.SIGKILL)
-	r.bridge.waitLog(t, agentOffline, n+1)
-	r.startAgent(t)
-	back := r.faultEnd()
-	t.Logf("agent restarted: first rate from a read of the new agent %v after its start",
-		r.waitRatesReadAfter(t, back, 1).Round(time.Millisecond))
+	r.killAgent(t, func() {}, "agent restarted: first rate from a read of the new agent")
 }
 
 // routerRebooted: the agent dies with the router, which comes back, once
 // the bridge has seen the LWT, with a new boot id and counters from zero.
 func routerRebooted(t *testing.T, r *rig) {
+	r.killAgent(t, func() { r.src.reboot("b00710ad-0000-4000-8000-000000000002") },
+		"router rebooted: first rate from a read of the new boot")
+}
+
+// killAgent kills the agent with SIGKILL, runs whileDown, and starts the
+// agent again once the bridge has seen its LWT (offline); it logs how soon
+// after the agent's start a rate came from one of its reads.
+func (r *rig) killAgent(t *testing.T, whileDown func(), what string) {
 	n := strings.Count(r.bridge.stderr.String(), agentOffline)
 	r.agent.signal(t, syscall.SIGKILL)
-	r.src.reboot("b00710ad-0000-4000-8000-000000000002")
+	whileDown()
 	r.bridge.waitLog(t, agentOffline, n+1)
 	r.startAgent(t)
 	back := r.faultEnd()
-	t.Logf("router rebooted: first rate from a read of the new boot %v after the agent's start",
-		r.waitRatesReadAfter(t, back, 1).Round(time.Millisecond))
+	t.Logf("%s %v after the agent's start", what, r.waitRatesReadAfter(t, back, 1).Round(time.Millisecond))
 }
 
 // ifaceFlapping: eth0 absent and present alternately at every read of

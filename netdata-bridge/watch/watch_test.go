@@ -16,41 +16,38 @@ import (
 
 func TestBytes(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		n    uint64
-		want string
-	}{
+	checkFormat(t, "Bytes", Bytes, totalW, []formatCase[uint64]{
 		{0, "0 B"}, {1023, "1023 B"}, {1024, "1.00 KiB"}, {1536, "1.50 KiB"}, {10234, "9.99 KiB"}, {10235, "10.0 KiB"},
 		{5 << 20, "5.00 MiB"}, {1023 << 20, "1023 MiB"}, {1<<30 - 1<<19, "1.00 GiB"}, {3 << 30, "3.00 GiB"},
 		{200 << 30, "200 GiB"}, {1<<64 - 1, "16.0 EiB"},
-	}
-	for _, tt := range tests {
-		if got := Bytes(tt.n); got != tt.want {
-			t.Errorf("Bytes(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-		if n := len(Bytes(tt.n)); n > totalW {
-			t.Errorf("Bytes(%d) is %d columns, more than %d", tt.n, n, totalW)
-		}
-	}
+	})
 }
 
 func TestRate(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		bps  float64
-		want string
-	}{
+	checkFormat(t, "Rate", Rate, rateW, []formatCase[float64]{
 		{0, "0 bit/s"}, {999, "999 bit/s"}, {999.5, "1.00 kbit/s"}, {1000, "1.00 kbit/s"}, {9994, "9.99 kbit/s"},
 		{9995, "10.0 kbit/s"}, {99_949, "99.9 kbit/s"}, {99_950, "100 kbit/s"}, {999_499, "999 kbit/s"},
 		{999_500, "1.00 Mbit/s"}, {177_975_473, "178 Mbit/s"}, {17_797_547, "17.8 Mbit/s"}, {1e9, "1.00 Gbit/s"},
 		{999.6e9, "1.00 Tbit/s"}, {-5, "0 bit/s"},
-	}
-	for _, tt := range tests {
-		if got := Rate(tt.bps); got != tt.want {
-			t.Errorf("Rate(%v) = %q, want %q", tt.bps, got, tt.want)
+	})
+}
+
+type formatCase[T any] struct {
+	in   T
+	want string
+}
+
+// checkFormat wants f(in) for each case, never wider than its column.
+func checkFormat[T any](t *testing.T, name string, f func(T) string, width int, cases []formatCase[T]) {
+	t.Helper()
+	for _, tt := range cases {
+		got := f(tt.in)
+		if got != tt.want {
+			t.Errorf("%s(%v) = %q, want %q", name, tt.in, got, tt.want)
 		}
-		if n := len(Rate(tt.bps)); n > rateW {
-			t.Errorf("Rate(%v) is %d columns, more than %d", tt.bps, n, rateW)
+		if len(got) > width {
+			t.Errorf("%s(%v) is %d columns, more than %d", name, tt.in, len(got), width)
 		}
 	}
 }

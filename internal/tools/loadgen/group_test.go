@@ -21,13 +21,7 @@ const guard = 10 * time.Second
 
 func next(t *testing.T, ch <-chan mqtt.Message) mqtt.Message {
 	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(guard):
-		t.Fatalf("no message within %v", guard)
-		return nil
-	}
+	return brokertest.Receive(t, ch, guard)
 }
 
 // TestGroupsThroughBroker runs 5 agents over 3 shared connections against a
