@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
@@ -177,24 +179,24 @@ func tail(s string, lines int) string {
 	return strings.Join(l, "")
 }
 
-// plugind is what a bridge wrote on stdout in the plugins.d protocol: the
+// streamCharts is what a bridge wrote on stdout in the plugins.d protocol: the
 // values of every SET per chart and dimension, in order; "" is an empty
 // SET (a gap).
-type plugind map[string]map[string][]string
+type streamCharts map[string]map[string][]string
 
 // parsePlugind reads the complete lines of a plugins.d stream.
-func parsePlugind(stream string) plugind {
+func parsePlugind(stream string) streamCharts {
 	if i := strings.LastIndexByte(stream, '\n'); i >= 0 {
 		stream = stream[:i+1]
 	} else {
 		stream = ""
 	}
-	out := plugind{}
+	out := streamCharts{}
 	var chart string
 	sc := bufio.NewScanner(strings.NewReader(stream))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		f := quoted(sc.Text())
+		f := plugind.Fields(sc.Text())
 		switch {
 		case len(f) >= 2 && (f[0] == "CHART" || f[0] == "BEGIN"):
 			chart = f[1]
@@ -210,30 +212,9 @@ func parsePlugind(stream string) plugind {
 	return out
 }
 
-// quoted splits a plugins.d line into words; single quotes group words and
-// are removed.
-func quoted(line string) []string {
-	var words []string
-	for line = strings.TrimSpace(line); line != ""; line = strings.TrimSpace(line) {
-		if line[0] == '\'' {
-			end := strings.IndexByte(line[1:], '\'')
-			if end < 0 {
-				return append(words, line[1:])
-			}
-			words = append(words, line[1:1+end])
-			line = line[2+end:]
-			continue
-		}
-		w, rest, _ := strings.Cut(line, " ")
-		words = append(words, w)
-		line = rest
-	}
-	return words
-}
-
 // nodes returns the sorted node ids that have a bandwidth chart
 // ("ifstat_<node>.<iface>_net") with at least one non-empty value.
-func (p plugind) nodes() []string {
+func (p streamCharts) nodes() []string {
 	var nodes []string
 	for chart, dims := range p {
 		node, ok := strings.CutPrefix(chart, "ifstat_")

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -332,7 +334,7 @@ func parseKeyed(r io.Reader, charts map[string][]round, mu *sync.Mutex, key func
 	var cur *round
 	var id string
 	for sc.Scan() {
-		f := fields(sc.Text())
+		f := plugind.Fields(sc.Text())
 		if len(f) == 0 {
 			continue
 		}
@@ -372,26 +374,6 @@ func parseKeyed(r io.Reader, charts map[string][]round, mu *sync.Mutex, key func
 		}
 	}
 	return sc.Err()
-}
-
-// fields splits a plugins.d line into words, single-quoted words unquoted.
-func fields(line string) []string {
-	var out []string
-	for line = strings.TrimSpace(line); line != ""; line = strings.TrimSpace(line) {
-		if line[0] == '\'' {
-			end := strings.IndexByte(line[1:], '\'')
-			if end < 0 {
-				return append(out, line[1:])
-			}
-			out = append(out, line[1:1+end])
-			line = line[2+end:]
-			continue
-		}
-		w, rest, _ := strings.Cut(line, " ")
-		out = append(out, w)
-		line = rest
-	}
-	return out
 }
 
 // proc is a started process; stop kills it by PID once.
