@@ -135,7 +135,7 @@ type Replies struct {
 func RecordReplies(t testing.TB, b *brokertest.Broker, prefix, node string) *Replies {
 	t.Helper()
 	r := &Replies{}
-	topic := prefix + "/" + node + "/reply"
+	topic := wire.Topics{Prefix: prefix, Node: node}.Reply()
 	b.Client(t, "truth-"+node, func(o *mqtt.ClientOptions) {
 		o.SetOnConnectHandler(func(c mqtt.Client) {
 			c.Subscribe(topic, 0, func(_ mqtt.Client, m mqtt.Message) { r.add(m.Payload()) })

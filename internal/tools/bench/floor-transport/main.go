@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -40,7 +42,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		payload = p
 	}
-	request, reply := *prefix+"/"+*node+"/request", *prefix+"/"+*node+"/reply"
+	topics := wire.Topics{Prefix: *prefix, Node: *node}
+	request, reply := topics.Request(), topics.Reply()
 
 	// paho's defaults otherwise: ordered delivery runs the handler on the
 	// router goroutine, the cheapest way paho can deliver.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -335,7 +337,7 @@ type mqttAsker struct {
 }
 
 func newMQTTAsker(o options) (*mqttAsker, error) {
-	m := &mqttAsker{request: o.prefix + "/" + o.node + "/request"}
+	m := &mqttAsker{request: wire.Topics{Prefix: o.prefix, Node: o.node}.Request()}
 	opts := mqtt.NewClientOptions().
 		AddBroker(o.broker).
 		SetClientID("bench-requester-" + strconv.Itoa(os.Getpid())).
@@ -344,7 +346,7 @@ func newMQTTAsker(o options) (*mqttAsker, error) {
 	if tok := m.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		return nil, fmt.Errorf("connecting to %s: %v", o.broker, tok.Error())
 	}
-	reply := o.prefix + "/" + o.node + "/reply"
+	reply := wire.Topics{Prefix: o.prefix, Node: o.node}.Reply()
 	if tok := m.c.Subscribe(reply, 0, m.onReply); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		m.c.Disconnect(0)
 		return nil, fmt.Errorf("subscribing to %s: %v", reply, tok.Error())
