@@ -31,7 +31,7 @@ type Config struct {
 
 	Shard Shard `split_words:"true" desc:"k/n: this bridge samples the agents whose node id hashes to k of n (0 <= k < n), so n bridges share one broker; empty: all"`
 
-	Tariffs    string     `split_words:"true" desc:"tariff schedule, e.g. happy=00:00-07:00;normal=* (see netdata-bridge/tariff); empty: no tariff accounting"`
+	Tariffs    string     `split_words:"true" desc:"tariff schedule, e.g. happy=00:00-07:00;normal=* (see docs/tariffs.md); empty: no tariff accounting"`
 	TariffTZ   TariffZone `split_words:"true" desc:"time zone of the tariff schedule and billing cycles: an IANA name such as Europe/Berlin, or a fixed UTC offset ±HH:MM such as +05:30 (default: the system's)"`
 	BillingDay BillingDay `split_words:"true" default:"1" desc:"day of the month a billing cycle starts, 1-31 (clamped to the month's end)"`
 	TariffCaps string     `split_words:"true" desc:"allowance per tariff and cycle, both directions, e.g. normal=500GB;happy="`
