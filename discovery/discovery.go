@@ -46,6 +46,13 @@ type Options struct {
 	// Interval is IFSTAT_HA_INTERVAL, the time between state messages. If
 	// zero, DefaultInterval.
 	Interval time.Duration
+	// Fleet is set for a bridge that shares its routers with others
+	// (IFSTAT_SHARD=auto): a router's configs must not depend on which
+	// bridge publishes them, so they name no bridge. Availability follows
+	// the agent alone (expire_after covers a fleet with no bridge left)
+	// and the router device has no via_device: a handover then republishes
+	// the same bytes, and Home Assistant sees no change and no flap.
+	Fleet bool
 	// SampleInterval is the bridge's IFSTAT_INTERVAL; 0 when unknown.
 	// Below PeakEnabledBelow the peak rate entities are enabled by
 	// default (see the package doc).
@@ -343,7 +350,9 @@ func (o Options) routerDevice(r Router) device {
 	d := device{
 		Identifiers: []string{o.namespace() + ":" + r.Node},
 		Name:        r.Node,
-		ViaDevice:   o.bridgeDeviceID(),
+	}
+	if !o.Fleet {
+		d.ViaDevice = o.bridgeDeviceID()
 	}
 	if in := r.Info; in != nil {
 		if in.Hostname != "" {
@@ -364,10 +373,13 @@ func (o Options) routerDevice(r Router) device {
 
 func (o Options) availability(node string) []availability {
 	p := o.topicPrefix()
-	return []availability{
+	a := []availability{
 		{Topic: wire.Topics{Prefix: p, Node: node}.Status(), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
-		{Topic: wire.BridgeTopics{Prefix: p, BridgeID: o.BridgeID}.Status(), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline},
 	}
+	if !o.Fleet {
+		a = append(a, availability{Topic: wire.BridgeTopics{Prefix: p, BridgeID: o.BridgeID}.Status(), PayloadAvailable: wire.StatusOnline, PayloadNotAvailable: wire.StatusOffline})
+	}
+	return a
 }
 
 func (o Options) configTopic(component, node, object string) string {

@@ -377,3 +377,30 @@ func TestTariffsSlugAlike(t *testing.T) {
 		t.Errorf("tariffs peak_hours and peak-hours: err = %v, want ErrInvalid", err)
 	}
 }
+
+// TestFleetConfigsNameNoBridge: in a fleet any bridge may publish a router's
+// configs, so they must be the same bytes whichever does, and still valid;
+// a single bridge's name it (availability, via_device).
+func TestFleetConfigsNameNoBridge(t *testing.T) {
+	t.Parallel()
+	a, b := opts, opts
+	a.Fleet, b.Fleet, b.BridgeID = true, true, "nas2"
+	ma, mb := mustConfigs(t, a, awkward), mustConfigs(t, b, awkward)
+	if diff := cmp.Diff(render(ma), render(mb)); diff != "" {
+		t.Errorf("fleet configs differ between bridges (-nas +nas2):\n%s", diff)
+	}
+	for _, m := range ma {
+		if errs := hatest.Validate(m.Topic, m.Payload); errs != nil {
+			t.Errorf("%s: %v", m.Topic, errors.Join(errs...))
+		}
+		if bytes.Contains(m.Payload, []byte("nas")) {
+			t.Errorf("%s names the bridge: %s", m.Topic, m.Payload)
+		}
+	}
+	single := render(mustConfigs(t, opts, awkward))
+	for _, want := range []string{`"via_device":"ifstat-bridge:nas"`, `ifstat/bridge/nas/status`} {
+		if !bytes.Contains(single, []byte(want)) {
+			t.Errorf("a single bridge's configs lack %s", want)
+		}
+	}
+}

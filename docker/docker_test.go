@@ -311,7 +311,7 @@ func dockerStages(t *testing.T, path string) []string {
 // with bridge id "b1".
 var (
 	bridgeStatus    = wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.Status()
-	bridgeNodeState = wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.NodeState("er-x")
+	bridgeNodeState = wire.BridgeTopics{Prefix: wire.DefaultPrefix, BridgeID: "b1"}.States().Node("er-x")
 	haConfig        = wire.HAConfigTopic("", "sensor", "ifstat_er-x", "eth0_rx")
 	haBirth         = wire.HABirthTopic("")
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,8 @@ type message struct {
 	topic   string
 	payload []byte
 	at      time.Time
+	// peer is the bridge id of a P/bridge/<id>/<kind> message (kind).
+	peer string
 	// Replies are decoded on paho's goroutines, in parallel, so the
 	// loop (which owns all state) only matches them.
 	node  string
@@ -82,6 +85,18 @@ type message struct {
 	reply *wire.Reply
 	err   error
 }
+
+// peer is another bridge as its retained topics describe it.
+type peer struct{ online, auto bool }
+
+// maxPeers bounds the bridges remembered: anyone allowed to write
+// P/bridge/# could invent them.
+const maxPeers = 1024
+
+// fleetKeepAlive is the MQTT keepalive of an auto bridge: the broker
+// publishes a dead bridge's will after 1.5 times it, and the others take
+// over its agents at their next tick, within 5 s of its end.
+const fleetKeepAlive = 2 * time.Second
 
 type event int
 
@@ -110,6 +125,14 @@ type Bridge struct {
 	lastStats Stats
 	ready     atomic.Bool // sampling started; state copies are no longer read
 
+	// The fleet (IFSTAT_SHARD=auto): the other bridges seen on the
+	// broker, and the auto ones online, this one included once it samples.
+	peers   map[string]peer
+	members []string
+	// replySubs are the nodes whose reply topic is subscribed one by one
+	// (perNode); nil while a reconnect wiped them.
+	replySubs map[string]bool
+
 	mu     sync.Mutex
 	client mqtt.Client
 
@@ -127,11 +150,12 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 	s := NewSampler(SamplerConfig{
 		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, Shard: cfg.Shard.K, Shards: cfg.Shard.N, ObsoleteAfter: cfg.ObsoleteAfter,
 		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: cfg.TariffConfig(),
-		Exact: bool(cfg.Exact),
+		Exact: bool(cfg.Exact), Auto: cfg.Shard.Auto, Self: cfg.BridgeID,
 	})
 	return &Bridge{
 		cfg: cfg, log: log, outputs: outputs, sampler: s, runID: runID,
 		limiter:   logx.NewLimiter(5, time.Minute, nil),
+		peers:     make(map[string]peer),
 		inbox:     make(chan message, inboxSize),
 		events:    make(chan event, 16),
 		newClient: mqttx.NewClient,
@@ -186,6 +210,22 @@ func (b *Bridge) topics() wire.BridgeTopics {
 
 func (b *Bridge) statusTopic() string { return b.topics().Status() }
 
+// stateTopics hold the persisted per-node copies: the fleet's shared ones
+// for an auto bridge, so they follow the node to its next bridge.
+func (b *Bridge) stateTopics() wire.StateTopics {
+	if b.cfg.Shard.Auto {
+		return wire.FleetStates(b.cfg.TopicPrefix)
+	}
+	return b.topics().States()
+}
+
+// perNode reports whether replies are subscribed node by node: a bridge
+// that samples a part of the agents receives only their replies, not the
+// whole fleet's.
+func (b *Bridge) perNode() bool {
+	return b.cfg.Shard.Auto || b.cfg.Shard.N > 1 || len(b.cfg.Nodes) > 0
+}
+
 func (b *Bridge) birthTopic() string { return wire.HABirthTopic(b.cfg.HAPrefix) }
 
 // Run connects and samples until ctx ends or an output fails (stdout
@@ -203,6 +243,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		Log:       b.log,
 		Will:      &mqttx.Message{Topic: b.statusTopic(), Payload: []byte(wire.StatusOffline), QoS: 1, Retained: true},
 		OnConnect: b.onConnect,
+		KeepAlive: keepAlive(b.cfg.Shard),
 	})
 	if err != nil {
 		return err
@@ -231,11 +272,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-rs.C():
 			b.startSampling(client, rs)
 		case ev := <-b.events:
-			b.event(ev, rs)
+			b.event(client, ev, rs)
 		case tick := <-tk.C:
 			err = b.tick(client, tick)
 		case m := <-b.inbox:
-			err = b.message(m, rs)
+			err = b.message(client, m, rs)
 		case <-statsTk.C:
 			b.logStats()
 		case <-save.C:
@@ -263,14 +304,20 @@ func (b *Bridge) onConnect(c mqtt.Client) {
 	subs := map[string]byte{
 		wire.Wildcard(prefix, wire.KindStatus): 0,
 		wire.Wildcard(prefix, wire.KindInfo):   0,
-		wire.Wildcard(prefix, wire.KindReply):  0,
+	}
+	if !b.perNode() {
+		subs[wire.Wildcard(prefix, wire.KindReply)] = 0
 	}
 	if b.cfg.HA {
 		subs[b.birthTopic()] = 0
 	}
+	if b.cfg.Shard.Auto {
+		subs[wire.BridgeFilter(prefix, "status")] = 0
+		subs[wire.BridgeFilter(prefix, "shard")] = 0
+	}
 	readState := !b.ready.Load() && !b.cfg.Viewer
-	if readState {
-		subs[b.topics().StateFilter()] = 0
+	if readState || b.cfg.Shard.Auto {
+		subs[b.stateTopics().Filter()] = 0
 	}
 	if err := mqttx.Wait(c.SubscribeMultiple(subs, b.handle), 10*time.Second); err != nil {
 		b.log.WithError(err).Error("subscribe failed")
@@ -306,15 +353,145 @@ func (b *Bridge) startSampling(client mqtt.Client, rs *restore) {
 	if merged != nil {
 		b.log.WithField("nodes", len(merged.Nodes)).Info("restored totals")
 	}
-	client.Unsubscribe(b.topics().StateFilter())
+	if b.cfg.Shard.Auto {
+		// From now on this bridge samples its share: say so, and keep
+		// reading the fleet's copies for the nodes it may take over.
+		b.publishShard(client)
+		b.updateMembers(client)
+		return
+	}
+	client.Unsubscribe(b.topics().States().Filter())
+}
+
+func keepAlive(s Shard) time.Duration {
+	if s.Auto {
+		return fleetKeepAlive
+	}
+	return 0 // mqttx's default
+}
+
+// publishShard publishes this bridge's IFSTAT_SHARD on P/bridge/<id>/shard.
+// An auto bridge says "auto" only once it samples: until then the others
+// keep its share, and a restart does not leave the agents unasked while it
+// restores. A viewer says nothing: it shares no agents.
+func (b *Bridge) publishShard(client mqtt.Client) {
+	if b.cfg.Viewer {
+		return
+	}
+	v := b.cfg.Shard.String()
+	switch {
+	case b.cfg.Shard.Auto && !b.ready.Load():
+		v = "" // clears a retained "auto" from an earlier run
+	case v == "":
+		v = "all"
+	}
+	client.Publish(b.topics().Shard(), 1, true, v)
+}
+
+// peerMessage notes another bridge's status or shard and recomputes the
+// fleet.
+func (b *Bridge) peerMessage(client mqtt.Client, m message) {
+	if m.peer == b.cfg.BridgeID || !b.cfg.Shard.Auto {
+		return // this bridge is a member from the moment it samples
+	}
+	p, known := b.peers[m.peer]
+	switch m.kind {
+	case "status":
+		p.online = string(m.payload) == wire.StatusOnline
+	case "shard":
+		p.auto = string(m.payload) == ShardAuto
+	default:
+		return
+	}
+	switch {
+	case !p.online && !p.auto:
+		delete(b.peers, m.peer)
+	case known || len(b.peers) < maxPeers:
+		b.peers[m.peer] = p
+	default:
+		b.limiter.Warn(b.log.WithField("bridge", m.peer), "peers", "too many bridges on the broker; ignoring this one")
+		return
+	}
+	b.updateMembers(client)
+}
+
+// updateMembers recomputes the fleet's members, and on a change hands the
+// nodes this bridge lost to the others (their last state, on the shared
+// copies) and subscribes to the replies of the nodes it gained.
+func (b *Bridge) updateMembers(client mqtt.Client) {
+	var members []string
+	for id, p := range b.peers {
+		if p.online && p.auto {
+			members = append(members, id)
+		}
+	}
+	if b.ready.Load() {
+		members = append(members, b.cfg.BridgeID)
+	}
+	slices.Sort(members)
+	if slices.Equal(members, b.members) {
+		return
+	}
+	b.members = members
+	moved, handover := b.sampler.SetMembers(members, b.now())
+	if handover != nil {
+		b.publishStates(client, handover)
+	}
+	b.syncReplies(client)
+	b.log.WithField("members", members).WithField("moved", moved).WithField("sampling", len(b.sampler.Online())).
+		Info("fleet changed; agents shared anew")
+}
+
+// syncReplies subscribes to the reply topic of every node this bridge
+// samples and unsubscribes the others' (perNode only). Subscribing goes
+// out on the connection before the next request, so the first reply finds
+// it in place.
+func (b *Bridge) syncReplies(client mqtt.Client) {
+	if !b.perNode() {
+		return
+	}
+	if b.replySubs == nil {
+		b.replySubs = make(map[string]bool)
+	}
+	want := b.sampler.Online()
+	add := make(map[string]byte)
+	keep := make(map[string]bool, len(want))
+	for _, n := range want {
+		keep[n] = true
+		if !b.replySubs[n] {
+			add[b.replyTopic(n)] = 0
+			b.replySubs[n] = true
+		}
+	}
+	var drop []string
+	for n := range b.replySubs {
+		if !keep[n] {
+			drop = append(drop, b.replyTopic(n))
+			delete(b.replySubs, n)
+		}
+	}
+	if len(add) > 0 {
+		client.SubscribeMultiple(add, b.handle)
+	}
+	if len(drop) > 0 {
+		client.Unsubscribe(drop...)
+	}
+}
+
+func (b *Bridge) replyTopic(node string) string {
+	return wire.Topics{Prefix: b.cfg.TopicPrefix, Node: node}.Reply()
 }
 
 // event hands a connection event to the outputs that listen for it.
-func (b *Bridge) event(ev event, rs *restore) {
+func (b *Bridge) event(client mqtt.Client, ev event, rs *restore) {
 	switch ev {
 	case evStateSubscribed:
 		rs.subscribed()
 	case evConnected:
+		// A clean session lost the per-node subscriptions.
+		b.replySubs = nil
+		b.syncReplies(client)
+		b.publishShard(client)
 		now := b.now()
 		for _, o := range b.outputs {
 			if l, ok := o.(ConnectListener); ok {
@@ -359,13 +536,28 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 
 // message handles one message from the inbox: an agent's, or a persisted
 // state copy while the restore waits.
-func (b *Bridge) message(m message, rs *restore) error {
+func (b *Bridge) message(client mqtt.Client, m message, rs *restore) error {
 	if m.valid {
-		return b.process(m)
+		err := b.process(m)
+		if m.kind == wire.KindStatus && b.perNode() {
+			b.syncReplies(client)
+		}
+		return err
 	}
-	if _, ok := b.topics().ParseNodeState(m.topic); ok {
-		if s := b.readState(m); s != nil {
+	if m.peer != "" {
+		b.peerMessage(client, m)
+		return nil
+	}
+	if node, ok := b.stateTopics().Parse(m.topic); ok {
+		s := b.readState(m)
+		switch {
+		case s == nil:
+		case !b.ready.Load():
 			rs.add(s)
+		case b.cfg.Shard.Auto:
+			if ns, ok := s.Nodes[node]; ok {
+				b.sampler.Offer(node, ns)
+			}
 		}
 		return nil
 	}
@@ -405,7 +597,11 @@ func (b *Bridge) handle(_ mqtt.Client, m mqtt.Message) {
 		}
 		return
 	}
-	msg.node, msg.kind, msg.valid = wire.ParseTopic(b.cfg.TopicPrefix, msg.topic)
+	if id, kind, ok := wire.ParseBridgeTopic(b.cfg.TopicPrefix, msg.topic); ok {
+		msg.peer, msg.kind = id, kind
+	} else {
+		msg.node, msg.kind, msg.valid = wire.ParseTopic(b.cfg.TopicPrefix, msg.topic)
+	}
 	if msg.valid && msg.kind == wire.KindReply {
 		r, err := wire.DecodeReply(msg.payload)
 		msg.reply, msg.err, msg.payload = &r, err, nil

@@ -29,7 +29,7 @@ type Config struct {
 	StateDir      string        `split_words:"true" desc:"directory for state.json, the persisted totals (default: none; as a Netdata plugin: NETDATA_LIB_DIR); a retained copy is kept on the broker either way"`
 	StateInterval time.Duration `split_words:"true" default:"1m" desc:"how often the totals are saved"`
 
-	Shard Shard `split_words:"true" desc:"k/n: this bridge samples the agents whose node id hashes to k of n (0 <= k < n), so n bridges share one broker; empty: all"`
+	Shard Shard `split_words:"true" desc:"auto: share the agents with the other auto bridges online on this broker, and take over theirs when they go (docs/scale-out.md); k/n: sample the agents whose node id hashes to k of n (0 <= k < n); empty: all"`
 
 	Tariffs    string     `split_words:"true" desc:"tariff schedule, e.g. happy=00:00-07:00;normal=* (see docs/tariffs.md); empty: no tariff accounting"`
 	TariffTZ   TariffZone `split_words:"true" desc:"time zone of the tariff schedule and billing cycles: an IANA name such as Europe/Berlin, or a fixed UTC offset ±HH:MM such as +05:30 (default: the system's)"`
@@ -113,27 +113,43 @@ func (c *Config) parseTariffs() (*Tariffs, error) {
 	return &Tariffs{Schedule: s, BillingDay: int(c.BillingDay), Caps: caps}, nil
 }
 
-// Shard is IFSTAT_SHARD, k/n: this bridge samples the agents whose node id
-// hashes to K of N. The zero value (unset) samples all.
-type Shard struct{ K, N int }
+// Shard is IFSTAT_SHARD. Auto: the agents are shared among the auto
+// bridges online, by rendezvous hashing (Owner). Otherwise k/n: this
+// bridge samples the agents whose node id hashes to K of N. The zero value
+// (unset) samples all.
+type Shard struct {
+	K, N int
+	Auto bool
+}
 
-// Decode parses k/n with 0 <= k < n <= 1024; empty is the zero Shard.
+// ShardAuto is the IFSTAT_SHARD value of a fleet bridge.
+const ShardAuto = "auto"
+
+// Decode parses auto, or k/n with 0 <= k < n <= 1024; empty is the zero
+// Shard.
 func (s *Shard) Decode(v string) error {
-	if v == "" {
+	switch strings.ToLower(v) {
+	case "":
 		*s = Shard{}
+		return nil
+	case ShardAuto:
+		*s = Shard{Auto: true}
 		return nil
 	}
 	ks, ns, ok := strings.Cut(v, "/")
 	k, err1 := strconv.Atoi(ks)
 	n, err2 := strconv.Atoi(ns)
 	if !ok || err1 != nil || err2 != nil || n < 1 || n > 1024 || k < 0 || k >= n {
-		return errors.New("want k/n with 0 <= k < n <= 1024, e.g. 0/2")
+		return errors.New("want auto, or k/n with 0 <= k < n <= 1024, e.g. 0/2")
 	}
 	*s = Shard{K: k, N: n}
 	return nil
 }
 
 func (s Shard) String() string {
+	if s.Auto {
+		return ShardAuto
+	}
 	if s.N == 0 {
 		return ""
 	}

@@ -41,6 +41,7 @@ func TestConfigLoad(t *testing.T) {
 	}{
 		{"defaults", nil, "", ""},
 		{"shard", map[string]string{"IFSTAT_SHARD": "1/2"}, "", ""},
+		{"shard auto", map[string]string{"IFSTAT_SHARD": "Auto"}, "", ""},
 		{"tariffs", map[string]string{"IFSTAT_TARIFFS": "happy=00:00-07:00;normal=*", "IFSTAT_TARIFF_TZ": "Europe/Berlin", "IFSTAT_TARIFF_CAPS": "normal=500GB"}, "", ""},
 		{"interval too short", map[string]string{"IFSTAT_INTERVAL": "50ms"}, "IFSTAT_INTERVAL", ""},
 		{"netdata", map[string]string{"IFSTAT_NETDATA": "yes"}, "IFSTAT_NETDATA", `IFSTAT_NETDATA: "yes": must be auto, on or off`},
@@ -52,7 +53,7 @@ func TestConfigLoad(t *testing.T) {
 		{"ha prefix", map[string]string{"IFSTAT_HA_PREFIX": "a/b"}, "IFSTAT_HA_PREFIX", ""},
 		{"ha interval", map[string]string{"IFSTAT_HA_INTERVAL": "0s"}, "IFSTAT_HA_INTERVAL", ""},
 		{"state dir", map[string]string{"IFSTAT_STATE_DIR": "/nonexistent/x"}, "IFSTAT_STATE_DIR", ""},
-		{"shard syntax", map[string]string{"IFSTAT_SHARD": "2"}, "IFSTAT_SHARD", `IFSTAT_SHARD: "2": want k/n with 0 <= k < n <= 1024, e.g. 0/2`},
+		{"shard syntax", map[string]string{"IFSTAT_SHARD": "2"}, "IFSTAT_SHARD", `IFSTAT_SHARD: "2": want auto, or k/n with 0 <= k < n <= 1024, e.g. 0/2`},
 		{"shard range", map[string]string{"IFSTAT_SHARD": "2/2"}, "IFSTAT_SHARD", ""},
 		{"tariff overlap", map[string]string{"IFSTAT_TARIFFS": "a=00:00-08:00;b=07:00-09:00;c=*"}, "IFSTAT_TARIFFS",
 			`IFSTAT_TARIFFS: "a=00:00-08:00;b=07:00-09:00;c=*": tariff "b": overlaps tariff "a" on Mon 07:00`},

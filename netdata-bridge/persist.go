@@ -51,6 +51,15 @@ func (b *Bridge) saveState(c mqtt.Client, wait bool) {
 			b.log.WithError(err).Error("saving state file")
 		}
 	}
+	last := b.publishStates(c, snap)
+	if wait && last != nil {
+		mqttx.Wait(last, 2e9)
+	}
+}
+
+// publishStates publishes one retained copy per node of snap and returns
+// the last token (nil if none).
+func (b *Bridge) publishStates(c mqtt.Client, snap *state.Snapshot) mqtt.Token {
 	var last mqtt.Token
 	for node := range snap.Nodes {
 		p, err := state.EncodeNode(snap, node)
@@ -58,9 +67,7 @@ func (b *Bridge) saveState(c mqtt.Client, wait bool) {
 			b.log.WithError(err).WithField("node", node).Error("encoding state")
 			continue
 		}
-		last = c.Publish(b.topics().NodeState(node), 1, true, p)
+		last = c.Publish(b.stateTopics().Node(node), 1, true, p)
 	}
-	if wait && last != nil {
-		mqttx.Wait(last, 2e9)
-	}
+	return last
 }

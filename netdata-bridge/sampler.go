@@ -81,6 +81,10 @@ type SamplerConfig struct {
 	// the nodes whose stable hash modulo Shards is Shard. Shards 0 or 1
 	// means all.
 	Shard, Shards int
+	// Auto shares the agents among the fleet's bridges (IFSTAT_SHARD=auto):
+	// this one samples the nodes whose Owner among SetMembers is Self.
+	Auto bool
+	Self string
 	// ObsoleteAfter is how long an interface may be absent before its
 	// charts are removed.
 	ObsoleteAfter time.Duration
@@ -116,6 +120,7 @@ type iface struct {
 type agent struct {
 	node   string
 	online bool
+	owned  bool // Owner is this bridge; always set without Auto
 	info   *wire.Info
 
 	pendingID   string
@@ -141,6 +146,8 @@ type Sampler struct {
 	// stay here, so the next snapshot keeps them.
 	restored map[string]state.NodeState
 	snapSeq  uint64
+
+	members []string // the fleet's auto bridges online, sorted (Auto only)
 }
 
 // NewSampler returns a sampler for cfg.
@@ -158,13 +165,95 @@ func NewSampler(cfg SamplerConfig) *Sampler {
 // Stats returns the counters so far.
 func (s *Sampler) Stats() Stats { return s.stats }
 
-// Wanted reports whether node is sampled at all (the IFSTAT_NODES filter
-// and this bridge's shard).
+// Wanted reports whether node is followed at all (the IFSTAT_NODES filter
+// and this bridge's k/n shard). With Auto every node is followed, and
+// sampled while this bridge is its Owner.
 func (s *Sampler) Wanted(node string) bool {
 	if s.allow != nil && !s.allow[node] {
 		return false
 	}
-	return s.cfg.Shards <= 1 || ShardOf(node, s.cfg.Shards) == s.cfg.Shard
+	return s.cfg.Auto || s.cfg.Shards <= 1 || ShardOf(node, s.cfg.Shards) == s.cfg.Shard
+}
+
+// Sampled reports whether node is online and this bridge asks it.
+func (s *Sampler) Sampled(node string) bool {
+	a := s.agents[node]
+	return a != nil && a.online && a.owned
+}
+
+// Owner is the bridge among members that samples node: rendezvous
+// (highest random weight) hashing, so every bridge that sees the same
+// members agrees without talking to the others, and a bridge that leaves
+// or joins moves only its own share of the nodes. "" without members.
+func Owner(node string, members []string) string {
+	var best string
+	var bestW uint64
+	for _, m := range members {
+		if w := weight(m, node); best == "" || w > bestW || w == bestW && m < best {
+			best, bestW = m, w
+		}
+	}
+	return best
+}
+
+// weight is FNV-1a over member, a separator no id contains, and node,
+// through the SplitMix64 finalizer: FNV alone leaves ids that differ in
+// their last byte with close weights.
+func weight(member, node string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(member))
+	h.Write([]byte{'/'})
+	h.Write([]byte(node))
+	x := h.Sum64()
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// SetMembers sets the fleet's auto bridges online (Auto only; the caller
+// includes this bridge once it samples). Nodes this bridge no longer owns
+// stop being asked at once; their trackers are dropped, and handover holds
+// their last state for the next owner (nil if none). Nodes it now owns are
+// asked from the next Tick, continuing from the newest state copy Offer
+// kept.
+func (s *Sampler) SetMembers(members []string, now time.Time) (moved int, handover *state.Snapshot) {
+	s.members = slices.Sorted(slices.Values(members))
+	for node, a := range s.agents {
+		owned := Owner(node, s.members) == s.cfg.Self
+		if owned == a.owned {
+			continue
+		}
+		moved++
+		a.owned, a.pendingID = owned, ""
+		if owned || len(a.ifaces) == 0 {
+			continue
+		}
+		if handover == nil {
+			s.snapSeq++
+			handover = &state.Snapshot{Bridge: s.cfg.Self, Saved: now, Seq: s.snapSeq, Nodes: map[string]state.NodeState{}}
+		}
+		ns := s.nodeState(a, now, s.snapSeq)
+		handover.Nodes[node] = ns
+		s.restored[node] = ns
+		a.ifaces = make(map[string]*iface)
+	}
+	return moved, handover
+}
+
+// Offer keeps a node's state copy written by the fleet (Auto), if it is
+// newer than what is kept, for when this bridge samples the node next. A
+// node this bridge samples and has trackers for is its own to write: the
+// offer is ignored.
+func (s *Sampler) Offer(node string, ns state.NodeState) {
+	if !s.Wanted(node) {
+		return
+	}
+	if a := s.agents[node]; a != nil && a.owned && len(a.ifaces) > 0 {
+		return
+	}
+	if old, ok := s.restored[node]; !ok || ns.Newer(old) {
+		s.restored[node] = ns
+	}
 }
 
 // ShardOf is the shard (0..shards-1) that samples node: FNV-1a of the node
@@ -178,7 +267,7 @@ func ShardOf(node string, shards int) int {
 func (s *Sampler) agent(node string) *agent {
 	a := s.agents[node]
 	if a == nil {
-		a = &agent{node: node, ifaces: make(map[string]*iface)}
+		a = &agent{node: node, ifaces: make(map[string]*iface), owned: !s.cfg.Auto || Owner(node, s.members) == s.cfg.Self}
 		s.agents[node] = a
 	}
 	return a
@@ -219,7 +308,7 @@ func (s *Sampler) AgentInfo(node string) *wire.Info {
 func (s *Sampler) Online() []string {
 	var nodes []string
 	for n, a := range s.agents {
-		if a.online {
+		if a.online && a.owned {
 			nodes = append(nodes, n)
 		}
 	}
@@ -282,7 +371,7 @@ func (s *Sampler) Reply(topicNode string, r *wire.Reply, now time.Time) (*NodeSa
 		return nil, DropForged
 	}
 	a := s.agents[r.Node]
-	if a == nil || !a.online {
+	if a == nil || !a.online || !a.owned {
 		s.stats.Unexpected++
 		return nil, DropUnexpected
 	}
@@ -455,33 +544,43 @@ func (s *Sampler) Restore(snap *state.Snapshot) {
 
 // Snapshot captures every tracker's state and refresh fit, and keeps the
 // restored state of nodes not seen in this run, so nothing persisted is
-// dropped.
+// dropped. With Auto it holds only the nodes this bridge samples.
 func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
 	s.snapSeq++
 	snap := &state.Snapshot{Bridge: bridgeID, Saved: now, Seq: s.snapSeq, Nodes: make(map[string]state.NodeState, len(s.agents))}
-	for node, ns := range s.restored {
-		snap.Nodes[node] = ns
+	if !s.cfg.Auto {
+		// With Auto, the copies of nodes other bridges sample are theirs
+		// to write.
+		for node, ns := range s.restored {
+			snap.Nodes[node] = ns
+		}
 	}
 	for node, a := range s.agents {
-		if len(a.ifaces) == 0 {
+		if len(a.ifaces) == 0 || !a.owned {
 			continue
 		}
-		ns := state.NodeState{Saved: now, Seq: s.snapSeq, Ifaces: make(map[string]rate.Checkpoint, len(a.ifaces))}
-		// Interfaces restored but not (yet) seen again are kept too.
-		for name, cp := range s.restored[node].Ifaces {
-			ns.Ifaces[name] = cp
-		}
-		for name, f := range a.ifaces {
-			ns.Ifaces[name] = f.tracker.Snapshot()
-		}
-		ns.Extra = s.restored[node].Extra
-		ns.Extra = withExtra(ns.Extra, fitKey, snapshotFits(a, ns.Ifaces, ns.Extra[fitKey]))
-		if s.cfg.Tariffs != nil {
-			ns.Extra = withExtra(ns.Extra, extraKey, snapshotTariffs(a, ns.Extra[extraKey]))
-		}
-		snap.Nodes[node] = ns
+		snap.Nodes[node] = s.nodeState(a, now, s.snapSeq)
 	}
 	return snap
+}
+
+// nodeState captures a node's trackers, refresh fits and tariffs, with the
+// restored state of interfaces not (yet) seen again.
+func (s *Sampler) nodeState(a *agent, now time.Time, seq uint64) state.NodeState {
+	node := a.node
+	ns := state.NodeState{Saved: now, Seq: seq, Ifaces: make(map[string]rate.Checkpoint, len(a.ifaces))}
+	for name, cp := range s.restored[node].Ifaces {
+		ns.Ifaces[name] = cp
+	}
+	for name, f := range a.ifaces {
+		ns.Ifaces[name] = f.tracker.Snapshot()
+	}
+	ns.Extra = s.restored[node].Extra
+	ns.Extra = withExtra(ns.Extra, fitKey, snapshotFits(a, ns.Ifaces, ns.Extra[fitKey]))
+	if s.cfg.Tariffs != nil {
+		ns.Extra = withExtra(ns.Extra, extraKey, snapshotTariffs(a, ns.Extra[extraKey]))
+	}
+	return ns
 }
 
 // maxFitWindowNS is the widest window of an adaptive agent (wire.

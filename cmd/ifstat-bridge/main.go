@@ -155,7 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cfg.HA {
 		ha, err := haout.New(discovery.Options{
 			HAPrefix: cfg.HAPrefix, TopicPrefix: cfg.TopicPrefix, BridgeID: cfg.BridgeID,
-			BridgeVersion: version, Interval: cfg.HAInterval, SampleInterval: cfg.Interval,
+			BridgeVersion: version, Interval: cfg.HAInterval, SampleInterval: cfg.Interval, Fleet: cfg.Shard.Auto,
 		}, b.Publisher(), cfg.ObsoleteAfter, log.WithField("component", "ha"))
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)

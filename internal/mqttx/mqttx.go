@@ -1,6 +1,7 @@
 package mqttx
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -64,6 +65,10 @@ type Options struct {
 	OnLost func(error)
 	// Log receives connection events; nil discards them.
 	Log *logrus.Entry
+	// KeepAlive replaces the package's KeepAlive when positive. The broker
+	// publishes the will after 1.5 times it without a packet, so a client
+	// whose will others act on (a fleet bridge) needs a short one.
+	KeepAlive time.Duration
 }
 
 // NewClient returns a client configured from o. It does not connect: call
@@ -90,7 +95,7 @@ func NewClient(o Options) (mqtt.Client, error) {
 		SetConnectRetryInterval(ConnectRetryInterval).
 		SetMaxReconnectInterval(MaxReconnectInterval).
 		SetConnectTimeout(ConnectTimeout).
-		SetKeepAlive(KeepAlive).
+		SetKeepAlive(cmp.Or(o.KeepAlive, KeepAlive)).
 		SetWriteTimeout(WriteTimeout)
 	if c.Username != "" {
 		opts.SetUsername(c.Username)

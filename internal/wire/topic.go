@@ -68,17 +68,52 @@ func (b BridgeTopics) base() string { return b.Prefix + "/bridge/" + b.BridgeID 
 // bridge's LWT and Home Assistant's availability topic.
 func (b BridgeTopics) Status() string { return b.base() + "/status" }
 
-// NodeState is P/bridge/<id>/state/<node>: the node's persisted rate
-// checkpoints and totals, retained.
-func (b BridgeTopics) NodeState(node string) string { return b.base() + "/state/" + node }
+// Shard is P/bridge/<id>/shard: the bridge's IFSTAT_SHARD ("auto", "k/n"
+// or "all"), retained. The auto bridges whose Status is online share the
+// agents (see netdata-bridge's Owner).
+func (b BridgeTopics) Shard() string { return b.base() + "/shard" }
 
-// StateFilter is the subscription that receives every node's NodeState.
-func (b BridgeTopics) StateFilter() string { return b.base() + "/state/+" }
+// States are the bridge's own retained state copies, P/bridge/<id>/state/<node>.
+func (b BridgeTopics) States() StateTopics { return StateTopics{base: b.base() + "/state/"} }
 
-// ParseNodeState returns the node of a NodeState topic of this bridge,
-// ok=false for any other topic or an invalid node id.
-func (b BridgeTopics) ParseNodeState(topic string) (node string, ok bool) {
-	node, ok = strings.CutPrefix(topic, b.base()+"/state/")
+// BridgeFilter is the subscription P/bridge/+/<kind>, every bridge's topic
+// of that kind.
+func BridgeFilter(prefix, kind string) string { return prefix + "/bridge/+/" + kind }
+
+// ParseBridgeTopic splits P/bridge/<id>/<kind>; ok=false for any other
+// topic or an invalid id.
+func ParseBridgeTopic(prefix, topic string) (id, kind string, ok bool) {
+	rest, found := strings.CutPrefix(topic, prefix+"/bridge/")
+	if !found {
+		return "", "", false
+	}
+	id, kind, found = strings.Cut(rest, "/")
+	if !found || strings.Contains(kind, "/") || !ValidNode(id) {
+		return "", "", false
+	}
+	return id, kind, true
+}
+
+// FleetStates are the state copies shared by the auto bridges,
+// P/fleet/state/<node>, so that whichever bridge samples a node next
+// continues its totals. The extra level keeps them apart from a node
+// named "fleet", as for BridgeTopics.
+func FleetStates(prefix string) StateTopics { return StateTopics{base: prefix + "/fleet/state/"} }
+
+// StateTopics are retained per-node state copies (the persisted rate
+// checkpoints and totals) under one base.
+type StateTopics struct{ base string }
+
+// Node is the topic of node's copy.
+func (s StateTopics) Node(node string) string { return s.base + node }
+
+// Filter is the subscription that receives every node's copy.
+func (s StateTopics) Filter() string { return s.base + "+" }
+
+// Parse returns the node of a copy's topic, ok=false for any other topic or
+// an invalid node id.
+func (s StateTopics) Parse(topic string) (node string, ok bool) {
+	node, ok = strings.CutPrefix(topic, s.base)
 	if !ok || !ValidNode(node) {
 		return "", false
 	}

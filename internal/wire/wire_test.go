@@ -314,8 +314,8 @@ func TestBridgeAndHATopics(t *testing.T) {
 	for _, tt := range []struct{ got, want string }{
 		{Topics{Prefix: "ifstat", Node: "er-x"}.State(), "ifstat/er-x/state"},
 		{b.Status(), "home/ifstat/bridge/nas/status"},
-		{b.NodeState("er-x"), "home/ifstat/bridge/nas/state/er-x"},
-		{b.StateFilter(), "home/ifstat/bridge/nas/state/+"},
+		{b.States().Node("er-x"), "home/ifstat/bridge/nas/state/er-x"},
+		{b.States().Filter(), "home/ifstat/bridge/nas/state/+"},
 		{HABirthTopic(""), "homeassistant/status"},
 		{HABirthTopic("ha"), "ha/status"},
 		{HAConfigTopic("", "sensor", "ifstat_er-x", "eth0_rx"), "homeassistant/sensor/ifstat_er-x/eth0_rx/config"},
@@ -338,7 +338,7 @@ func TestBridgeAndHATopics(t *testing.T) {
 		{"ifstat/bridge/nas/state/ER-X", "", false},
 		{"ifstat/er-x/reply", "", false},
 	} {
-		node, ok := b.ParseNodeState(tt.topic)
+		node, ok := b.States().Parse(tt.topic)
 		if node != tt.node || ok != tt.ok {
 			t.Errorf("ParseNodeState(%q) = %q, %v, want %q, %v", tt.topic, node, ok, tt.node, tt.ok)
 		}

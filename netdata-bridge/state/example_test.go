@@ -32,7 +32,7 @@ func ExampleMerge() {
 	for _, n := range []string{"er-x", "rpi"} {
 		fmt.Println(n, m.Nodes[n].Ifaces["eth0"].Totals[rate.RxBytes])
 	}
-	fmt.Println(wire.BridgeTopics{Prefix: "ifstat", BridgeID: "nas"}.NodeState("er-x"))
+	fmt.Println(wire.BridgeTopics{Prefix: "ifstat", BridgeID: "nas"}.States().Node("er-x"))
 	// Output:
 	// er-x 1500
 	// rpi 500

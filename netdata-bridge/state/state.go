@@ -263,6 +263,9 @@ next:
 }
 
 // newer reports whether (ta, sa) is strictly later than (tb, sb).
+// Newer reports whether n was saved after old (by Saved, then Seq).
+func (n NodeState) Newer(old NodeState) bool { return newer(n.Saved, n.Seq, old.Saved, old.Seq) }
+
 func newer(ta time.Time, sa uint64, tb time.Time, sb uint64) bool {
 	if !ta.Equal(tb) {
 		return ta.After(tb)
