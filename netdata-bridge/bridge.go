@@ -96,7 +96,11 @@ const maxPeers = 1024
 // fleetKeepAlive is the MQTT keepalive of an auto bridge: the broker
 // publishes a dead bridge's will after 1.5 times it, and the others take
 // over its agents at their next tick, within 5 s of its end.
-const fleetKeepAlive = 2 * time.Second
+const fleetKeepAlive = 1 * time.Second
+
+// saveAfterMove is how many intervals after a change of the fleet an auto
+// bridge saves its copies: the nodes it took over have answered by then.
+const saveAfterMove = 3
 
 type event int
 
@@ -129,6 +133,11 @@ type Bridge struct {
 	// broker, and the auto ones online, this one included once it samples.
 	peers   map[string]peer
 	members []string
+	// saveAt, when set, is when to save the state copies early: an auto
+	// bridge that took nodes over writes their copies within a few ticks,
+	// so that the next owner finds one even if this bridge dies before its
+	// periodic save.
+	saveAt time.Time
 	// replySubs are the nodes whose reply topic is subscribed one by one
 	// (perNode); nil while a reconnect wiped them.
 	replySubs map[string]bool
@@ -438,6 +447,9 @@ func (b *Bridge) updateMembers(client mqtt.Client) {
 		b.publishStates(client, handover)
 	}
 	b.syncReplies(client)
+	if moved > 0 {
+		b.saveAt = b.now().Add(saveAfterMove * b.cfg.Interval)
+	}
 	b.log.WithField("members", members).WithField("moved", moved).WithField("sampling", len(b.sampler.Online())).
 		Info("fleet changed; agents shared anew")
 }
@@ -530,6 +542,10 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 		// QoS 0 and not awaited: the loop must never wait on the broker,
 		// and a request lost in a reconnect is a gap.
 		client.Publish(wire.Topics{Prefix: b.cfg.TopicPrefix, Node: r.Node}.Request(), 0, false, r.Payload)
+	}
+	if !b.saveAt.IsZero() && !now.Before(b.saveAt) {
+		b.saveAt = time.Time{}
+		b.saveState(client, false)
 	}
 	return nil
 }

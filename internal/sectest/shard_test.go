@@ -21,14 +21,20 @@ import (
 
 // simAgent is a lightweight agent on a paho connection: it announces
 // itself like the real one (retained online, offline as its will) and
-// answers every request with counters that grow 125,000 bytes/s received
-// and 12,500 sent on its own monotonic clock.
+// answers every request with the counters that counters gives for its own
+// monotonic clock.
 type simAgent struct {
 	node     string
 	requests atomic.Int64
 }
 
-func startSim(t *testing.T, b *brokertest.Broker, node string) *simAgent {
+// ramp grows 125,000 bytes/s received and 12,500 sent.
+func ramp(mono time.Duration) (rx, tx uint64) {
+	s := mono.Seconds()
+	return 1e6 + uint64(125_000*s), 2e6 + uint64(12_500*s)
+}
+
+func startSim(t *testing.T, b *brokertest.Broker, node string, counters func(mono time.Duration) (rx, tx uint64)) *simAgent {
 	t.Helper()
 	a := &simAgent{node: node}
 	topics := wire.Topics{Prefix: wire.DefaultPrefix, Node: node}
@@ -43,8 +49,7 @@ func startSim(t *testing.T, b *brokertest.Broker, node string) *simAgent {
 		}
 		a.requests.Add(1)
 		mono := time.Since(begin)
-		s := mono.Seconds()
-		rx, tx := 1e6+uint64(125_000*s), 2e6+uint64(12_500*s)
+		rx, tx := counters(mono)
 		p, err := json.Marshal(wire.Reply{
 			ID: req.ID, Node: node, MonoNS: int64(mono) + 1, TimeNS: time.Now().UnixNano(),
 			BootID: "sim-boot", RunID: "sim-run",
@@ -79,7 +84,7 @@ func TestShardedBridges(t *testing.T) {
 	want := [2][]string{}
 	for i := range agents {
 		node := fmt.Sprintf("router-%02d", i)
-		sims[node] = startSim(t, b, node)
+		sims[node] = startSim(t, b, node, ramp)
 		k := bridge.ShardOf(node, 2)
 		want[k] = append(want[k], node)
 	}
