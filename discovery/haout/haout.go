@@ -441,9 +441,10 @@ func (o *Output) enqueue(r *router) {
 }
 
 // configBudget is how many configs Tick may send at now: ConfigsPerSecond
-// over the time since the previous Tick, that time taken as at most one
-// tick (and as one tick on the first call), so that a stalled loop does
-// not make up for it with a larger burst.
+// over the time since the previous Tick, that time taken as at most a
+// second, or the sample interval when longer (and as that on the first
+// call), so that a stalled loop does not make up for it with a larger
+// burst.
 func (o *Output) configBudget(now time.Time) int {
 	span := max(time.Second, o.opts.SampleInterval)
 	if !o.lastTick.IsZero() {
