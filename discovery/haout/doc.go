@@ -35,8 +35,12 @@
 //     its device description (hostname, version, OS, arch, kernel) changed;
 //     all configs again on HA's birth and after every (re)connect of the
 //     bridge's client (a retained config published while disconnected is
-//     lost, and a broker without persistence forgets them). On HA's birth
-//     the last states follow once the configs are out (with a
+//     lost, and a broker without persistence forgets them). They are not
+//     sent there and then but queued, each router once, and Tick sends
+//     ConfigsPerSecond of them, so that a fleet first seen at start-up
+//     does not delay the request rounds; a router gets no state before its
+//     first configs. On HA's birth the last states follow once the
+//     router's configs are out (with a
 //     TokenPublisher such as PahoPublisher: every config token completed)
 //     and BirthStateDelay later, so HA has subscribed to the new entities'
 //     state topics before their values arrive.

@@ -51,6 +51,17 @@ const BirthStateDelay = 1500 * time.Millisecond
 // not acknowledge within it gets the states anyway.
 const configWait = 10 * time.Second
 
+// ConfigsPerSecond is the rate at which Tick sends queued discovery
+// configs. A router has about 106 configs, and a bridge that meets 5,000
+// routers at start-up has half a million to send; sent at once, inside the
+// loop goroutine, they delay the request rounds. 4,000 a second is about 38
+// routers a second: with a 1 s tick, a few milliseconds of the loop's time
+// per tick (publishing one config through paho costs a few microseconds),
+// few enough that HA's own discovery (one entity created per config, on
+// one event loop) keeps up, and enough that 1,000 routers are all in HA
+// within half a minute and 5,000 within about two and a quarter minutes.
+const ConfigsPerSecond = 4000
+
 // maxRejected bounds the remembered invalid interface names per router, so
 // an agent that invents names cannot grow memory.
 const maxRejected = 256
@@ -77,6 +88,17 @@ type Output struct {
 	births uint64
 	// birthWG tracks Birth's state goroutines (tests wait on it).
 	birthWG sync.WaitGroup
+
+	// queue holds the routers whose configs are to be sent, oldest first,
+	// each at most once; Tick sends them at ConfigsPerSecond. The configs
+	// are built when sent, so the newest set wins and an interface removed
+	// meanwhile is not brought back.
+	queue []*router
+	// lastTick is the bridge time of the previous Tick, for the budget.
+	lastTick time.Time
+	// birthStates are the last states Birth still has to republish, by
+	// node: each goes out once its router's requeued configs were sent.
+	birthStates map[string]*discovery.State
 }
 
 // TokenPublisher is a bridge.Publisher that also returns paho's token for a
@@ -99,8 +121,11 @@ type router struct {
 	// with the same id.
 	ids      map[string]string
 	rejected map[string]bool
-	// configured is set once the router's configs were published.
+	// configured is set once the router's configs were published. Until
+	// then its windows are dropped unpublished: HA has no entity for them.
 	configured bool
+	// queued is set while the router is in Output.queue.
+	queued bool
 	// tariffs is the tariff set of the latest samples that carried one;
 	// every interface gets its entities.
 	tariffs []discovery.Tariff
@@ -319,7 +344,7 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 		o.remove(r, gone)
 	}
 	if changed {
-		o.publishConfigs(r)
+		o.enqueue(r)
 	}
 	return nil
 }
@@ -347,7 +372,8 @@ func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffStat
 	a.rated = true
 }
 
-// trimWindows publishes the oldest windows early when Tick is not being
+// trimWindows publishes (or, for a router not yet configured, drops) the
+// oldest windows early when Tick is not being
 // called, so memory stays bounded.
 func (o *Output) trimWindows(r *router) {
 	for len(r.windows) > maxPendingWindows {
@@ -404,16 +430,77 @@ func (o *Output) names(r *router) []string {
 	return names
 }
 
-func (o *Output) publishConfigs(r *router) []mqtt.Token {
+// enqueue queues the router's configs for Tick; a router already queued
+// keeps its place.
+func (o *Output) enqueue(r *router) {
+	if r.invalid || r.queued {
+		return
+	}
+	r.queued = true
+	o.queue = append(o.queue, r)
+}
+
+// configBudget is how many configs Tick may send at now: ConfigsPerSecond
+// over the time since the previous Tick, that time taken as at most a
+// second, or the sample interval when longer (and as that on the first
+// call), so that a stalled loop does not make up for it with a larger
+// burst.
+func (o *Output) configBudget(now time.Time) int {
+	span := max(time.Second, o.opts.SampleInterval)
+	if !o.lastTick.IsZero() {
+		span = min(span, max(0, now.Sub(o.lastTick)))
+	}
+	o.lastTick = now
+	return int(int64(ConfigsPerSecond) * int64(span) / int64(time.Second))
+}
+
+// sendQueued sends the configs of queued routers, oldest first, a whole
+// router at a time, until the next router would exceed budget; the first
+// router always goes, so the queue moves even when one router has more
+// configs than the budget. It returns how many configs it sent. A router
+// whose last state Birth holds gets that state republished once its
+// configs are acknowledged, as Birth would have.
+func (o *Output) sendQueued(budget int) int {
+	sent := 0
+	var toks []mqtt.Token
+	var batch []*router
+	for len(o.queue) > 0 {
+		r := o.queue[0]
+		msgs := o.configs(r)
+		if sent > 0 && sent+len(msgs) > budget {
+			break
+		}
+		o.queue[0] = nil
+		o.queue = o.queue[1:]
+		r.queued = false
+		if msgs == nil {
+			continue
+		}
+		toks = append(toks, o.send(msgs, ConfigQoS)...)
+		r.configured = true
+		sent += len(msgs)
+		if o.birthStates[r.node] != nil {
+			batch = append(batch, r)
+		}
+	}
+	if len(o.queue) == 0 {
+		o.queue = nil // let the backing array go
+	}
+	if len(batch) > 0 {
+		o.birthBatch(batch, toks)
+	}
+	return sent
+}
+
+// configs builds the router's discovery configs; nil on error.
+func (o *Output) configs(r *router) []discovery.Message {
 	msgs, err := discovery.Configs(o.opts, discovery.Router{Node: r.node, Info: r.info, Ifaces: o.names(r), Tariffs: r.tariffs})
 	if err != nil {
 		// accept checked every name; only a bug gets here.
 		o.limiter.Warn(o.log.WithError(err).WithField("node", r.node), "configs:"+r.node, "cannot build discovery configs")
 		return nil
 	}
-	toks := o.send(msgs, ConfigQoS)
-	r.configured = true
-	return toks
+	return msgs
 }
 
 func (o *Output) remove(r *router, gone []string) {
@@ -452,12 +539,15 @@ func (o *Output) send(msgs []discovery.Message, qos byte) []mqtt.Token {
 	return toks
 }
 
-// Tick publishes every window that ended before t. The bridge calls it once
-// per clock tick, after the previous tick's gaps were emitted and before
-// the new requests go out; now is the bridge's clock, for age_s.
+// Tick sends queued configs, ConfigsPerSecond's worth (see sendQueued),
+// then publishes every window that ended before t. The bridge calls it
+// once per clock tick, after the previous tick's gaps were emitted and
+// before the new requests go out; now is the bridge's clock, for age_s
+// and the config budget.
 func (o *Output) Tick(t, now time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.sendQueued(o.configBudget(now))
 	tNS := t.UnixNano()
 	for _, node := range o.sortedNodes() {
 		r := o.nodes[node]
@@ -484,11 +574,15 @@ func (o *Output) sortedNodes() []string {
 	return nodes
 }
 
-// publishWindow sends the state of window end and forgets it.
+// publishWindow sends the state of window end and forgets it. A router
+// whose configs were never sent gets no state: its configs go first.
 func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 	w := r.windows[end]
 	delete(r.windows, end)
 	r.published = max(r.published, end)
+	if !r.configured {
+		return
+	}
 	st := discovery.State{
 		Time:   time.Unix(0, end).UTC(),
 		Window: o.interval,
@@ -568,47 +662,57 @@ func (rs refreshState) state() (period, atMost time.Duration, tooCoarse bool) {
 // bridge that stops.
 func (o *Output) Keepalive(time.Time) error { return nil }
 
-// Connected republishes the bridge's config and every router's configs
-// after a (re)connect: retained configs published while disconnected were
-// lost, and a broker without persistence forgot the others.
+// Connected republishes the bridge's config at once and queues every
+// router's configs for Tick after a (re)connect: retained configs
+// published while disconnected were lost, and a broker without
+// persistence forgot the others.
 func (o *Output) Connected(time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.publishBridge()
 	for _, node := range o.sortedNodes() {
-		if r := o.nodes[node]; !r.invalid && r.configured {
-			o.publishConfigs(r)
+		if r := o.nodes[node]; r.configured {
+			o.enqueue(r)
 		}
 	}
 }
 
-// Birth answers Home Assistant's "online" on its status topic: every
-// config again, then each router's last state so the entities show a value
-// at once instead of waiting for the next window. The states go out from a
-// goroutine once the configs are out (their tokens completed, with a
-// TokenPublisher) and BirthStateDelay later, so that HA has created the
-// entities and subscribed to their state topics; a router whose state was
-// published anew in the meantime, or a newer Birth, makes the old state
-// moot and it is not sent.
+// Birth answers Home Assistant's "online" on its status topic: the
+// bridge's configs at once, every router's configs again through the
+// queue, then each router's last state so the entities show a value at
+// once instead of waiting for the next window. A router's state goes out
+// from a goroutine once Tick sent its configs (their tokens completed,
+// with a TokenPublisher) and BirthStateDelay later, so that HA has created
+// the entities and subscribed to their state topics; a router whose state
+// was published anew in the meantime, or a newer Birth, makes the old
+// state moot and it is not sent.
 func (o *Output) Birth(time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	toks := o.publishBridge()
-	nodes := o.sortedNodes()
-	for _, node := range nodes {
-		if r := o.nodes[node]; !r.invalid && r.configured {
-			toks = append(toks, o.publishConfigs(r)...)
-		}
-	}
-	last := make(map[string]*discovery.State)
-	for _, node := range nodes {
-		if r := o.nodes[node]; !r.invalid && r.lastState != nil {
-			last[node] = r.lastState
-		}
-	}
+	o.publishBridge()
 	o.births++
-	if len(last) == 0 {
-		return
+	o.birthStates = make(map[string]*discovery.State)
+	for _, node := range o.sortedNodes() {
+		r := o.nodes[node]
+		if !r.configured {
+			continue
+		}
+		o.enqueue(r)
+		if r.lastState != nil {
+			o.birthStates[node] = r.lastState
+		}
+	}
+}
+
+// birthBatch republishes the Birth states of routers whose configs were
+// just sent with tokens toks, from a goroutine (see Birth). o.mu is held.
+func (o *Output) birthBatch(rs []*router, toks []mqtt.Token) {
+	nodes := make([]string, 0, len(rs))
+	last := make(map[string]*discovery.State, len(rs))
+	for _, r := range rs {
+		nodes = append(nodes, r.node)
+		last[r.node] = o.birthStates[r.node]
+		delete(o.birthStates, r.node)
 	}
 	birth := o.births
 	o.birthWG.Add(1)

@@ -150,6 +150,7 @@ func TestBirth(t *testing.T) {
 	out, rec, _ := scenario(t)
 	last := states(rec.take())
 	out.Birth(tick(12))
+	drain(out)
 	out.waitBirths()
 	want := append(bridgeConfigs(t), routerConfigs(t, erxInfo, awkward...)...)
 	want = append(want, last[len(last)-1])
@@ -163,6 +164,7 @@ func TestConnected(t *testing.T) {
 	out, rec, _ := scenario(t)
 	rec.take()
 	out.Connected(tick(12))
+	drain(out)
 	want := append(bridgeConfigs(t), routerConfigs(t, erxInfo, awkward...)...)
 	if diff := cmp.Diff(want, rec.take()); diff != "" {
 		t.Errorf("Connected published (-want +got):\n%s", diff)
@@ -208,6 +210,7 @@ func TestRemoval(t *testing.T) {
 		t.Errorf("state after removal: %s, want eth0 only", st[0].Payload)
 	}
 	run(t, out, a, 12, 12, vals)
+	drain(out)
 	if diff := cmp.Diff(routerConfigs(t, erxInfo, "eth0", "wg0"), rec.take()); diff != "" {
 		t.Errorf("wg0 back: published (-want +got):\n%s", diff)
 	}
@@ -280,6 +283,7 @@ func TestConfigTriggers(t *testing.T) {
 			if err := out.Emit(ns, tick(k)); err != nil {
 				t.Fatal(err)
 			}
+			drain(out)
 			got := rec.take()
 			if diff := cmp.Diff(st.want, got); diff != "" {
 				t.Errorf("published (-want +got):\n%s", diff)
@@ -317,6 +321,7 @@ func TestBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	drain(out)
 	if diff := cmp.Diff(routerConfigs(t, erxInfo, "eth0.100"), rec.take()); diff != "" {
 		t.Errorf("published (-want +got):\n%s", diff)
 	}

@@ -162,6 +162,7 @@ func TestMosquittoTariffs(t *testing.T) {
 		}
 	}
 	out.Emit(ns, tick(2))
+	drain(out)
 	checkRetained(t, b, pc, "ha-t2", configs([]discovery.Tariff{{Name: "happy"}, {Name: "day"}}, "eth0"), " after the rename and wg0's removal")
 	if t.Failed() {
 		t.Log(b.Log())
@@ -227,6 +228,7 @@ func TestMosquittoBirthOrder(t *testing.T) {
 	birthAt := time.Now()
 	pub.reset()
 	out.Birth(tick(12))
+	out.Tick(tick(12), tick(12).Add(time.Millisecond))
 	for !slices.ContainsFunc(snapshot(), func(a arrival) bool { return a.topic == stateTopic }) {
 		if time.Now().After(deadline.Add(guard)) {
 			t.Fatal("no state after the birth")

@@ -230,6 +230,7 @@ func TestPeakEntitiesFollowSampleInterval(t *testing.T) {
 			out, rec := newSubSecondOutput(t, tt.sample)
 			out.Emit(&bridge.NodeSample{Node: "er-x", Tick: tick(1), Reply: &wire.Reply{Node: "er-x"},
 				Ifaces: []bridge.IfaceSample{{Name: "eth0"}}}, tick(1))
+			drain(out)
 			o := testOptions()
 			o.SampleInterval = tt.sample
 			want, err := discovery.Configs(o, discovery.Router{Node: "er-x", Ifaces: []string{"eth0"}})

@@ -126,21 +126,25 @@ func TestTariffLifecycle(t *testing.T) {
 
 	// Without tariff data first: the plain set.
 	run(t, out, a, 0, 0, func(k int) map[string]rate.Values { return allAt(names, k) })
+	drain(out)
 	if diff := cmp.Diff(cfgs(nil, names...), configsOf(rec.take())); diff != "" {
 		t.Errorf("tick 0, no tariffs (-want +got):\n%s", diff)
 	}
 	// Tariff data arrives: everything again, with tariff entities.
 	runTariffs(t, out, a, names, 1, 1, happy)
+	drain(out)
 	if diff := cmp.Diff(cfgs(tariffSet, names...), configsOf(rec.take())); diff != "" {
 		t.Errorf("tick 1, tariffs arrive (-want +got):\n%s", diff)
 	}
 	// Same set: nothing.
 	runTariffs(t, out, a, names, 2, 2, happy)
+	drain(out)
 	if got := configsOf(rec.take()); len(got) != 0 {
 		t.Errorf("tick 2, same tariffs: published %d messages", len(got))
 	}
 	// A sample without tariff data keeps the set.
 	run(t, out, a, 3, 3, func(k int) map[string]rate.Values { return allAt(names, k) })
+	drain(out)
 	if got := configsOf(rec.take()); len(got) != 0 {
 		t.Errorf("tick 3, no tariff data: published %d messages", len(got))
 	}
@@ -154,6 +158,7 @@ func TestTariffLifecycle(t *testing.T) {
 		ns.Ifaces[j].Tariff = u
 	}
 	out.Emit(ns, tick(4))
+	drain(out)
 	var want []msg
 	for _, iface := range names {
 		for _, key := range []string{"rx_total-normal", "tx_total-normal", "rx_cycle-normal", "tx_cycle-normal", "share-normal"} {
@@ -166,6 +171,7 @@ func TestTariffLifecycle(t *testing.T) {
 	}
 	// Birth and Connected repeat the configs with tariffs.
 	out.Connected(tick(5))
+	drain(out)
 	if diff := cmp.Diff(append(bridgeConfigs(t), cfgs(next, names...)...), configsOf(rec.take())); diff != "" {
 		t.Errorf("Connected (-want +got):\n%s", diff)
 	}
@@ -209,6 +215,7 @@ func TestTariffBadNames(t *testing.T) {
 	ns := a.reply(0, 12345, allAt([]string{"eth0"}, 0))
 	ns.Ifaces[0].Tariff = &bridge.TariffUsage{Active: "Bad Name", Tariffs: []bridge.TariffTotals{{Name: "Bad Name"}}}
 	out.Emit(ns, tick(0))
+	drain(out)
 	if diff := cmp.Diff(routerConfigs(t, erxInfo, "eth0"), configsOf(rec.take())); diff != "" {
 		t.Errorf("published (-want +got):\n%s", diff)
 	}

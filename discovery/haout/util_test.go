@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -169,4 +170,11 @@ func render(msgs []msg) []byte {
 		fmt.Fprintf(&b, "%s qos=%d retained=%t\n%s\n\n", m.Topic, m.QoS, m.Retained, m.Payload)
 	}
 	return b.Bytes()
+}
+
+// drain sends every queued config at once, as enough Ticks would.
+func drain(o *Output) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sendQueued(math.MaxInt)
 }
