@@ -580,7 +580,12 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 	w := r.windows[end]
 	delete(r.windows, end)
 	r.published = max(r.published, end)
-	if !r.configured {
+	if !r.configured && !o.opts.Fleet {
+		// In a fleet the router's configs are most likely retained
+		// already, the same bytes, by the bridge that had it before: its
+		// entities must not go stale (expire_after) while this bridge's
+		// queue reaches it. For an entity HA does not know, a state is
+		// ignored.
 		return
 	}
 	st := discovery.State{

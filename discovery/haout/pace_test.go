@@ -251,3 +251,44 @@ func (c *counter) Publish(_ string, _ byte, retained bool, _ []byte) {
 		c.states++
 	}
 }
+
+// TestFleetStatesWhileQueued: a fleet bridge that takes routers over
+// publishes their states from the first window, while their configs (the
+// same bytes the previous bridge left retained) still wait in the queue:
+// their entities must not expire during a handover.
+func TestFleetStatesWhileQueued(t *testing.T) {
+	t.Parallel()
+	for _, fleetMode := range []bool{false, true} {
+		o := testOptions()
+		o.Fleet = fleetMode
+		o.Interval = time.Second
+		rec := &recorder{}
+		out, err := New(o, rec, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as := fleet(200) // more configs than one Tick's budget
+		states := map[string]bool{}
+		for k := range 5 { // fewer Ticks than the queue needs
+			at := t0.Add(time.Duration(k) * time.Second)
+			out.Tick(at, at)
+			for _, m := range rec.take() {
+				if strings.HasSuffix(m.Topic, "/state") {
+					states[nodeOf(m)] = true
+				}
+			}
+			for _, a := range as {
+				ns := a.reply(k, int64(k)*1e9+1, allAt(awkward, k))
+				ns.Tick = at
+				out.Emit(ns, at)
+			}
+		}
+		last := as[len(as)-1].node // queued behind the others
+		switch {
+		case fleetMode && len(states) != len(as):
+			t.Errorf("fleet: %d of %d routers got states", len(states), len(as))
+		case !fleetMode && states[last]:
+			t.Errorf("single bridge: %s got a state before its configs", last)
+		}
+	}
+}
