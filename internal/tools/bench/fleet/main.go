@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -22,7 +23,6 @@ import (
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
-	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
 )
@@ -142,29 +142,49 @@ func (f *fleet) start(i int) error {
 }
 
 // read follows a plugins.d stream: a SET of "received" on a node's _net
-// chart with a value is a rate of that node, without one a gap.
+// chart with a value is a rate of that node, with ” a gap. It looks only
+// at the two line shapes the bridge's writer produces (plugind.Writer:
+// BEGIN 'type.id' and SET 'id' = v), without allocating per line: three
+// bridges write tens of MB a second, and a reader that falls behind blocks
+// their stdout and would measure itself.
 func (p *bridgeProc) read(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 1<<20)
-	var node string
-	for sc.Scan() {
-		w := plugind.Fields(sc.Text())
-		switch {
-		case len(w) >= 2 && w[0] == "BEGIN":
-			node = ""
-			if n, ok := strings.CutPrefix(w[1], "ifstat_"); ok && strings.HasSuffix(n, "_net") {
-				node, _, _ = strings.Cut(n, ".")
+	br := bufio.NewReaderSize(r, 1<<20)
+	var node []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			for err == bufio.ErrBufferFull { // a line too long to be ours
+				_, err = br.ReadSlice('\n')
 			}
-		case node != "" && len(w) >= 3 && w[0] == "SET" && w[1] == "received":
-			p.mu.Lock()
-			if len(w) == 4 && w[3] != "" {
-				p.values++
-				p.rated[node] = time.Now()
-			} else {
-				p.gaps++
-			}
-			p.mu.Unlock()
+			continue
 		}
+		if err != nil {
+			return
+		}
+		if id, ok := bytes.CutPrefix(line, []byte("BEGIN 'ifstat_")); ok {
+			node = node[:0]
+			if end := bytes.IndexByte(id, '\''); end > 0 && bytes.HasSuffix(id[:end], []byte("_net")) {
+				if dot := bytes.IndexByte(id[:end], '.'); dot > 0 {
+					node = append(node, id[:dot]...)
+				}
+			}
+			continue
+		}
+		if len(node) == 0 {
+			continue
+		}
+		v, ok := bytes.CutPrefix(line, []byte("SET 'received' = "))
+		if !ok {
+			continue
+		}
+		p.mu.Lock()
+		if v = bytes.TrimSpace(v); len(v) > 0 && string(v) != "''" {
+			p.values++
+			p.rated[string(node)] = time.Now() // no allocation for a known key
+		} else {
+			p.gaps++
+		}
+		p.mu.Unlock()
 	}
 }
 
@@ -445,6 +465,7 @@ func (f *fleet) cpu() map[string]uint64 {
 	for name, pid := range f.o.pids {
 		out[name] = cpuTicks(pid)
 	}
+	out["this tool"] = cpuTicks(os.Getpid())
 	return out
 }
 
