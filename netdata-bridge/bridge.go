@@ -252,6 +252,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		Log:       b.log,
 		Will:      &mqttx.Message{Topic: b.statusTopic(), Payload: []byte(wire.StatusOffline), QoS: 1, Retained: true},
 		OnConnect: b.onConnect,
+		OnMessage: b.handle,
 		KeepAlive: keepAlive(b.cfg.Shard),
 	})
 	if err != nil {
@@ -483,7 +484,9 @@ func (b *Bridge) syncReplies(client mqtt.Client) {
 		}
 	}
 	if len(add) > 0 {
-		client.SubscribeMultiple(add, b.handle)
+		// No callback: the messages reach b.handle as the client's
+		// default handler (see mqttx.Options.OnMessage).
+		client.SubscribeMultiple(add, nil)
 	}
 	if len(drop) > 0 {
 		client.Unsubscribe(drop...)

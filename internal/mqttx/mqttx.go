@@ -65,6 +65,13 @@ type Options struct {
 	OnLost func(error)
 	// Log receives connection events; nil discards them.
 	Log *logrus.Entry
+	// OnMessage receives the messages of subscriptions made with a nil
+	// callback. paho matches every message against every callback's topic
+	// filter in turn (splitting both each time), so a client with
+	// thousands of per-topic subscriptions (a bridge's per-node replies)
+	// must not give each a callback. nil: such messages are logged,
+	// rate-limited, and dropped.
+	OnMessage mqtt.MessageHandler
 	// KeepAlive replaces the package's KeepAlive when positive. The broker
 	// publishes the will after 1.5 times it without a packet, so a client
 	// whose will others act on (a fleet bridge) needs a short one.
@@ -114,9 +121,13 @@ func NewClient(o Options) (mqtt.Client, error) {
 	// Messages that match no subscription are never acked without a
 	// default handler; a peer can cause them, so the warning is rate-limited.
 	lim := logx.NewLimiter(1, time.Minute, nil)
-	opts.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
-		lim.Warn(log.WithField("topic", m.Topic()), "unrouted", "dropping message on unexpected topic")
-	})
+	unrouted := o.OnMessage
+	if unrouted == nil {
+		unrouted = func(_ mqtt.Client, m mqtt.Message) {
+			lim.Warn(log.WithField("topic", m.Topic()), "unrouted", "dropping message on unexpected topic")
+		}
+	}
+	opts.SetDefaultPublishHandler(unrouted)
 	opts.SetOnConnectHandler(func(cl mqtt.Client) {
 		log.WithField("broker", c.BrokerRedacted()).Info("connected")
 		if o.OnConnect != nil {
