@@ -203,7 +203,9 @@ func DecodeReply(p []byte) (Reply, error) {
 	if !utf8.Valid(p) {
 		return r, fmt.Errorf("%w: not valid UTF-8", ErrMalformedReply)
 	}
-	if err := json.Unmarshal(p, &r); err != nil {
+	if pr, ok := plainReply(p); ok {
+		r = pr
+	} else if err := json.Unmarshal(p, &r); err != nil {
 		return Reply{}, fmt.Errorf("%w: %w", ErrMalformedReply, err)
 	}
 	if err := r.validate(); err != nil {
