@@ -592,6 +592,11 @@ func (e *e2e) fetch(ctx context.Context, chart string) (series, error) {
 	if err != nil {
 		return nil, err
 	}
+	return toSeries(chart, d)
+}
+
+// toSeries takes the received and sent columns of chart's data.
+func toSeries(chart string, d *netdatatest.Data) (series, error) {
 	rx, ok1 := d.Column("received")
 	tx, ok2 := d.Column("sent")
 	if !ok1 || !ok2 {

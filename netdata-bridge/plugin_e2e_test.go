@@ -24,6 +24,17 @@ import (
 // or, without plugins, the bridge itself), and one agent for node with one busy interface.
 func startPluginNetdata(t *testing.T, node string, plugins map[string][]byte, logLevel string) *e2e {
 	t.Helper()
+	e, _ := startPluginNetdataWith(t, node, netdatatest.Options{Plugins: plugins}, logLevel)
+	return e
+}
+
+// startPluginNetdataWith is startPluginNetdata for a Netdata with more
+// options (o.Plugins as the plugins above; o.UserConfig is added to
+// ifstat.conf), e.g. a child that streams to a parent. It also returns the
+// agent's source, to judge the points against.
+func startPluginNetdataWith(t *testing.T, node string, o netdatatest.Options, logLevel string) (*e2e, *source) {
+	t.Helper()
+	plugins := o.Plugins
 	bin := buildBinaries(t)
 	broker := brokertest.Start(t)
 	if broker.Embedded() && os.Getenv("CI") == "true" {
@@ -35,21 +46,25 @@ func startPluginNetdata(t *testing.T, node string, plugins map[string][]byte, lo
 	} else {
 		helpers["ifstat-bridge"] = bin.bridge // no .plugin: Netdata does not run it itself
 	}
-	nd := netdatatest.Start(t, netdatatest.Options{
-		Plugins:     plugins,
-		PluginFiles: files,
-		Helpers:     helpers,
-		UserConfig: map[string][]byte{
-			"ifstat.conf": []byte("IFSTAT_BROKER=tcp://" + broker.Addr() + "\nIFSTAT_LOG_LEVEL=" + logLevel + "\n"),
-		},
-	})
+	o.PluginFiles, o.Helpers = files, helpers
+	userConfig := map[string][]byte{
+		"ifstat.conf": []byte("IFSTAT_BROKER=tcp://" + broker.Addr() + "\nIFSTAT_LOG_LEVEL=" + logLevel + "\n"),
+	}
+	for k, v := range o.UserConfig {
+		if _, ok := userConfig[k]; ok {
+			t.Fatalf("user config %s is written by startPluginNetdataWith", k)
+		}
+		userConfig[k] = v
+	}
+	o.UserConfig = userConfig
+	nd := netdatatest.Start(t, o)
 	e := &e2e{nd: nd, agentBin: bin.agent, broker: broker, born: map[string]time.Time{}}
 	t.Logf("netdata %s on %s, broker %s", nd.Version(), nd.URL(), broker.URL())
 	src := e.newSource(t, node, map[string]ramp{
 		"eth0": {rx: 1_250_000, tx: 250_000, rxStart: 1e9, txStart: 5e8, ifindex: 2, speed: 1000},
 	})
 	e.startAgent(t, node, src)
-	return e
+	return e, src
 }
 
 // checkOneRun fails the test unless Netdata started ifstat.plugin exactly

@@ -40,10 +40,24 @@ type Dimension struct {
 
 // Charts returns every chart of the local host, keyed by type.id.
 func (n *Netdata) Charts(ctx context.Context) (map[string]Chart, error) {
+	return n.charts(ctx, "")
+}
+
+// HostCharts returns every chart of host, a child whose Netdata streams to
+// this one, as /host/<host>/api/v1/charts lists them. An unknown host is
+// an error (Netdata answers 404).
+func (n *Netdata) HostCharts(ctx context.Context, host string) (map[string]Chart, error) {
+	return n.charts(ctx, hostPrefix(host))
+}
+
+// hostPrefix is the path prefix that makes a parent answer for host.
+func hostPrefix(host string) string { return "/host/" + url.PathEscape(host) }
+
+func (n *Netdata) charts(ctx context.Context, prefix string) (map[string]Chart, error) {
 	var resp struct {
 		Charts map[string]Chart `json:"charts"`
 	}
-	if err := n.getJSON(ctx, "/api/v1/charts", &resp); err != nil {
+	if err := n.getJSON(ctx, prefix+"/api/v1/charts", &resp); err != nil {
 		return nil, err
 	}
 	return resp.Charts, nil
@@ -97,6 +111,15 @@ func (d *Data) Column(label string) ([]*float64, bool) {
 // Data returns the points of chart (type.id) stored in the last after
 // seconds: /api/v1/data?chart=..&after=-after&format=json&options=seconds.
 func (n *Netdata) Data(ctx context.Context, chart string, after int) (*Data, error) {
+	return n.data(ctx, "", chart, after)
+}
+
+// HostData is Data for chart of host, a child streaming to this Netdata.
+func (n *Netdata) HostData(ctx context.Context, host, chart string, after int) (*Data, error) {
+	return n.data(ctx, hostPrefix(host), chart, after)
+}
+
+func (n *Netdata) data(ctx context.Context, prefix, chart string, after int) (*Data, error) {
 	if after <= 0 {
 		return nil, fmt.Errorf("data of %s: after = %d, want seconds > 0", chart, after)
 	}
@@ -110,7 +133,7 @@ func (n *Netdata) Data(ctx context.Context, chart string, after int) (*Data, err
 		Labels []string     `json:"labels"`
 		Data   [][]*float64 `json:"data"`
 	}
-	if err := n.getJSON(ctx, "/api/v1/data?"+q.Encode(), &raw); err != nil {
+	if err := n.getJSON(ctx, prefix+"/api/v1/data?"+q.Encode(), &raw); err != nil {
 		return nil, err
 	}
 	for i, row := range raw.Data {
@@ -265,4 +288,17 @@ func (n *Netdata) Functions(ctx context.Context) (map[string]FunctionInfo, error
 		return nil, err
 	}
 	return info.Functions, nil
+}
+
+// MirroredHosts returns the host names /api/v1/info lists as
+// "mirrored_hosts": this Netdata's own and those of the children streaming
+// to it.
+func (n *Netdata) MirroredHosts(ctx context.Context) ([]string, error) {
+	var info struct {
+		Mirrored []string `json:"mirrored_hosts"`
+	}
+	if err := n.getJSON(ctx, "/api/v1/info", &info); err != nil {
+		return nil, err
+	}
+	return info.Mirrored, nil
 }

@@ -2,6 +2,7 @@ package netdatatest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -54,6 +55,7 @@ type configInput struct {
 	UpdateEvery int
 	Plugins     []string          // plugin names without ".plugin"
 	CommandOpts map[string]string // plugin name -> command options
+	Hostname    string            // [global] hostname; "" is "netdatatest"
 }
 
 // renderConfig writes netdata.conf in the key names of Netdata 1.37. Keys a
@@ -61,7 +63,8 @@ type configInput struct {
 // for newer daemons.
 func renderConfig(in configInput) ([]byte, error) {
 	l := in.Layout
-	for _, v := range []string{l.Root, in.User} {
+	host := cmp.Or(in.Hostname, "netdatatest")
+	for _, v := range []string{l.Root, in.User, host} {
 		if err := checkValue(v); err != nil {
 			return nil, err
 		}
@@ -75,7 +78,7 @@ func renderConfig(in configInput) ([]byte, error) {
 
 	section("global")
 	key("run as user", in.User)
-	key("hostname", "netdatatest")
+	key("hostname", host)
 	key("OOM score", "keep")
 	key("process scheduling policy", "keep")
 	section("directories")

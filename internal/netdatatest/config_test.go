@@ -25,6 +25,21 @@ func TestRenderConfigGolden(t *testing.T) {
 	golden.Check(t, t.Name()+".golden", got)
 }
 
+// TestRenderConfigHostname: a parent and its child need different names,
+// the one a parent serves a child under (/host/<name>/).
+func TestRenderConfigHostname(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{{"", "netdatatest"}, {"nd-child", "nd-child"}} {
+		got, err := renderConfig(configInput{Layout: layout{Root: "/T"}, User: "netdata", Port: 1, UpdateEvery: 1, Hostname: tt.in})
+		if err != nil {
+			t.Fatalf("renderConfig(Hostname %q) error = %v", tt.in, err)
+		}
+		if want := "[global]\n\trun as user = netdata\n\thostname = " + tt.want + "\n"; !strings.HasPrefix(string(got), want) {
+			t.Errorf("renderConfig(Hostname %q) starts\n%s\nwant\n%s", tt.in, got[:min(len(got), len(want))], want)
+		}
+	}
+}
+
 func TestRenderConfigRejects(t *testing.T) {
 	t.Parallel()
 	base := func() configInput {
@@ -39,6 +54,8 @@ func TestRenderConfigRejects(t *testing.T) {
 		{"newline in options", func(c *configInput) { c.CommandOpts = map[string]string{"test": "-v\n[web]"} }, "line breaks"},
 		{"space in root", func(c *configInput) { c.Layout.Root = "/tmp/a b" }, "spaces"},
 		{"newline in user", func(c *configInput) { c.User = "a\nb" }, "line breaks"},
+		{"space in hostname", func(c *configInput) { c.Hostname = "nd child" }, "spaces"},
+		{"newline in hostname", func(c *configInput) { c.Hostname = "a\n[web]" }, "line breaks"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

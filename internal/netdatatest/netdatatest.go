@@ -51,6 +51,10 @@ type Options struct {
 	// it. The daemon otherwise gets only PATH and DO_NOT_TRACK=1, so nothing
 	// from the developer's shell (IFSTAT_*) leaks into a plugin.
 	Env []string
+	// Hostname is [global] hostname: the name the API reports and, for a
+	// child that streams, the name its host has on the parent. If empty,
+	// "netdatatest".
+	Hostname string
 	// Binary is the netdata executable. If empty, "netdata" on PATH, then
 	// /usr/sbin/netdata.
 	Binary string
@@ -110,6 +114,19 @@ func Start(t testing.TB, o Options) *Netdata {
 	return n
 }
 
+// systemInfo is the system-info.sh written next to the plugins: one
+// NAME=VALUE a line, as Netdata reads it.
+const systemInfo = `#!/bin/sh
+echo NETDATA_HOST_OS_NAME=netdatatest
+echo NETDATA_HOST_OS_ID=netdatatest
+echo NETDATA_HOST_OS_ID_LIKE=netdatatest
+echo NETDATA_HOST_OS_VERSION=1
+echo NETDATA_HOST_OS_VERSION_ID=1
+echo NETDATA_HOST_OS_DETECTION=netdatatest
+echo NETDATA_SYSTEM_KERNEL_NAME=Linux
+echo NETDATA_SYSTEM_KERNEL_VERSION=0
+`
+
 // startAttempts bounds the retries when another process takes the free port
 // between our probe and the daemon's bind.
 const startAttempts = 3
@@ -137,7 +154,7 @@ func start(bin string, dir layout, o Options) (*Netdata, error) {
 		}
 		conf, err := renderConfig(configInput{
 			Layout: dir, User: owner.name, Port: port, UpdateEvery: o.UpdateEvery,
-			Plugins: names, CommandOpts: o.PluginCommandOptions,
+			Plugins: names, CommandOpts: o.PluginCommandOptions, Hostname: o.Hostname,
 		})
 		if err != nil {
 			return nil, err
@@ -179,6 +196,14 @@ func prepare(dir layout, o Options) ([]string, error) {
 	}
 	cloud := "[global]\n\tenabled = no\n"
 	if err := os.WriteFile(filepath.Join(dir.userConfig(), "cloud.d", "cloud.conf"), []byte(cloud), 0o644); err != nil {
+		return nil, err
+	}
+	// Netdata runs system-info.sh from its plugins directory for the OS
+	// and kernel of its host. Without one those stay unset, and a 1.37
+	// child that streams aborts ("munmap_chunk(): invalid pointer") when
+	// it first connects: it frees the "" it put in place of each unset
+	// field. Fixed values also keep the machine out of the API.
+	if err := os.WriteFile(filepath.Join(dir.plugins(), "system-info.sh"), []byte(systemInfo), 0o755); err != nil {
 		return nil, err
 	}
 	var names []string
