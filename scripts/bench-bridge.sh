@@ -88,7 +88,7 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 field() { sed -n "${2}p" "$1" | jq -r ".$3"; }
 now() { date +%s.%N; }
 
-printf '| N | conns | bridge CPU %% | bridge RSS / HWM MiB | mosquitto CPU %% | loadgen CPU %% | count CPU %% | requests recv | replies | net rounds (expected) | rates | gaps | dropped (lg/mosq/bridge) | late reqs >500ms | load avg |\n'
+printf '| N | conns | bridge CPU %% | bridge RSS / RssAnon / HWM MiB | mosquitto CPU %% | loadgen CPU %% | count CPU %% | requests recv | replies | net rounds (expected) | rates | gaps | dropped (lg/mosq/bridge) | late reqs >500ms | load avg |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 
 for n in "${ns[@]}"; do
@@ -138,6 +138,7 @@ for n in "${ns[@]}"; do
 	for p in "${procs[@]}"; do c1+=("$(cpu_ticks "$p")"); done
 	kill -USR1 "$lpid" "$cpid"
 	rss=$(status_kb "$bpid" VmRSS)
+	anon=$(status_kb "$bpid" RssAnon)
 	hwm=$(status_kb "$bpid" VmHWM)
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	sleep 0.5 # let the snapshots land
@@ -168,11 +169,12 @@ for n in "${ns[@]}"; do
 	mqdrop=$(grep -c 'dropped' "$dir/mosquitto.log" || true)
 	brdrop=$(grep -c 'inbox full' "$dir/bridge.log" || true)
 	conns=$(field "$dir/loadgen.jsonl" 1 conns)
-	printf '| %d | %d | %s | %.1f / %.1f | %s | %s | %s | %d | %d | %d (%s) | %d | %d | %d/%s/%s | %d | %s |\n' \
-		"$n" "$conns" "${cpu[0]}" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$hwm" 'BEGIN {print k / 1024}')" \
+	printf '| %d | %d | %s | %.1f / %.1f / %.1f | %s | %s | %s | %d | %d | %d (%s) | %d | %d | %d/%s/%s | %d | %s |\n' \
+		"$n" "$conns" "${cpu[0]}" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" "$(awk -v k="$anon" 'BEGIN {print k / 1024}')" "$(awk -v k="$hwm" 'BEGIN {print k / 1024}')" \
 		"${cpu[1]}" "${cpu[2]}" "${cpu[3]}" "$reqs" "$replies" "$rounds" "$expected" "$values" "$empty" \
 		"$lgdrop" "$mqdrop" "$brdrop" "$late" "$load"
 done
 echo
 echo "window: ${DURATION}s after ${WARMUP}s warm-up; CPU as % of one core (2-core machine, all processes together); logs in $OUT"
+echo "the rig: mosquitto, loadgen and count share the bridge's cores; their CPU is the rig's share"
 echo "dropped: lg = requests loadgen dropped (worker behind), mosq = mosquitto log lines about dropped messages, bridge = 'inbox full' warnings"

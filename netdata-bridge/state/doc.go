@@ -9,8 +9,9 @@
 //   - a file, STATE_DIR/state.json, written by Save atomically (a temp file
 //     in the same folder, fsync, rename, fsync of the folder) and read by
 //     Load; a missing file is (nil, nil), a damaged one an error;
-//   - retained MQTT messages, one per node, on P/bridge/<bridge>/state/<node>
-//     (NodeTopic; subscribe to Filter). One message per node rather than one
+//   - retained MQTT messages, one per node, on P/bridge/<bridge>/state/<node>,
+//     or, for a fleet of auto bridges, on P/fleet/state/<node>, which every
+//     member reads (wire.StateTopics). One message per node rather than one
 //     for the whole bridge: 2,000 nodes of 8 interfaces encode to several MB
 //     (see TestEncodedSize), too much for one retained message, while a node
 //     is a few kB; and a node's state can be written when it changes.
