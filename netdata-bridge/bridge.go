@@ -156,6 +156,11 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 		return nil, fmt.Errorf("run id: %w", err)
 	}
 	runID := hex.EncodeToString(run)
+	if cfg.Viewer && cfg.Shard.Auto {
+		// A viewer (watch, demo) joining the fleet would take agents from
+		// the bridges that chart them; it looks at every agent instead.
+		cfg.Shard = Shard{}
+	}
 	s := NewSampler(SamplerConfig{
 		Interval: cfg.Interval, RunID: runID, Nodes: cfg.Nodes, Shard: cfg.Shard.K, Shards: cfg.Shard.N, ObsoleteAfter: cfg.ObsoleteAfter,
 		Rate: rate.Config{MaxGapNS: int64(cfg.MaxGap), MaxBitsPerSec: cfg.MaxBitsPerSec}, Tariffs: cfg.TariffConfig(),

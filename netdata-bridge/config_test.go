@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
 // loadConfig loads a Config the way the binary does, from IFSTAT_*
@@ -117,5 +118,31 @@ func TestConfigTyped(t *testing.T) {
 	}
 	if c.Interval != time.Second {
 		t.Errorf("Interval = %v, want the default 1s", c.Interval)
+	}
+}
+
+// TestShardAuto: IFSTAT_SHARD=auto makes the sampler share by members, as
+// this bridge's id, except in a viewer (watch, demo), which looks at every
+// agent and must not take any from the fleet.
+func TestShardAuto(t *testing.T) {
+	c, err := loadConfig(t, map[string]string{"IFSTAT_SHARD": "auto", "IFSTAT_BRIDGE_ID": "b7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Shard != (Shard{Auto: true}) || c.Shard.String() != "auto" {
+		t.Fatalf("Shard = %+v (%q), want auto", c.Shard, c.Shard)
+	}
+	for _, viewer := range []bool{false, true} {
+		c.Viewer = viewer
+		b, err := New(c, quietLog(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.sampler.cfg; got.Auto == viewer || got.Self != "b7" {
+			t.Errorf("viewer %v: sampler Auto %v, Self %q", viewer, got.Auto, got.Self)
+		}
+		if b.perNode() == viewer || (b.stateTopics() == wire.FleetStates(c.TopicPrefix)) == viewer {
+			t.Errorf("viewer %v: per-node replies %v, fleet copies %v", viewer, b.perNode(), b.stateTopics())
+		}
 	}
 }

@@ -153,8 +153,15 @@ func TestFleetHandover(t *testing.T) {
 	}
 	a2 := newFleetSampler("a")
 	a2.Restore(&state.Snapshot{Bridge: "x", Saved: at(6), Nodes: map[string]state.NodeState{node: snap.Nodes[node]}})
-	a2.Offer(node, handover.Nodes[node]) // newer than the restored copy
+	a2.Offer("ghost", handover.Nodes[node]) // never announced: not kept
 	a2.Status(node, true)
+	a2.Offer(node, handover.Nodes[node]) // newer than the restored copy
+	if _, ok := a2.restored["ghost"]; ok {
+		t.Error("a copy of a node that never announced itself was kept")
+	}
+	if got, want := a2.restored[node].Ifaces["eth0"].Totals, handover.Nodes[node].Ifaces["eth0"].Totals; got != want {
+		t.Errorf("a kept totals %v, want the newer handover copy's %v", got, want)
+	}
 	a2.SetMembers([]string{"a", "b"}, at(7))
 	if got, want := ask(t, a2, node, at(8), 15_000), int64(15_000-first); got != want {
 		t.Errorf("a after the restart: total %d, want %d", got, want)

@@ -242,13 +242,16 @@ func (s *Sampler) SetMembers(members []string, now time.Time) (moved int, handov
 
 // Offer keeps a node's state copy written by the fleet (Auto), if it is
 // newer than what is kept, for when this bridge samples the node next. A
-// node this bridge samples and has trackers for is its own to write: the
-// offer is ignored.
+// node this bridge samples and has trackers for is its own to write, and
+// a node that never announced itself is nobody's: the offer is ignored.
 func (s *Sampler) Offer(node string, ns state.NodeState) {
-	if !s.Wanted(node) {
+	a := s.agents[node]
+	if a == nil || !s.Wanted(node) {
+		// Only agents that announced themselves: anyone allowed to write
+		// the fleet's copies could invent nodes without end.
 		return
 	}
-	if a := s.agents[node]; a != nil && a.owned && len(a.ifaces) > 0 {
+	if a.owned && len(a.ifaces) > 0 {
 		return
 	}
 	if old, ok := s.restored[node]; !ok || ns.Newer(old) {
