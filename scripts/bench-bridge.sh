@@ -34,6 +34,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 WARMUP=${WARMUP:-10}
 DURATION=${DURATION:-60}
@@ -65,21 +66,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	# Bind port 0 and read what the kernel chose; a tiny race with other
-	# processes is possible, and mosquitto then fails to start (reported).
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # port timeout_s
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		if (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	return 1
-}
-
 # cpu_ticks PID: utime+stime in clock ticks (fields 14 and 15 of stat;
 # counted after the ")" that closes the command name).
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
@@ -94,23 +80,7 @@ printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for n in "${ns[@]}"; do
 	dir=$OUT/n$n
 	mkdir -p "$dir"
-	port=$(free_port)
-	cat >"$dir/mosquitto.conf" <<-EOF
-		persistence false
-		log_dest file $dir/mosquitto.log
-		log_type error
-		log_type warning
-		log_type notice
-		max_connections -1
-		max_queued_messages $MAX_QUEUED
-		allow_anonymous true
-		listener $port 127.0.0.1
-	EOF
-	if ((EUID == 0)); then echo "user root" >>"$dir/mosquitto.conf"; fi
-	mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.out" 2>&1 &
-	mpid=$!
-	pids+=("$mpid")
-	wait_port "$port" 10 || { echo "bench-bridge: mosquitto did not listen on $port" >&2; cat "$dir/mosquitto.out" >&2; exit 1; }
+	start_mosquitto "$dir" "$MAX_QUEUED"
 
 	export IFSTAT_BROKER=tcp://127.0.0.1:$port
 	IFSTAT_LOADGEN_AGENTS=$n IFSTAT_LOADGEN_PER_CONN=$PER_CONN IFSTAT_LOADGEN_IFACES=$IFACES \

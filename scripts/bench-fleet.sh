@@ -31,23 +31,7 @@ bridge=${BRIDGE_BIN:-$bin/ifstat-bridge}
 command -v mosquitto >/dev/null || { echo "bench-fleet: mosquitto not installed" >&2; exit 1; }
 ulimit -n "$(ulimit -Hn)"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/mosquitto.conf" <<-CONF
-	persistence false
-	log_dest file $work/mosquitto.log
-	max_connections -1
-	max_queued_messages 100000
-	allow_anonymous true
-	listener $port 127.0.0.1
-CONF
-if ((EUID == 0)); then echo "user root" >>"$work/mosquitto.conf"; fi
-mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.out" 2>&1 &
-mpid=$!
-pids+=("$mpid")
-for ((i = 0; i < 100; i++)); do
-	(echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.1
-done
+start_mosquitto "$work" 100000
 
 IFSTAT_BROKER=tcp://127.0.0.1:$port IFSTAT_LOADGEN_AGENTS=$n IFSTAT_LOADGEN_STATS=$work/loadgen.jsonl \
 	"$bin/loadgen" 2>"$work/loadgen.log" &

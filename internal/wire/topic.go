@@ -83,15 +83,7 @@ func BridgeFilter(prefix, kind string) string { return prefix + "/bridge/+/" + k
 // ParseBridgeTopic splits P/bridge/<id>/<kind>; ok=false for any other
 // topic or an invalid id.
 func ParseBridgeTopic(prefix, topic string) (id, kind string, ok bool) {
-	rest, found := strings.CutPrefix(topic, prefix+"/bridge/")
-	if !found {
-		return "", "", false
-	}
-	id, kind, found = strings.Cut(rest, "/")
-	if !found || strings.Contains(kind, "/") || !ValidNode(id) {
-		return "", "", false
-	}
-	return id, kind, true
+	return ParseTopic(prefix+"/bridge", topic)
 }
 
 // FleetStates are the state copies shared by the auto bridges,

@@ -316,6 +316,10 @@ func TestBridgeAndHATopics(t *testing.T) {
 		{b.Status(), "home/ifstat/bridge/nas/status"},
 		{b.States().Node("er-x"), "home/ifstat/bridge/nas/state/er-x"},
 		{b.States().Filter(), "home/ifstat/bridge/nas/state/+"},
+		{b.Shard(), "home/ifstat/bridge/nas/shard"},
+		{BridgeFilter("home/ifstat", "shard"), "home/ifstat/bridge/+/shard"},
+		{FleetStates("home/ifstat").Node("er-x"), "home/ifstat/fleet/state/er-x"},
+		{FleetStates("home/ifstat").Filter(), "home/ifstat/fleet/state/+"},
 		{HABirthTopic(""), "homeassistant/status"},
 		{HABirthTopic("ha"), "ha/status"},
 		{HAConfigTopic("", "sensor", "ifstat_er-x", "eth0_rx"), "homeassistant/sensor/ifstat_er-x/eth0_rx/config"},
@@ -341,6 +345,28 @@ func TestBridgeAndHATopics(t *testing.T) {
 		node, ok := b.States().Parse(tt.topic)
 		if node != tt.node || ok != tt.ok {
 			t.Errorf("ParseNodeState(%q) = %q, %v, want %q, %v", tt.topic, node, ok, tt.node, tt.ok)
+		}
+	}
+	if node, ok := FleetStates("ifstat").Parse("ifstat/fleet/state/er-x"); node != "er-x" || !ok {
+		t.Errorf("FleetStates.Parse = %q, %v", node, ok)
+	}
+	if _, ok := FleetStates("ifstat").Parse("ifstat/bridge/nas/state/er-x"); ok {
+		t.Error("FleetStates.Parse took a bridge's own copy")
+	}
+	for _, tt := range []struct {
+		topic, id, kind string
+		ok              bool
+	}{
+		{"ifstat/bridge/nas/status", "nas", "status", true},
+		{"ifstat/bridge/nas/shard", "nas", "shard", true},
+		{"ifstat/bridge/nas/state/er-x", "", "", false}, // a copy, not a bridge's own topic
+		{"ifstat/bridge/+/shard", "", "", false},
+		{"ifstat/nas/status", "", "", false},
+		{"other/bridge/nas/status", "", "", false},
+	} {
+		id, kind, ok := ParseBridgeTopic("ifstat", tt.topic)
+		if id != tt.id || kind != tt.kind || ok != tt.ok {
+			t.Errorf("ParseBridgeTopic(%q) = %q, %q, %v; want %q, %q, %v", tt.topic, id, kind, ok, tt.id, tt.kind, tt.ok)
 		}
 	}
 }
