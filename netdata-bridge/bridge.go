@@ -86,17 +86,35 @@ type message struct {
 	err   error
 }
 
-// peer is another bridge as its retained topics describe it.
-type peer struct{ online, auto bool }
+// peer is another bridge as its retained topics describe it, and when its
+// last beat came (zero: none yet, or a bridge that does not beat).
+type peer struct {
+	online, auto bool
+	beat         time.Time
+}
+
+// silent reports whether p beat before but not within beatTimeout of now.
+func (p peer) silent(now time.Time, timeout time.Duration) bool {
+	return !p.beat.IsZero() && now.Sub(p.beat) > timeout
+}
 
 // maxPeers bounds the bridges remembered: anyone allowed to write
 // P/bridge/# could invent them.
 const maxPeers = 1024
 
 // fleetKeepAlive is the MQTT keepalive of an auto bridge: the broker
-// publishes a dead bridge's will after 1.5 times it, and the others take
-// over its agents at their next tick, within 5 s of its end.
-const fleetKeepAlive = 1 * time.Second
+// publishes a dead bridge's will after 1.5 times it, in principle.
+// Mosquitto 2.0.11 took 5.0-5.8 s with a keepalive of 1 s (measured: a
+// paho client stopped with SIGSTOP, eight times), so beats decide sooner.
+const fleetKeepAlive = 2 * time.Second
+
+// beatsMissed is how many intervals of silence make an auto bridge's peers
+// count it out until it beats again: a host that died, whose will the
+// broker has not published yet. With IFSTAT_INTERVAL=1s its agents are
+// asked by the others within about 4 s of its last beat.
+const beatsMissed = 3
+
+func (b *Bridge) beatTimeout() time.Duration { return beatsMissed * b.cfg.Interval }
 
 // saveAfterMove is how many intervals after a change of the fleet an auto
 // bridge saves its copies: the nodes it took over have answered by then.
@@ -329,6 +347,7 @@ func (b *Bridge) onConnect(c mqtt.Client) {
 	if b.cfg.Shard.Auto {
 		subs[wire.BridgeFilter(prefix, "status")] = 0
 		subs[wire.BridgeFilter(prefix, "shard")] = 0
+		subs[wire.BridgeFilter(prefix, "beat")] = 0
 	}
 	readState := !b.ready.Load() && !b.cfg.Viewer
 	if readState || b.cfg.Shard.Auto {
@@ -415,6 +434,17 @@ func (b *Bridge) peerMessage(client mqtt.Client, m message) {
 		p.online = string(m.payload) == wire.StatusOnline
 	case "shard":
 		p.auto = string(m.payload) == ShardAuto
+	case "beat":
+		if !known {
+			return // a bridge becomes a peer by its retained topics
+		}
+		silent := p.silent(m.at, b.beatTimeout())
+		p.beat = m.at
+		b.peers[m.peer] = p
+		if silent {
+			b.updateMembers(client) // back
+		}
+		return
 	default:
 		return
 	}
@@ -435,8 +465,9 @@ func (b *Bridge) peerMessage(client mqtt.Client, m message) {
 // copies) and subscribes to the replies of the nodes it gained.
 func (b *Bridge) updateMembers(client mqtt.Client) {
 	var members []string
+	now := b.now()
 	for id, p := range b.peers {
-		if p.online && p.auto {
+		if p.online && p.auto && !p.silent(now, b.beatTimeout()) {
 			members = append(members, id)
 		}
 	}
@@ -533,6 +564,12 @@ func (b *Bridge) event(client mqtt.Client, ev event, rs *restore) {
 func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 	if !b.ready.Load() {
 		return nil
+	}
+	if b.cfg.Shard.Auto {
+		// Beat, and count out the peers that stopped beating, before
+		// this tick's requests: their agents are asked now.
+		client.Publish(b.topics().Beat(), 0, false, []byte{})
+		b.updateMembers(client)
 	}
 	reqs, gaps := b.sampler.Tick(tick.At, tick.Skipped)
 	if err := b.emit(gaps); err != nil {

@@ -73,6 +73,11 @@ func (b BridgeTopics) Status() string { return b.base() + "/status" }
 // agents (see netdata-bridge's Owner).
 func (b BridgeTopics) Shard() string { return b.base() + "/shard" }
 
+// Beat is P/bridge/<id>/beat: an empty message an auto bridge publishes
+// every interval, not retained; its peers count it out when the beats
+// stop, sooner than the broker publishes its will.
+func (b BridgeTopics) Beat() string { return b.base() + "/beat" }
+
 // States are the bridge's own retained state copies, P/bridge/<id>/state/<node>.
 func (b BridgeTopics) States() StateTopics { return StateTopics{base: b.base() + "/state/"} }
 

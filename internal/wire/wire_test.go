@@ -317,6 +317,7 @@ func TestBridgeAndHATopics(t *testing.T) {
 		{b.States().Node("er-x"), "home/ifstat/bridge/nas/state/er-x"},
 		{b.States().Filter(), "home/ifstat/bridge/nas/state/+"},
 		{b.Shard(), "home/ifstat/bridge/nas/shard"},
+		{b.Beat(), "home/ifstat/bridge/nas/beat"},
 		{BridgeFilter("home/ifstat", "shard"), "home/ifstat/bridge/+/shard"},
 		{FleetStates("home/ifstat").Node("er-x"), "home/ifstat/fleet/state/er-x"},
 		{FleetStates("home/ifstat").Filter(), "home/ifstat/fleet/state/+"},

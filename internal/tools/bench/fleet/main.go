@@ -92,7 +92,8 @@ type bridgeProc struct {
 	done chan struct{}
 
 	mu     sync.Mutex
-	rated  map[string]time.Time
+	rated  map[string]time.Time // the latest rate per node
+	first  map[string]time.Time // the first rate per node
 	values uint64
 	gaps   uint64
 }
@@ -127,7 +128,7 @@ func (f *fleet) start(i int) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	p := &bridgeProc{id: id, cmd: cmd, done: make(chan struct{}), rated: map[string]time.Time{}}
+	p := &bridgeProc{id: id, cmd: cmd, done: make(chan struct{}), rated: map[string]time.Time{}, first: map[string]time.Time{}}
 	go func() {
 		p.read(out)
 		cmd.Wait()
@@ -180,7 +181,11 @@ func (p *bridgeProc) read(r io.Reader) {
 		p.mu.Lock()
 		if v = bytes.TrimSpace(v); len(v) > 0 && string(v) != "''" {
 			p.values++
-			p.rated[string(node)] = time.Now() // no allocation for a known key
+			now := time.Now()
+			if _, ok := p.rated[string(node)]; !ok {
+				p.first[string(node)] = now
+			}
+			p.rated[string(node)] = now // no allocation for a known key
 		} else {
 			p.gaps++
 		}
@@ -342,15 +347,15 @@ func (f *fleet) run(ctx context.Context) error {
 	if willAt.IsZero() {
 		select {
 		case willAt = <-will:
-		case <-time.After(time.Second):
+		case <-time.After(20 * time.Second): // reported as negative
 		}
 	}
 	var last time.Time
 	for _, at := range taken {
 		last = maxTime(last, at)
 	}
-	f.printf("takeover\t%s frozen, %d nodes\twill after %.2f s\tall rated by the others after %.2f s\n",
-		victim, len(own[victim]), willAt.Sub(frozen).Seconds(), last.Sub(frozen).Seconds())
+	f.printf("takeover\t%s frozen, %d nodes\tall rated by the others after %.2f s\tits will after %.2f s\n",
+		victim, len(own[victim]), last.Sub(frozen).Seconds(), willAt.Sub(frozen).Seconds())
 
 	p.cmd.Process.Kill()
 	<-p.done
@@ -364,7 +369,30 @@ func (f *fleet) run(ctx context.Context) error {
 		return err
 	}
 	same := slices.Equal(sorted(own[victim]), sorted(again[victim]))
-	f.printf("return\t%s restarted\tsettled after %.1f s\tsame nodes as before: %v\n", victim, time.Since(back).Seconds(), same)
+	// For each node handed back: the other bridge's last rate against the
+	// returned bridge's first. After: rated by both for that long; before:
+	// by neither.
+	var overlap, gap time.Duration
+	np := f.procs[victim]
+	np.mu.Lock()
+	for _, n := range again[victim] {
+		var last time.Time
+		for _, id := range f.ids {
+			if o := f.procs[id]; o != nil && o != np {
+				o.mu.Lock()
+				last = maxTime(last, o.rated[n])
+				o.mu.Unlock()
+			}
+		}
+		if d := last.Sub(np.first[n]); d > overlap {
+			overlap = d
+		} else if -d > gap {
+			gap = -d
+		}
+	}
+	np.mu.Unlock()
+	f.printf("return\t%s restarted\tsettled after %.1f s\tsame nodes as before: %v\tlongest overlap %.2f s, longest gap %.2f s\n",
+		victim, time.Since(back).Seconds(), same, overlap.Seconds(), gap.Seconds())
 
 	// Totals: stop everything (each bridge saves its nodes' copies), read
 	// the copies again.
