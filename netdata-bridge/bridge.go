@@ -108,13 +108,14 @@ const maxPeers = 1024
 // paho client stopped with SIGSTOP, eight times), so beats decide sooner.
 const fleetKeepAlive = 2 * time.Second
 
-// beatsMissed is how many intervals of silence make an auto bridge's peers
-// count it out until it beats again: a host that died, whose will the
-// broker has not published yet. With IFSTAT_INTERVAL=1s its agents are
-// asked by the others within about 4 s of its last beat.
-const beatsMissed = 3
-
-func (b *Bridge) beatTimeout() time.Duration { return beatsMissed * b.cfg.Interval }
+// beatTimeout is the silence after which an auto bridge's peers count it
+// out until it beats again: a host that died, whose will the broker has
+// not published yet. Ticks are aligned across bridges, so 2.5 intervals
+// after a peer's last beat is the third tick after it: the peer missed two
+// beats in a row, each by more than half an interval. With
+// IFSTAT_INTERVAL=1s its agents are asked by the others about 3 s after
+// its last beat, and rated a tick later.
+func (b *Bridge) beatTimeout() time.Duration { return 5 * b.cfg.Interval / 2 }
 
 // saveAfterMove is how many intervals after a change of the fleet an auto
 // bridge saves its copies: the nodes it took over have answered by then.
