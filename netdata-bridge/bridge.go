@@ -480,13 +480,13 @@ func (b *Bridge) updateMembers(client mqtt.Client) {
 		return
 	}
 	b.members = members
-	moved, handover := b.sampler.SetMembers(members, b.now())
+	moved, handover := b.sampler.SetMembers(members, now)
 	if handover != nil {
 		b.publishStates(client, handover)
 	}
 	b.syncReplies(client)
 	if moved > 0 {
-		b.saveAt = b.now().Add(saveAfterMove * b.cfg.Interval)
+		b.saveAt = now.Add(saveAfterMove * b.cfg.Interval)
 	}
 	b.log.WithField("members", members).WithField("moved", moved).WithField("sampling", len(b.sampler.Online())).
 		Info("fleet changed; agents shared anew")
@@ -527,6 +527,22 @@ func (b *Bridge) syncReplies(client mqtt.Client) {
 	}
 	if len(drop) > 0 {
 		client.Unsubscribe(drop...)
+	}
+}
+
+// syncReply is syncReplies for one node whose status changed: thousands of
+// retained statuses arrive at the start, each must not walk every node.
+func (b *Bridge) syncReply(client mqtt.Client, node string) {
+	if !b.perNode() || b.replySubs == nil {
+		return // not per node, or a reconnect's full sync is due
+	}
+	switch want := b.sampler.Sampled(node); {
+	case want && !b.replySubs[node]:
+		b.replySubs[node] = true
+		client.Subscribe(b.replyTopic(node), 0, nil) // see syncReplies
+	case !want && b.replySubs[node]:
+		delete(b.replySubs, node)
+		client.Unsubscribe(b.replyTopic(node))
 	}
 }
 
@@ -601,8 +617,8 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 func (b *Bridge) message(client mqtt.Client, m message, rs *restore) error {
 	if m.valid {
 		err := b.process(m)
-		if m.kind == wire.KindStatus && b.perNode() {
-			b.syncReplies(client)
+		if m.kind == wire.KindStatus {
+			b.syncReply(client, m.node)
 		}
 		return err
 	}
