@@ -20,6 +20,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/procfs"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/cli"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
@@ -286,10 +287,11 @@ func (f *fleet) run(ctx context.Context) error {
 	counts1 := f.counts()
 	dt := t1.Sub(t0).Seconds()
 	for _, name := range slices.Sorted(maps.Keys(cpu1)) {
-		line := fmt.Sprintf("cpu\t%s\t%.1f %% of a core", name, float64(cpu1[name]-cpu0[name])/ticks/dt*100)
+		line := fmt.Sprintf("cpu\t%s\t%.1f %% of a core", name, (cpu1[name]-cpu0[name])/dt*100)
 		if p := f.procs[name]; p != nil {
 			c0, c1 := counts0[name], counts1[name]
-			line += fmt.Sprintf("\tRssAnon %.1f MiB\tHWM %.1f MiB\trated %d\tgaps %d", kb(p.cmd.Process.Pid, "RssAnon")/1024, kb(p.cmd.Process.Pid, "VmHWM")/1024, c1[0]-c0[0], c1[1]-c0[1])
+			anon, hwm := memMiB(p.cmd.Process.Pid)
+			line += fmt.Sprintf("\tRssAnon %.1f MiB\tHWM %.1f MiB\trated %d\tgaps %d", anon, hwm, c1[0]-c0[0], c1[1]-c0[1])
 		}
 		f.printf("%s\n", line)
 	}
@@ -481,19 +483,16 @@ func (f *fleet) client(id string) (mqtt.Client, error) {
 	return c, nil
 }
 
-// ticks is USER_HZ, the unit of utime and stime (100 on every Linux
-// port this runs on).
-const ticks = 100
-
-func (f *fleet) cpu() map[string]uint64 {
-	out := map[string]uint64{}
+// cpu returns each measured process's user+system CPU seconds.
+func (f *fleet) cpu() map[string]float64 {
+	out := map[string]float64{}
 	for id, p := range f.procs {
-		out[id] = cpuTicks(p.cmd.Process.Pid)
+		out[id] = cpuSeconds(p.cmd.Process.Pid)
 	}
 	for name, pid := range f.o.pids {
-		out[name] = cpuTicks(pid)
+		out[name] = cpuSeconds(pid)
 	}
-	out["this tool"] = cpuTicks(os.Getpid())
+	out["this tool"] = cpuSeconds(os.Getpid())
 	return out
 }
 
@@ -507,33 +506,30 @@ func (f *fleet) counts() map[string][2]uint64 {
 	return out
 }
 
-func cpuTicks(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// cpuSeconds is the process's user+system CPU time; 0 once it is gone.
+func cpuSeconds(pid int) float64 {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
+	st, err := p.Stat()
+	if err != nil {
 		return 0
 	}
-	u, _ := strconv.ParseUint(fields[11], 10, 64)
-	st, _ := strconv.ParseUint(fields[12], 10, 64)
-	return u + st
+	return st.CPUTime()
 }
 
-func kb(pid int, key string) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// memMiB is the process's RssAnon and VmHWM in MiB; 0 once it is gone.
+func memMiB(pid int) (anon, hwm float64) {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, key+":"); ok {
-			n, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return n
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, 0
 	}
-	return 0
+	return float64(st.RssAnon) / (1 << 20), float64(st.VmHWM) / (1 << 20)
 }
 
 func shares(own map[string][]string, ids []string) string {
