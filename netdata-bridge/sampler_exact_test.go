@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -96,4 +97,55 @@ func BenchmarkSamplerReply(b *testing.B) {
 			b.ReportMetric(float64(locked)/float64(b.N), "locked/op")
 		})
 	}
+}
+
+// BenchmarkSamplerRetained is the heap a Sampler keeps per interface once
+// its histories are full: 500 agents × 8 interfaces, 80 replies each
+// (the refresh history holds 64). One op is one round of replies.
+func BenchmarkSamplerRetained(b *testing.B) {
+	const agents, ifaces, warm = 500, 8, 80
+	s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Minute})
+	nodes := make([]string, agents)
+	for i := range nodes {
+		nodes[i] = "router-" + strconv.Itoa(i)
+		s.Status(nodes[i], true)
+	}
+	names := make([]string, ifaces)
+	for i := range names {
+		names[i] = "eth" + strconv.Itoa(i)
+	}
+	round := 0
+	do := func() {
+		round++
+		read := int64(round) * 1e9
+		for _, node := range nodes {
+			m := make(map[string]wire.Counters, ifaces)
+			for k, name := range names {
+				v := uint64(round) * uint64(1000+k)
+				m[name] = wire.Counters{RxBytes: v, TxBytes: v / 2, RxPackets: v / 1000, TxPackets: v / 2000, Ifindex: int64(k + 2), SpeedMbps: 1000}
+			}
+			a := s.agents[node]
+			s.seq++
+			r := wire.Reply{ID: "run-" + strconv.FormatUint(s.seq, 10), Node: node, MonoNS: read, TimeNS: read, BootID: "b", Ifaces: m}
+			a.pendingID, a.answered, a.pendingTick = r.ID, false, t0.Add(time.Duration(read))
+			if ns, why := s.Reply(node, &r, a.pendingTick); ns == nil {
+				b.Fatal(why)
+			}
+		}
+	}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range warm {
+		do()
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		do()
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(agents*ifaces), "B/iface")
 }

@@ -20,11 +20,11 @@ var ErrBadWindows = errors.New("bad refresh windows")
 // the same Estimate, so a restarted bridge need not wait for MinWindows
 // new ones.
 func (e *Estimator) Changes() []Change {
-	if len(e.windows) == 0 {
+	if len(e.his) == 0 {
 		return nil
 	}
-	ws := make([]Change, len(e.windows))
-	for i, w := range e.windows {
+	ws := make([]Change, len(e.his))
+	for i, w := range e.windows() {
 		ws[i] = Change{w.lo, w.hi}
 	}
 	return ws
@@ -51,7 +51,7 @@ func (e *Estimator) Restore(ws []Change) error {
 	}
 	e.Reset()
 	for _, w := range ws {
-		e.windows = append(e.windows, window{w.UnchangedNS, w.ChangedNS})
+		e.push(w.UnchangedNS, w.ChangedNS)
 	}
 	// Fit at the next Estimate whatever the count: the restored windows
 	// were fitted in another process, not in this one.

@@ -240,3 +240,26 @@ func FuzzRestore(f *testing.F) {
 		}
 	})
 }
+
+// TestWindowWidthRoundsUp: a window is kept with its width as a float32,
+// which may only widen it (a narrower window would claim a refresh
+// instant the reads do not prove), and by at most one float32 step.
+func TestWindowWidthRoundsUp(t *testing.T) {
+	t.Parallel()
+	const hi = 1_000_000_000_000
+	for _, width := range []int64{1, 999_999, 1<<24 - 1, 1 << 24, 1<<24 + 1, 1_000_000_001, 4_294_967_297, 30_000_000_007} {
+		var e Estimator
+		e.Observe(hi-width, hi)
+		ws := e.Changes()
+		if len(ws) != 1 || ws[0].ChangedNS != hi {
+			t.Fatalf("width %d: Changes() = %v, want one window ending at %d", width, ws, hi)
+		}
+		got := hi - ws[0].UnchangedNS
+		if step := max(width>>23, 1); got < width || got-width >= step {
+			t.Errorf("width %d kept as %d, want in [%d, %d)", width, got, width, width+step)
+		}
+		if width < 1<<24 && got != width {
+			t.Errorf("width %d kept as %d, want it exact below 2^24 ns", width, got)
+		}
+	}
+}

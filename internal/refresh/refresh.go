@@ -72,8 +72,14 @@ type window struct{ lo, hi int64 }
 // Estimator fits the refresh clock of one interface. The zero value is
 // ready with the default Config. It is not safe for concurrent use.
 type Estimator struct {
-	cfg      Config
-	windows  []window // ascending, at most History
+	cfg Config
+	// The windows, ascending, at most History: window i is
+	// (his[i]-widths[i], his[i]]. A bridge keeps one Estimator per
+	// interface of every router (40,000 at 5,000 routers), so a window
+	// takes 12 bytes, not 16: its width as a float32, rounded up, which
+	// is exact below 16.7 ms and widens a 1 s window by at most 64 ns.
+	his      []int64
+	widths   []float32
 	prevRead int64
 	est      Estimate
 	dirty    bool
@@ -115,24 +121,42 @@ func (e *Estimator) Observe(unchangedNS, changedNS int64) {
 	if unchangedNS <= 0 || changedNS <= unchangedNS {
 		return
 	}
-	if n := len(e.windows); n > 0 && unchangedNS < e.windows[n-1].hi {
-		if changedNS == e.windows[n-1].hi && unchangedNS == e.windows[n-1].lo {
-			return // the same change, reported by another reply
-		}
-		if changedNS <= e.windows[n-1].hi {
-			return // older than what we have
+	if n := len(e.his); n > 0 && unchangedNS < e.his[n-1] {
+		if changedNS <= e.his[n-1] {
+			return // the same change, reported by another reply, or older
 		}
 		// A clock that went back (reboot) or a reordered window: start
 		// over rather than fit across it.
-		e.windows = e.windows[:0]
+		e.his, e.widths = e.his[:0], e.widths[:0]
 	}
-	if len(e.windows) == e.history() {
-		copy(e.windows, e.windows[1:])
-		e.windows = e.windows[:len(e.windows)-1]
-	}
-	e.windows = append(e.windows, window{unchangedNS, changedNS})
+	e.push(unchangedNS, changedNS)
 	e.dirty = true
 	e.sinceFit++
+}
+
+// push appends the window (lo, hi], dropping the oldest when the history
+// is full.
+func (e *Estimator) push(lo, hi int64) {
+	if n := len(e.his); n == e.history() {
+		copy(e.his, e.his[1:])
+		copy(e.widths, e.widths[1:])
+		e.his, e.widths = e.his[:n-1], e.widths[:n-1]
+	}
+	w := float32(hi - lo)
+	if int64(w) < hi-lo {
+		w = math.Nextafter32(w, math.MaxFloat32)
+	}
+	e.his = append(e.his, hi)
+	e.widths = append(e.widths, w)
+}
+
+// windows returns the history as windows, oldest first.
+func (e *Estimator) windows() []window {
+	ws := make([]window, len(e.his))
+	for i, hi := range e.his {
+		ws[i] = window{hi - int64(e.widths[i]), hi}
+	}
+	return ws
 }
 
 // ObserveRead is the input without watch mode: one call per read of the
@@ -150,7 +174,7 @@ func (e *Estimator) ObserveRead(monoNS int64, moved bool) {
 // Reset forgets every window, e.g. after a reboot or a re-created
 // interface.
 func (e *Estimator) Reset() {
-	e.windows = e.windows[:0]
+	e.his, e.widths = e.his[:0], e.widths[:0]
 	e.prevRead = 0
 	e.est = Estimate{}
 	e.dirty = false
@@ -159,8 +183,8 @@ func (e *Estimator) Reset() {
 
 // Estimate returns the fit over the current windows.
 func (e *Estimator) Estimate() Estimate {
-	if e.dirty && (len(e.windows) < 2*e.minWindows() || e.sinceFit >= refitEvery) {
-		e.est = fit(e.windows, e.minWindows())
+	if e.dirty && (len(e.his) < 2*e.minWindows() || e.sinceFit >= refitEvery) {
+		e.est = fit(e.windows(), e.minWindows())
 		e.dirty, e.sinceFit = false, 0
 	}
 	return e.est
