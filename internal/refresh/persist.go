@@ -20,10 +20,10 @@ var ErrBadWindows = errors.New("bad refresh windows")
 // the same Estimate, so a restarted bridge need not wait for MinWindows
 // new ones.
 func (e *Estimator) Changes() []Change {
-	if len(e.his) == 0 {
+	if len(e.gaps) == 0 {
 		return nil
 	}
-	ws := make([]Change, len(e.his))
+	ws := make([]Change, len(e.gaps))
 	for i, w := range e.windows() {
 		ws[i] = Change{w.lo, w.hi}
 	}

@@ -263,3 +263,41 @@ func TestWindowWidthRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsKeptExactly: the windows an Estimator keeps (ends as gaps,
+// long gaps aside) are those it was given, in order, the oldest dropped
+// first, whatever the gaps between them.
+func TestWindowsKeptExactly(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 11))
+	for _, history := range []int{1, 2, 5, 64} {
+		e := New(Config{History: history})
+		var want []Change
+		hi := int64(1_000_000)
+		for i := range 300 {
+			var gap int64
+			switch r.IntN(4) {
+			case 0:
+				gap = r.Int64N(1 << 33) // often beyond the 4.29 s of a uint32
+			case 1:
+				gap = int64(farGap) + r.Int64N(3) - 1 // around the escape
+			default:
+				gap = 1 + r.Int64N(2_000_000_000)
+			}
+			width := 1 + r.Int64N(min(gap, 16_000_000))
+			lo := hi + gap - width
+			if lo < hi {
+				lo = hi // windows must not overlap
+			}
+			hi += gap
+			e.Observe(lo, hi)
+			want = append(want, Change{lo, hi})
+			if len(want) > history {
+				want = want[1:]
+			}
+			if d := cmp.Diff(want, e.Changes()); d != "" {
+				t.Fatalf("history %d, after window %d (-want +got):\n%s", history, i, d)
+			}
+		}
+	}
+}

@@ -73,16 +73,21 @@ type window struct{ lo, hi int64 }
 // ready with the default Config. It is not safe for concurrent use.
 type Estimator struct {
 	cfg Config
-	// The windows, ascending, at most History: window i is
-	// (his[i]-widths[i], his[i]]. A bridge keeps one Estimator per
-	// interface of every router (40,000 at 5,000 routers), so a window
-	// takes 12 bytes, not 16: its width as a float32, rounded up, which
-	// is exact below 16.7 ms and widens a 1 s window by at most 64 ns.
-	his      []int64
-	widths   []float32
-	prevRead int64
-	est      Estimate
-	dirty    bool
+	// The windows, ascending, at most History. A bridge keeps one
+	// Estimator per interface of every router (40,000 at 5,000 routers),
+	// so a window takes 8 bytes, not 16:
+	//   - its end as the gap since the previous window's end, exact in ns
+	//     (hi[0] is first; a gap of farGap or more is kept in far, in
+	//     order, and gaps holds farGap in its place);
+	//   - its width as a float32 rounded up, which is exact below 16.7 ms
+	//     and widens a 1 s window by at most 64 ns.
+	first, last int64 // the ends of the oldest and the newest window
+	gaps        []uint32
+	far         []int64
+	widths      []float32
+	prevRead    int64
+	est         Estimate
+	dirty       bool
 	// sinceFit counts windows added since the last fit.
 	sinceFit int
 }
@@ -121,39 +126,83 @@ func (e *Estimator) Observe(unchangedNS, changedNS int64) {
 	if unchangedNS <= 0 || changedNS <= unchangedNS {
 		return
 	}
-	if n := len(e.his); n > 0 && unchangedNS < e.his[n-1] {
-		if changedNS <= e.his[n-1] {
+	if len(e.gaps) > 0 && unchangedNS < e.last {
+		if changedNS <= e.last {
 			return // the same change, reported by another reply, or older
 		}
 		// A clock that went back (reboot) or a reordered window: start
 		// over rather than fit across it.
-		e.his, e.widths = e.his[:0], e.widths[:0]
+		e.clear()
 	}
 	e.push(unchangedNS, changedNS)
 	e.dirty = true
 	e.sinceFit++
 }
 
+// farGap is the escape in Estimator.gaps: gaps this long or longer (idle
+// for 4.3 s or more) are kept in Estimator.far.
+const farGap = math.MaxUint32
+
 // push appends the window (lo, hi], dropping the oldest when the history
-// is full.
+// is full. hi is after the newest window's end.
 func (e *Estimator) push(lo, hi int64) {
-	if n := len(e.his); n == e.history() {
-		copy(e.his, e.his[1:])
-		copy(e.widths, e.widths[1:])
-		e.his, e.widths = e.his[:n-1], e.widths[:n-1]
+	if n := len(e.gaps); n > 0 && n == e.history() {
+		e.dropOldest()
 	}
 	w := float32(hi - lo)
 	if int64(w) < hi-lo {
 		w = math.Nextafter32(w, math.MaxFloat32)
 	}
-	e.his = append(e.his, hi)
+	switch g := hi - e.last; {
+	case len(e.gaps) == 0:
+		e.first = hi
+		e.gaps = append(e.gaps, 0)
+	case g >= farGap:
+		e.far = append(e.far, g)
+		e.gaps = append(e.gaps, farGap)
+	default:
+		e.gaps = append(e.gaps, uint32(g))
+	}
 	e.widths = append(e.widths, w)
+	e.last = hi
+}
+
+func (e *Estimator) dropOldest() {
+	n := len(e.gaps)
+	if n > 1 {
+		g := int64(e.gaps[1])
+		if e.gaps[1] == farGap {
+			g = e.far[0]
+			e.far = e.far[:copy(e.far, e.far[1:])]
+		}
+		e.first += g
+	}
+	copy(e.gaps, e.gaps[1:])
+	copy(e.widths, e.widths[1:])
+	e.gaps, e.widths = e.gaps[:n-1], e.widths[:n-1]
+	if n > 1 {
+		e.gaps[0] = 0
+	}
+}
+
+func (e *Estimator) clear() {
+	e.gaps, e.far, e.widths = e.gaps[:0], e.far[:0], e.widths[:0]
+	e.first, e.last = 0, 0
 }
 
 // windows returns the history as windows, oldest first.
 func (e *Estimator) windows() []window {
-	ws := make([]window, len(e.his))
-	for i, hi := range e.his {
+	ws := make([]window, len(e.gaps))
+	hi, far := e.first, e.far
+	for i, g := range e.gaps {
+		switch {
+		case i == 0:
+		case g == farGap:
+			hi += far[0]
+			far = far[1:]
+		default:
+			hi += int64(g)
+		}
 		ws[i] = window{hi - int64(e.widths[i]), hi}
 	}
 	return ws
@@ -174,7 +223,7 @@ func (e *Estimator) ObserveRead(monoNS int64, moved bool) {
 // Reset forgets every window, e.g. after a reboot or a re-created
 // interface.
 func (e *Estimator) Reset() {
-	e.his, e.widths = e.his[:0], e.widths[:0]
+	e.clear()
 	e.prevRead = 0
 	e.est = Estimate{}
 	e.dirty = false
@@ -183,7 +232,7 @@ func (e *Estimator) Reset() {
 
 // Estimate returns the fit over the current windows.
 func (e *Estimator) Estimate() Estimate {
-	if e.dirty && (len(e.his) < 2*e.minWindows() || e.sinceFit >= refitEvery) {
+	if e.dirty && (len(e.gaps) < 2*e.minWindows() || e.sinceFit >= refitEvery) {
 		e.est = fit(e.windows(), e.minWindows())
 		e.dirty, e.sinceFit = false, 0
 	}
