@@ -103,17 +103,19 @@ type Request struct {
 	Payload []byte
 }
 
+// iface is kept for every interface of every router, so its bools are
+// together: 176 bytes, where interleaved they took 200 (208 allocated).
 type iface struct {
-	restored    bool // started from a persisted checkpoint, not yet updated
 	est         *refresh.Estimator
 	lock        *refresh.Lock // nil unless SamplerConfig.Exact
 	lastRaw     wire.Counters
-	seenRaw     bool
 	period      int64 // the refresh period last reported, ns
-	coarse      bool  // TooCoarse last reported
 	tracker     *rate.Tracker
 	tariff      *ifaceTariff // nil without tariffs
 	absentSince time.Time    // zero while present
+	restored    bool         // started from a persisted checkpoint, not yet updated
+	seenRaw     bool
+	coarse      bool // TooCoarse last reported
 	obsolete    bool
 }
 

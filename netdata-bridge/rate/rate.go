@@ -268,7 +268,6 @@ func (c Config) reorderWindow() uint64 {
 type Tracker struct {
 	cfg Config
 
-	started   bool
 	bootID    string // last non-empty boot id
 	oldBootID string // the boot id before the last boot change
 	ifindex   int64  // last non-zero ifindex
@@ -290,6 +289,9 @@ type Tracker struct {
 	// restored: the baseline comes from Restore, so the next booked
 	// interval spans the bridge's downtime (see Restore).
 	restored bool
+	// started is next to the other bools: a bridge keeps a Tracker per
+	// interface of every router, and 256 bytes is a size class, 264 not.
+	started bool
 
 	totals Values
 }
