@@ -3,6 +3,7 @@ package netdata
 import (
 	"io"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
@@ -51,8 +52,12 @@ type Output struct {
 }
 
 type ndNode struct {
-	guid   string // "" on Netdata without virtual nodes
-	ifaces map[string]*ndIface
+	guid string // "" on Netdata without virtual nodes
+	// ifaces are sorted by name: a slice of values rather than a map of
+	// pointers to them, as the samples come sorted and a router has a
+	// few interfaces (16 B less per interface, and one object per node
+	// instead of nine).
+	ifaces []ndIface
 	// typ is the chart type of all the node's charts, shared by its
 	// interfaces rather than built for each.
 	typ string
@@ -70,6 +75,7 @@ type ndNode struct {
 // 5,000 routers, so it holds no string of its own but the sanitised id
 // prefix, and the state of sub-second intervals only where there are any.
 type ndIface struct {
+	name string
 	// ids is the sanitised "type.<iface>_" every chart id of the
 	// interface begins with; BEGIN appends the chart's suffix. One string
 	// per interface, not one per chart: sanitising on every BEGIN was
@@ -124,7 +130,7 @@ func (o *Output) node(name string) *ndNode {
 	if n != nil {
 		return n
 	}
-	n = &ndNode{ifaces: make(map[string]*ndIface)}
+	n = &ndNode{}
 	o.nodes[name] = n
 	typ := "ifstat_" + name
 	if o.w.Features().VirtualNodes {
@@ -170,12 +176,22 @@ func (o *Output) defineHost(n *ndNode, ns *bridge.NodeSample) {
 	o.w.HostDefineEnd()
 }
 
-func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSample) {
-	f := n.ifaces[is.Name]
-	if f == nil {
-		f = &ndIface{ids: plugind.NewTypeIDPrefix(n.typ, is.Name+"_")}
-		n.ifaces[is.Name] = f
+// iface returns the state of interface name, added when new. Most are
+// added with the node's first sample, which lists sampled interfaces, so
+// room for that many is made at once.
+func (n *ndNode) iface(name string, sampled int) *ndIface {
+	i := sort.Search(len(n.ifaces), func(i int) bool { return n.ifaces[i].name >= name })
+	if i == len(n.ifaces) || n.ifaces[i].name != name {
+		if n.ifaces == nil {
+			n.ifaces = make([]ndIface, 0, sampled)
+		}
+		n.ifaces = slices.Insert(n.ifaces, i, ndIface{name: name, ids: plugind.NewTypeIDPrefix(n.typ, name+"_")})
 	}
+	return &n.ifaces[i]
+}
+
+func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSample) {
+	f := n.iface(is.Name, len(ns.Ifaces))
 	if is.Obsolete {
 		if f.defined {
 			o.defineCharts(n.typ, is.Name, "obsolete")
