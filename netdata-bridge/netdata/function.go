@@ -191,15 +191,72 @@ type FunctionOutput struct {
 }
 
 // fnNode is what the function shows of one router, gathered from the
-// samples the output receives.
+// samples the output receives. It is kept for every router and interface
+// (40,000 at 5,000 routers) and read only when the function is called, so
+// it holds numbers, formatted when the table is made, in one slice rather
+// than a map per column.
 type fnNode struct {
 	lastReply  time.Time // arrival of the last matched reply
-	gaps       int       // ticks in a row without a reply
-	ifaces     []string
-	refresh    map[string]string // iface → "1000 ms" or "≤ 500 ms"
-	tooCoarse  map[string]bool
-	absent     map[string]bool
 	replyCount uint64
+	gaps       int // ticks in a row without a reply
+	// ifaces holds the interfaces of the last reply in its order (by
+	// name), the first listed of them, then those it did not list that
+	// are not obsolete: their refresh period is shown again if they
+	// return without one.
+	ifaces []fnIface
+	listed int
+}
+
+// fnIface is what the function shows of one interface.
+type fnIface struct {
+	name string
+	// refreshNS is the last refresh period known, or with atMost the
+	// last bound; 0 while neither was.
+	refreshNS int64
+	atMost    bool
+	tooCoarse bool
+	absent    bool
+}
+
+// refresh returns the refresh period as the table shows it: "1000 ms",
+// "≤ 500 ms" or "" when unknown.
+func (f *fnIface) refresh() string {
+	switch {
+	case f.refreshNS == 0:
+		return ""
+	case f.atMost:
+		return "≤ " + fmtMS(f.refreshNS)
+	}
+	return fmtMS(f.refreshNS)
+}
+
+// iface returns the entry of the interface name, placed at position
+// n.listed (the interfaces of a reply come in the same order every time,
+// so it is usually there already) or added there.
+func (n *fnNode) iface(name string) *fnIface {
+	k := n.listed
+	j := k
+	for j < len(n.ifaces) && n.ifaces[j].name != name {
+		j++
+	}
+	if j == len(n.ifaces) {
+		n.ifaces = append(n.ifaces, fnIface{name: name})
+	}
+	n.ifaces[k], n.ifaces[j] = n.ifaces[j], n.ifaces[k]
+	return &n.ifaces[k]
+}
+
+// drop forgets the interface name unless it was listed already.
+func (n *fnNode) drop(name string) {
+	for j := n.listed; j < len(n.ifaces); j++ {
+		if n.ifaces[j].name == name {
+			last := len(n.ifaces) - 1
+			n.ifaces[j] = n.ifaces[last]
+			n.ifaces[last] = fnIface{} // release the name
+			n.ifaces = n.ifaces[:last]
+			return
+		}
+	}
 }
 
 // NewFunctionOutput returns the output for a Netdata of version
@@ -283,7 +340,7 @@ func (o *FunctionOutput) handleLine(line string, quit func()) {
 func (o *FunctionOutput) Emit(ns *bridge.NodeSample, now time.Time) error {
 	n := o.nodes[ns.Node]
 	if n == nil {
-		n = &fnNode{refresh: map[string]string{}, tooCoarse: map[string]bool{}, absent: map[string]bool{}}
+		n = &fnNode{}
 		o.nodes[ns.Node] = n
 	}
 	if ns.Gap {
@@ -293,22 +350,21 @@ func (o *FunctionOutput) Emit(ns *bridge.NodeSample, now time.Time) error {
 	n.gaps = 0
 	n.lastReply = now
 	n.replyCount++
-	n.ifaces = n.ifaces[:0]
-	for _, is := range ns.Ifaces {
+	n.listed = 0
+	for i := range ns.Ifaces {
+		is := &ns.Ifaces[i]
 		if is.Obsolete {
-			delete(n.refresh, is.Name)
-			delete(n.tooCoarse, is.Name)
-			delete(n.absent, is.Name)
+			n.drop(is.Name)
 			continue
 		}
-		n.ifaces = append(n.ifaces, is.Name)
-		n.absent[is.Name] = is.Absent
-		n.tooCoarse[is.Name] = is.TooCoarse
-		switch e := is.Refresh; {
+		f := n.iface(is.Name)
+		n.listed++
+		f.absent, f.tooCoarse = is.Absent, is.TooCoarse
+		switch e := &is.Refresh; {
 		case e.PeriodNS > 0:
-			n.refresh[is.Name] = fmtMS(e.PeriodNS)
+			f.refreshNS, f.atMost = e.PeriodNS, false
 		case e.AtMostNS > 0:
-			n.refresh[is.Name] = "≤ " + fmtMS(e.AtMostNS)
+			f.refreshNS, f.atMost = e.AtMostNS, true
 		}
 	}
 	return nil
@@ -477,15 +533,19 @@ func (o *FunctionOutput) table(now time.Time) []byte {
 			age, maxAge = a, max(maxAge, a)
 		}
 		var refresh []string
-		for _, ifn := range n.ifaces {
-			if r := n.refresh[ifn]; r != "" {
-				refresh = append(refresh, ifn+" "+r)
+		names := make([]string, 0, n.listed)
+		for i := range n.ifaces[:n.listed] {
+			f := &n.ifaces[i]
+			names = append(names, f.name)
+			r := f.refresh()
+			if r != "" {
+				refresh = append(refresh, f.name+" "+r)
 			}
-			if n.tooCoarse[ifn] {
-				warn = append(warn, fmt.Sprintf("%s: the interval (%v) is shorter than its counters' refresh period (%s): rates cover whole refreshes", ifn, o.interval, n.refresh[ifn]))
+			if f.tooCoarse {
+				warn = append(warn, fmt.Sprintf("%s: the interval (%v) is shorter than its counters' refresh period (%s): rates cover whole refreshes", f.name, o.interval, r))
 			}
-			if n.absent[ifn] {
-				warn = append(warn, ifn+": missing from the last reply")
+			if f.absent {
+				warn = append(warn, f.name+": missing from the last reply")
 			}
 		}
 		agent := ""
@@ -494,7 +554,7 @@ func (o *FunctionOutput) table(now time.Time) []byte {
 				agent = strings.TrimSpace(in.Version + " " + in.OS + "/" + in.Arch)
 			}
 		}
-		rows = append(rows, []any{name, status, age, o.interval.Milliseconds(), strings.Join(n.ifaces, ", "),
+		rows = append(rows, []any{name, status, age, o.interval.Milliseconds(), strings.Join(names, ", "),
 			strings.Join(refresh, ", "), strings.Join(warn, "; "), agent})
 	}
 	cols := make(map[string]fnColumn, len(fnColumns))

@@ -12,6 +12,7 @@ import (
 
 	bridge "github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
@@ -321,5 +322,63 @@ func TestFunctionOutputWriteError(t *testing.T) {
 	o := NewFunctionOutput(failWriter{}, "v1.37.1", time.Second, logrus.NewEntry(logrus.New()))
 	if err := o.Keepalive(time.Now()); !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("err %v, want the closed pipe", err)
+	}
+}
+
+// TestFunctionOutputInterfaces: the table lists the interfaces of the last
+// reply in its order, keeps a refresh period until a new one is known,
+// also for an interface the last reply did not list, and forgets it with
+// an obsolete interface.
+func TestFunctionOutputInterfaces(t *testing.T) {
+	t.Parallel()
+	o, _, _ := newTestFunctionOutput(t, "v1.37.1")
+	t0 := time.Unix(1_800_000_000, 0)
+	type row struct{ Interfaces, Refresh, Warnings string }
+	period := func(ns int64) refresh.Estimate { return refresh.Estimate{PeriodNS: ns} }
+	atMost := func(ns int64) refresh.Estimate { return refresh.Estimate{AtMostNS: ns} }
+	coarse := "the interval (1s) is shorter than its counters' refresh period"
+	for i, tt := range []struct {
+		name   string
+		gap    bool
+		ifaces []bridge.IfaceSample
+		want   row
+	}{
+		{"first reply", false, []bridge.IfaceSample{
+			{Name: "eth0", Refresh: period(1e9), TooCoarse: true},
+			{Name: "wg0", Refresh: atMost(5e8)},
+			{Name: "wlan0"},
+		}, row{"eth0, wg0, wlan0", "eth0 1000 ms, wg0 ≤ 500 ms", "eth0: " + coarse + " (1000 ms): rates cover whole refreshes"}},
+		{"periods kept, one new interface", false, []bridge.IfaceSample{
+			{Name: "br-lan", Refresh: atMost(5e7)},
+			{Name: "eth0"},
+			{Name: "wg0", Absent: true},
+			{Name: "wlan0", Refresh: period(2e9)},
+		}, row{"br-lan, eth0, wg0, wlan0", "br-lan ≤ 50 ms, eth0 1000 ms, wg0 ≤ 500 ms, wlan0 2000 ms", "wg0: missing from the last reply"}},
+		{"bound replaced by a period", false, []bridge.IfaceSample{
+			{Name: "br-lan", Refresh: period(976_563_000)},
+			{Name: "eth0"},
+			{Name: "wg0", Obsolete: true},
+		}, row{"br-lan, eth0", "br-lan 976.6 ms, eth0 1000 ms", ""}},
+		{"a gap changes nothing", true, nil, row{"br-lan, eth0", "br-lan 976.6 ms, eth0 1000 ms", ""}},
+		{"unlisted keeps its period, obsolete forgets", false, []bridge.IfaceSample{
+			{Name: "eth0", Refresh: atMost(2e8)},
+			{Name: "lo", TooCoarse: true},
+			{Name: "wg0"},
+			{Name: "wlan0"},
+		}, row{"eth0, lo, wg0, wlan0", "eth0 ≤ 200 ms, wlan0 2000 ms", "lo: " + coarse + " (): rates cover whole refreshes"}},
+	} {
+		ns := &bridge.NodeSample{Node: "er-x", Gap: tt.gap, Reply: &wire.Reply{Node: "er-x"}, Ifaces: tt.ifaces}
+		if err := o.Emit(ns, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		var ft functionTable
+		if err := json.Unmarshal(o.table(t0.Add(10*time.Second)), &ft); err != nil {
+			t.Fatal(err)
+		}
+		r := ft.row("er-x")
+		got := row{r["Interfaces"].(string), r["Refresh"].(string), r["Warnings"].(string)}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("after %q: row (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }

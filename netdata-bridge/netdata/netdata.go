@@ -3,6 +3,7 @@ package netdata
 import (
 	"io"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/satmath"
@@ -36,19 +37,6 @@ var chartKinds = [...]chartKind{
 	{"drops", "ifstat.drops", "Interface Drops", "drops/s", 7003, plugind.ChartLine, rate.RxDropped, rate.TxDropped, "inbound", "outbound", 1000},
 }
 
-// The charts besides chartKinds, as indices into ndIface.typeIDs after
-// those of chartKinds, with their id suffixes.
-const (
-	extraRefresh = len(chartKinds) + iota
-	extraRawBytes
-	extraRawPackets
-	extraRawSpan
-	extraNetPeak
-	numExtra = iota
-)
-
-var extraSuffixes = [numExtra]string{"refresh", "raw_bytes", "raw_packets", "raw_span", "net_peak"}
-
 // Output writes NodeSamples as Netdata's plugins.d protocol: one
 // virtual node per router where Netdata has them (1.39 and newer), else
 // charts on Netdata's own host with the router in the chart type. Each
@@ -64,12 +52,18 @@ type Output struct {
 }
 
 type ndNode struct {
-	guid   string // "" on Netdata without virtual nodes
-	ifaces map[string]*ndIface
+	guid string // "" on Netdata without virtual nodes
+	// ifaces are sorted by name: a slice of values rather than a map of
+	// pointers to them, as the samples come sorted and a router has a
+	// few interfaces (16 B less per interface, and one object per node
+	// instead of nine).
+	ifaces []ndIface
+	// typ is the chart type of all the node's charts, shared by its
+	// interfaces rather than built for each.
+	typ string
 
 	// The agent chart (ifstat.agent): how long the router's agent has
 	// not answered, updated by Tick whether or not it answers.
-	agentType    string
 	agentTypeID  string
 	agentDefined bool
 	firstTick    time.Time // tick of the first sample seen
@@ -77,27 +71,39 @@ type ndNode struct {
 	agentRound   time.Time // tick of the agent chart's last round
 }
 
+// ndIface is what the output keeps of one interface: there are 40,000 at
+// 5,000 routers, so it holds no string of its own but the sanitised id
+// prefix, and the state of sub-second intervals only where there are any.
 type ndIface struct {
-	defined  bool
-	typ, id  string // chart type and id prefix
-	lastMono int64  // Netdata's model time of these charts, in agent ns
-	// typeIDs caches the sanitised "type.id" per chart (chartKinds,
-	// then the extra charts): sanitising on every BEGIN was 8 % of the
-	// bridge's CPU at 5,000 agents.
-	typeIDs [len(chartKinds) + numExtra]string
+	name string
+	// ids is the sanitised "type.<iface>_" every chart id of the
+	// interface begins with; BEGIN appends the chart's suffix. One string
+	// per interface, not one per chart: sanitising on every BEGIN was
+	// 8 % of the bridge's CPU at 5,000 agents, and a cached id per chart
+	// 340 B per interface.
+	ids      plugind.TypeIDPrefix
+	lastMono int64 // Netdata's model time of these charts, in agent ns
+	// speed is the link speed last sent as the net chart's variable
+	// link_speed_mbps; speedSent is false until it was sent once.
+	speed int64
+	// sec is nil at intervals of a second or more.
+	sec *ndSecond
+
+	defined bool
 	// refreshDefined is set once the refresh chart is defined: only when
 	// there is a period to show (refreshShown).
 	refreshDefined bool
-	// tariffs are the dimension ids of the tariff chart, once defined.
-	tariffs []string
-	// speed is the link speed last sent as the net chart's variable
-	// link_speed_mbps; speedSent is false until it was sent once.
-	speed        int64
-	speedSent    bool
-	speedPending bool
+	// tariffDefined is set once the tariff chart is defined with its
+	// dimensions.
+	tariffDefined bool
+	speedSent     bool
+	speedPending  bool
+}
 
-	// Sub-second intervals: the results of the second ending at secEnd.
-	secEnd      time.Time
+// ndSecond collects an interface's sub-second intervals: the results of
+// the second ending at end.
+type ndSecond struct {
+	end         time.Time
 	pending     []rate.Result
 	pendMono    int64
 	pendTariff  *bridge.TariffUsage
@@ -124,14 +130,14 @@ func (o *Output) node(name string) *ndNode {
 	if n != nil {
 		return n
 	}
-	n = &ndNode{ifaces: make(map[string]*ndIface)}
+	n = &ndNode{}
 	o.nodes[name] = n
 	typ := "ifstat_" + name
 	if o.w.Features().VirtualNodes {
 		n.guid = plugind.HostGUID(o.machineGUID, name)
 		typ = "ifstat"
 	}
-	n.agentType, n.agentTypeID = typ, plugind.TypeID(typ, "agent")
+	n.typ, n.agentTypeID = typ, plugind.TypeID(typ, "agent")
 	return n
 }
 
@@ -170,33 +176,37 @@ func (o *Output) defineHost(n *ndNode, ns *bridge.NodeSample) {
 	o.w.HostDefineEnd()
 }
 
-func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSample) {
-	f := n.ifaces[is.Name]
-	if f == nil {
-		f = &ndIface{typ: "ifstat", id: is.Name}
-		if n.guid == "" {
-			f.typ = "ifstat_" + ns.Node
+// iface returns the state of interface name, added when new. Most are
+// added with the node's first sample, which lists sampled interfaces, so
+// room for that many is made at once.
+func (n *ndNode) iface(name string, sampled int) *ndIface {
+	i := sort.Search(len(n.ifaces), func(i int) bool { return n.ifaces[i].name >= name })
+	if i == len(n.ifaces) || n.ifaces[i].name != name {
+		if n.ifaces == nil {
+			n.ifaces = make([]ndIface, 0, sampled)
 		}
-		for i, k := range chartKinds {
-			f.typeIDs[i] = plugind.TypeID(f.typ, f.id+"_"+k.suffix)
-		}
-		for i, suffix := range extraSuffixes {
-			f.typeIDs[len(chartKinds)+i] = plugind.TypeID(f.typ, f.id+"_"+suffix)
-		}
-		n.ifaces[is.Name] = f
+		n.ifaces = slices.Insert(n.ifaces, i, ndIface{name: name, ids: plugind.NewTypeIDPrefix(n.typ, name+"_")})
 	}
+	return &n.ifaces[i]
+}
+
+func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSample) {
+	f := n.iface(is.Name, len(ns.Ifaces))
 	if is.Obsolete {
 		if f.defined {
-			o.defineCharts(f, is.Name, "obsolete")
-			if f.tariffs != nil {
-				o.defineTariffChart(f, is.Name, nil, "obsolete")
-				f.tariffs = nil
+			o.defineCharts(n.typ, is.Name, "obsolete")
+			if f.tariffDefined {
+				o.defineTariffChart(n.typ, is.Name, nil, "obsolete")
+				f.tariffDefined = false
 			}
 			if f.refreshDefined {
-				o.defineRefreshChart(f, is.Name, "obsolete")
+				o.defineRefreshChart(n.typ, is.Name, "obsolete")
 				f.refreshDefined = false
 			}
-			f.defined, f.lastMono, f.pending, f.secEnd = false, 0, f.pending[:0], time.Time{}
+			f.defined, f.lastMono = false, 0
+			if f.sec != nil {
+				f.sec.pending, f.sec.end = f.sec.pending[:0], time.Time{}
+			}
 			f.speedSent, f.speedPending = false, false
 		}
 		return
@@ -205,7 +215,7 @@ func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSam
 		return
 	}
 	if !f.defined {
-		o.defineCharts(f, is.Name, "")
+		o.defineCharts(n.typ, is.Name, "")
 		f.defined = true
 	}
 	read := !is.Absent && !ns.Gap
@@ -213,7 +223,7 @@ func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSam
 		f.noteSpeed(is.Raw.SpeedMbps)
 	}
 	if o.interval < time.Second {
-		o.accumulate(f, ns, is, read)
+		o.accumulate(f, n.typ, ns, is, read)
 		return
 	}
 	var since time.Duration
@@ -228,11 +238,15 @@ func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSam
 		since = o.interval
 		f.lastMono += int64(o.interval)
 	}
+	// One result, in an array that stays on the stack: a slice of it per
+	// interface and tick was 40,000 allocations of 200 B a second.
+	var one [1]rate.Result
 	var results []rate.Result
 	if read {
-		results = append(f.pending[:0], is.Result)
+		one[0] = is.Result
+		results = one[:]
 	}
-	o.emitRound(f, is.Name, since, results, is.Tariff, is.Refresh)
+	o.emitRound(f, n.typ, is.Name, since, results, is.Tariff, is.Refresh)
 }
 
 // noteSpeed records the link speed the agent reported (0: unknown), to be
@@ -253,46 +267,50 @@ func (f *ndIface) noteSpeed(mbps int64) {
 // writes them as one round when the next second begins: Netdata charts
 // are per second, so each value is the exact average over the second, and
 // a peak chart shows the fastest short interval (a microburst).
-func (o *Output) accumulate(f *ndIface, ns *bridge.NodeSample, is *bridge.IfaceSample, read bool) {
+func (o *Output) accumulate(f *ndIface, typ string, ns *bridge.NodeSample, is *bridge.IfaceSample, read bool) {
+	if f.sec == nil {
+		f.sec = &ndSecond{}
+	}
+	s := f.sec
 	// A tick at T covers (T-interval, T]: it belongs to the second that
 	// ends at or after T.
 	end := ns.Tick.Truncate(time.Second)
 	if end.Before(ns.Tick) {
 		end = end.Add(time.Second)
 	}
-	if !f.secEnd.IsZero() && end.After(f.secEnd) {
+	if !s.end.IsZero() && end.After(s.end) {
 		since := time.Second
-		if f.pendMono != 0 && f.lastMono != 0 && f.pendMono > f.lastMono {
-			since = time.Duration(f.pendMono - f.lastMono)
+		if s.pendMono != 0 && f.lastMono != 0 && s.pendMono > f.lastMono {
+			since = time.Duration(s.pendMono - f.lastMono)
 		}
-		if f.pendMono != 0 {
-			f.lastMono = f.pendMono
+		if s.pendMono != 0 {
+			f.lastMono = s.pendMono
 		} else if f.lastMono != 0 {
 			f.lastMono += int64(time.Second)
 		}
-		if f.lastEmitted {
-			o.emitRound(f, is.Name, since, f.pending, f.pendTariff, f.pendRefresh)
+		if s.lastEmitted {
+			o.emitRound(f, typ, is.Name, since, s.pending, s.pendTariff, s.pendRefresh)
 		} else {
-			o.emitRound(f, is.Name, 0, f.pending, f.pendTariff, f.pendRefresh)
-			f.lastEmitted = true
+			o.emitRound(f, typ, is.Name, 0, s.pending, s.pendTariff, s.pendRefresh)
+			s.lastEmitted = true
 		}
-		f.pending, f.pendMono = f.pending[:0], 0
+		s.pending, s.pendMono = s.pending[:0], 0
 	}
-	f.secEnd = end
+	s.end = end
 	if read {
-		f.pending = append(f.pending, is.Result)
-		f.pendMono, f.pendTariff, f.pendRefresh = ns.Reply.MonoNS, is.Tariff, is.Refresh
+		s.pending = append(s.pending, is.Result)
+		s.pendMono, s.pendTariff, s.pendRefresh = ns.Reply.MonoNS, is.Tariff, is.Refresh
 	}
 }
 
 // emitRound writes one round of every chart of an interface from the
 // results it covers (none: a gap).
-func (o *Output) emitRound(f *ndIface, iface string, since time.Duration, results []rate.Result, tu *bridge.TariffUsage, est refresh.Estimate) {
+func (o *Output) emitRound(f *ndIface, typ, iface string, since time.Duration, results []rate.Result, tu *bridge.TariffUsage, est refresh.Estimate) {
 	if tu != nil {
-		o.emitTariff(f, iface, tu, since)
+		o.emitTariff(f, typ, iface, tu, since)
 	}
 	for i, k := range chartKinds {
-		o.w.Begin(f.typeIDs[i], since)
+		o.w.BeginSuffix(f.ids, k.suffix, since)
 		for _, d := range []struct {
 			id string
 			c  rate.Counter
@@ -310,7 +328,7 @@ func (o *Output) emitRound(f *ndIface, iface string, since time.Duration, result
 		o.w.End()
 	}
 	if o.interval < time.Second {
-		o.w.Begin(f.typeIDs[extraNetPeak], since)
+		o.w.BeginSuffix(f.ids, "net_peak", since)
 		for _, d := range []struct {
 			id string
 			c  rate.Counter
@@ -324,7 +342,7 @@ func (o *Output) emitRound(f *ndIface, iface string, since time.Duration, result
 		o.w.End()
 	}
 	o.emitRaw(f, since, results)
-	o.emitRefresh(f, iface, since, est)
+	o.emitRefresh(f, typ, iface, since, est)
 }
 
 // emitRaw writes the non-normalised view (collectl -on): what the counters
@@ -353,15 +371,15 @@ func (o *Output) emitRaw(f *ndIface, since time.Duration, results []rate.Result)
 		}
 	}
 	for _, ch := range []struct {
-		chart  int
+		suffix string
 		rx, tx rate.Counter
 		rxID   string
 		txID   string
 	}{
-		{extraRawBytes, rate.RxBytes, rate.TxBytes, "rx_bytes", "tx_bytes"},
-		{extraRawPackets, rate.RxPackets, rate.TxPackets, "rx_packets", "tx_packets"},
+		{"raw_bytes", rate.RxBytes, rate.TxBytes, "rx_bytes", "tx_bytes"},
+		{"raw_packets", rate.RxPackets, rate.TxPackets, "rx_packets", "tx_packets"},
 	} {
-		o.w.Begin(f.typeIDs[ch.chart], since)
+		o.w.BeginSuffix(f.ids, ch.suffix, since)
 		if span > 0 {
 			o.w.Set(ch.rxID, satmath.Int64(raw[ch.rx]))
 			o.w.Set(ch.txID, satmath.Int64(raw[ch.tx]))
@@ -371,7 +389,7 @@ func (o *Output) emitRaw(f *ndIface, since time.Duration, results []rate.Result)
 		}
 		o.w.End()
 	}
-	o.w.Begin(f.typeIDs[extraRawSpan], since)
+	o.w.BeginSuffix(f.ids, "raw_span", since)
 	if span > 0 {
 		o.w.Set("span", span/1000)
 	} else {
@@ -398,18 +416,18 @@ func refreshShown(est refresh.Estimate, interval time.Duration) (period, atMost 
 // emitRefresh writes the refresh chart's round, defining the chart first
 // when there is at last a period to show. Once defined it stays (a gap
 // while nothing is known, e.g. after a reset) until the interface goes.
-func (o *Output) emitRefresh(f *ndIface, iface string, since time.Duration, est refresh.Estimate) {
+func (o *Output) emitRefresh(f *ndIface, typ, iface string, since time.Duration, est refresh.Estimate) {
 	period, atMost := refreshShown(est, o.interval)
 	first := false
 	if !f.refreshDefined {
 		if !period && !atMost {
 			return
 		}
-		o.defineRefreshChart(f, iface, "")
+		o.defineRefreshChart(typ, iface, "")
 		f.refreshDefined, first = true, true
 		since = 0 // the chart's first round
 	}
-	o.w.Begin(f.typeIDs[extraRefresh], since)
+	o.w.BeginSuffix(f.ids, "refresh", since)
 	if period {
 		o.w.Set("period", est.PeriodNS/1000)
 	} else {
@@ -428,11 +446,11 @@ func (o *Output) emitRefresh(f *ndIface, iface string, since time.Duration, est 
 	o.w.End()
 }
 
-func (o *Output) defineCharts(f *ndIface, iface, options string) {
-	defer o.defineExtraCharts(f, iface, options)
+func (o *Output) defineCharts(typ, iface, options string) {
+	defer o.defineExtraCharts(typ, iface, options)
 	for _, k := range chartKinds {
 		o.w.Chart(plugind.ChartOpts{
-			Type: f.typ, ID: f.id + "_" + k.suffix, Title: k.title + " (" + iface + ")", Units: k.units,
+			Type: typ, ID: iface + "_" + k.suffix, Title: k.title + " (" + iface + ")", Units: k.units,
 			Family: iface, Context: k.context, ChartType: k.chartType, Priority: k.priority,
 			UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 		})
@@ -497,7 +515,7 @@ func (o *Output) Tick(t, now time.Time) error {
 
 func (o *Output) defineAgentChart(n *ndNode, node string) {
 	o.w.Chart(plugind.ChartOpts{
-		Type: n.agentType, ID: "agent", Title: "Seconds since the router agent last answered (" + node + ")", Units: "seconds",
+		Type: n.typ, ID: "agent", Title: "Seconds since the router agent last answered (" + node + ")", Units: "seconds",
 		Family: "agent", Context: "ifstat.agent", ChartType: plugind.ChartLine, Priority: 6999,
 		UpdateEvery: o.updateEvery, Plugin: "ifstat", Module: "mqtt",
 	})
@@ -526,35 +544,35 @@ func (o *Output) flush(now time.Time) error {
 
 // emitTariff writes the interface's usage in the current billing cycle per
 // tariff (both directions, in bytes shown as MB): one dimension per tariff.
-func (o *Output) emitTariff(f *ndIface, iface string, u *bridge.TariffUsage, since time.Duration) {
-	if f.tariffs == nil {
-		for _, t := range u.Tariffs {
-			f.tariffs = append(f.tariffs, t.Name)
-		}
-		o.defineTariffChart(f, iface, f.tariffs, "")
+func (o *Output) emitTariff(f *ndIface, typ, iface string, u *bridge.TariffUsage, since time.Duration) {
+	if !f.tariffDefined {
+		o.defineTariffChart(typ, iface, u.Tariffs, "")
+		// A usage without tariffs defines no dimension: the chart is
+		// defined again with the first that has some.
+		f.tariffDefined = len(u.Tariffs) > 0
 	}
-	o.w.Begin(plugind.TypeID(f.typ, f.id+"_tariff"), since)
+	o.w.BeginSuffix(f.ids, "tariff", since)
 	for _, t := range u.Tariffs {
 		o.w.Set(t.Name, satmath.Int64(t.Current.Rx+t.Current.Tx))
 	}
 	o.w.End()
 }
 
-func (o *Output) defineTariffChart(f *ndIface, iface string, tariffs []string, options string) {
+func (o *Output) defineTariffChart(typ, iface string, tariffs []bridge.TariffTotals, options string) {
 	o.w.Chart(plugind.ChartOpts{
-		Type: f.typ, ID: f.id + "_tariff", Title: "Traffic this billing cycle by tariff (" + iface + ")", Units: "MB",
+		Type: typ, ID: iface + "_tariff", Title: "Traffic this billing cycle by tariff (" + iface + ")", Units: "MB",
 		Family: iface, Context: "ifstat.tariff", ChartType: plugind.ChartStacked, Priority: 7004,
 		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 	})
 	for _, t := range tariffs {
-		o.w.Dimension(plugind.DimensionOpts{ID: t, Name: t, Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1_000_000})
+		o.w.Dimension(plugind.DimensionOpts{ID: t.Name, Name: t.Name, Algorithm: plugind.AlgAbsolute, Multiplier: 1, Divisor: 1_000_000})
 	}
 }
 
 // defineRefreshChart defines the refresh-period chart.
-func (o *Output) defineRefreshChart(f *ndIface, iface, options string) {
+func (o *Output) defineRefreshChart(typ, iface, options string) {
 	o.w.Chart(plugind.ChartOpts{
-		Type: f.typ, ID: f.id + "_refresh", Title: "Counter refresh period (" + iface + ")", Units: "ms",
+		Type: typ, ID: iface + "_refresh", Title: "Counter refresh period (" + iface + ")", Units: "ms",
 		Family: iface, Context: "ifstat.refresh", ChartType: plugind.ChartLine, Priority: 7005,
 		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 	})
@@ -574,7 +592,7 @@ func (o *Output) ifaceLabel(iface string) {
 // the peak chart. Dimension ids of the raw charts are the counters' names
 // (tools read them from the stream), their names those of the rate
 // charts; sent is drawn negative as there.
-func (o *Output) defineExtraCharts(f *ndIface, iface, options string) {
+func (o *Output) defineExtraCharts(typ, iface, options string) {
 	for _, c := range []struct {
 		suffix, context, title, units string
 		priority                      int
@@ -584,7 +602,7 @@ func (o *Output) defineExtraCharts(f *ndIface, iface, options string) {
 		{"raw_packets", "ifstat.raw_packets", "Packets counted per round, not divided by time", "packets", 7007, "rx_packets", "tx_packets"},
 	} {
 		o.w.Chart(plugind.ChartOpts{
-			Type: f.typ, ID: f.id + "_" + c.suffix, Title: c.title + " (" + iface + ")", Units: c.units,
+			Type: typ, ID: iface + "_" + c.suffix, Title: c.title + " (" + iface + ")", Units: c.units,
 			Family: iface, Context: c.context, ChartType: plugind.ChartLine, Priority: c.priority,
 			UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 		})
@@ -593,7 +611,7 @@ func (o *Output) defineExtraCharts(f *ndIface, iface, options string) {
 		o.ifaceLabel(iface)
 	}
 	o.w.Chart(plugind.ChartOpts{
-		Type: f.typ, ID: f.id + "_raw_span", Title: "Time the raw counts cover (" + iface + ")", Units: "ms",
+		Type: typ, ID: iface + "_raw_span", Title: "Time the raw counts cover (" + iface + ")", Units: "ms",
 		Family: iface, Context: "ifstat.raw_span", ChartType: plugind.ChartLine, Priority: 7008,
 		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 	})
@@ -603,7 +621,7 @@ func (o *Output) defineExtraCharts(f *ndIface, iface, options string) {
 		return
 	}
 	o.w.Chart(plugind.ChartOpts{
-		Type: f.typ, ID: f.id + "_net_peak", Title: "Peak short-interval bandwidth (" + iface + ")", Units: "kilobits/s",
+		Type: typ, ID: iface + "_net_peak", Title: "Peak short-interval bandwidth (" + iface + ")", Units: "kilobits/s",
 		Family: iface, Context: "ifstat.net_peak", ChartType: plugind.ChartLine, Priority: 7001,
 		UpdateEvery: o.updateEvery, Options: options, Plugin: "ifstat", Module: "mqtt",
 	})

@@ -497,3 +497,42 @@ func TestNetdataAgentChartSubSecond(t *testing.T) {
 		t.Errorf("agent chart rounds (-want +got):\n%s", diff)
 	}
 }
+
+// TestNetdataInterfacesAdded: an interface that appears later, before or
+// between those known, gets its first round while the others go on with
+// theirs.
+func TestNetdataInterfacesAdded(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	o := NewOutput(&buf, plugind.Features{}, time.Second, "")
+	sample := func(i int, names ...string) *bridge.NodeSample {
+		ns := &bridge.NodeSample{Node: "er-x", Tick: t0.Add(time.Duration(i) * time.Second), Reply: &wire.Reply{Node: "er-x", MonoNS: int64(i+1) * 1e9}}
+		for _, name := range names {
+			ns.Ifaces = append(ns.Ifaces, bridge.IfaceSample{Name: name, Result: rate.Result{Status: rate.OK, DtNS: 1e9, Rate: true}})
+		}
+		return ns
+	}
+	for i, names := range [][]string{{"wg0"}, {"eth0", "wg0"}, {"eth0", "lo", "wg0"}} {
+		buf.Reset()
+		if err := o.Emit(sample(i, names...), t0); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.HasPrefix(l, "BEGIN 'ifstat_er-x.") && strings.Contains(l, "_net'") {
+				got = append(got, l)
+			}
+		}
+		var want []string
+		for _, name := range names {
+			l := "BEGIN 'ifstat_er-x." + name + "_net'"
+			if name == "wg0" && i > 0 || name == "eth0" && i > 1 {
+				l += " 1000000"
+			}
+			want = append(want, l)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("sample %d: net rounds (-want +got):\n%s", i, diff)
+		}
+	}
+}

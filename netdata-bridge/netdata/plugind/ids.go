@@ -40,6 +40,61 @@ func TypeID(typ, id string) string {
 	return string(appendTypeID(nil, typ, id))
 }
 
+// TypeIDPrefix is the sanitised start of the "type.id" of charts whose ids
+// share a prefix and differ in a constant suffix (an interface's charts:
+// "ifstat.eth0_" + "net", "packets", …). It lets a caller keep one string
+// per family instead of one per chart, and [Writer.BeginSuffix] writes it
+// without sanitising it again. The zero value is the prefix of type "" and
+// id "".
+type TypeIDPrefix struct {
+	// s is the sanitised "type." followed by the sanitised id prefix, cut
+	// to MaxIDLen; an empty id prefix stays empty (TypeID's "_" for an
+	// empty id is decided with the suffix).
+	s string
+}
+
+// NewTypeIDPrefix returns the prefix of the chart ids "type.id" whose id
+// begins with idPrefix.
+func NewTypeIDPrefix(typ, idPrefix string) TypeIDPrefix {
+	b := appendID(make([]byte, 0, len(typ)+1+len(idPrefix)), typ, maxTypeLen, false)
+	b = append(b, '.')
+	if idPrefix != "" {
+		b = appendID(b, idPrefix, MaxIDLen-len(b), true)
+	}
+	return TypeIDPrefix{s: string(b)}
+}
+
+// TypeID returns [TypeID](typ, idPrefix+suffix) for the typ and idPrefix p
+// was made from, unless suffix begins with a UTF-8 continuation byte
+// (0x80-0xBF), which could complete a rune cut short at the end of the id
+// prefix: such a suffix is sanitised on its own, so the result is still a
+// valid id, only perhaps not TypeID's.
+func (p TypeIDPrefix) TypeID(suffix string) string {
+	return string(p.appendTypeID(nil, suffix))
+}
+
+// appendTypeID appends p and suffix as TypeID returns them. Sanitising
+// maps every rune (or invalid byte) to one byte, and a rune at the end of
+// the id prefix cannot run into a suffix that does not begin with a
+// continuation byte, so sanitising the whole id is sanitising its two
+// parts, and cutting it is cutting their concatenation.
+func (p TypeIDPrefix) appendTypeID(dst []byte, suffix string) []byte {
+	if p.s == "" { // the zero value
+		p.s = "_."
+	}
+	dst = append(dst, p.s...)
+	if suffix == "" {
+		if strings.IndexByte(p.s, '.') == len(p.s)-1 {
+			// The id is empty, which TypeID makes "_": the type part has
+			// no dots, so the first dot is the separator, and a
+			// non-empty id prefix keeps at least 99 bytes after it.
+			dst = append(dst, '_')
+		}
+		return dst
+	}
+	return appendID(dst, suffix, MaxIDLen-len(p.s), true)
+}
+
 // appendTypeID appends the sanitised "type.id" to dst.
 func appendTypeID(dst []byte, typ, id string) []byte {
 	start := len(dst)

@@ -166,6 +166,21 @@ func (w *Writer) Begin(typeID string, since time.Duration) {
 	w.buf = append(b, '\n')
 }
 
+// BeginSuffix writes BEGIN 'type.id' [µs] as [Writer.Begin] does, for the
+// chart whose "type.id" is p.TypeID(suffix), without building that string:
+// p is already sanitised, so only the suffix (a constant, in practice) is
+// looked at.
+func (w *Writer) BeginSuffix(p TypeIDPrefix, suffix string, since time.Duration) {
+	b := append(w.buf, "BEGIN '"...)
+	b = p.appendTypeID(b, suffix)
+	b = append(b, '\'')
+	if us := since.Microseconds(); us > 0 {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, us, 10)
+	}
+	w.buf = append(b, '\n')
+}
+
 // cutDot splits s at its first dot, as Netdata splits "type.id".
 func cutDot(s string) (before, after string, found bool) {
 	for i := 0; i < len(s); i++ {
