@@ -132,7 +132,8 @@ func TestSamplerRestoresRefreshFit(t *testing.T) {
 				s2.Restore(snap)
 			}
 			s2.Status("n", true)
-			is := fitReply(t, s2, tt.after, tt.boot, "eth0").Ifaces[0]
+			ns := fitReply(t, s2, tt.after, tt.boot, "eth0")
+			is := ns.Ifaces[0]
 			if is.Refresh.Confident != tt.want {
 				t.Fatalf("first reply after the restart: Refresh = %+v, want Confident %v", is.Refresh, tt.want)
 			}
@@ -142,7 +143,7 @@ func TestSamplerRestoresRefreshFit(t *testing.T) {
 			if d := is.Refresh.PeriodNS - fitPeriod; d > fitPeriod/1000 || d < -fitPeriod/1000 {
 				t.Errorf("restored period %d ns, %d ns off the truth", is.Refresh.PeriodNS, d)
 			}
-			c := is.Raw
+			c := ns.Reply.Ifaces["eth0"]
 			lo, hi := s2.agents["n"].ifaces["eth0"].est.Refine(c.UnchangedNS, c.ChangedNS)
 			if hi-lo > tt.maxWidth {
 				t.Errorf("window (%d, %d] refined to (%d, %d], %d ns wide: the restored fit was not applied", c.UnchangedNS, c.ChangedNS, lo, hi, hi-lo)

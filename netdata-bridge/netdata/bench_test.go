@@ -31,7 +31,7 @@ func fleetSamples(n int) []*bridge.NodeSample {
 		ns := &bridge.NodeSample{Node: node, Tick: t0, Reply: &wire.Reply{Node: node, MonoNS: 1e9}}
 		for j, name := range benchIfaces {
 			ns.Ifaces = append(ns.Ifaces, bridge.IfaceSample{
-				Name: name, Raw: wire.Counters{SpeedMbps: 1000},
+				Name: name, SpeedMbps: 1000,
 				Refresh: refresh.Estimate{AtMostNS: 50_000_000, Windows: 12},
 				Result: rate.Result{Status: rate.OK, DtNS: 1e9, Rate: true,
 					Delta: rate.Values{rate.RxBytes: uint64(125_000 * (i + j)), rate.TxBytes: 31_250, rate.RxPackets: 100, rate.TxPackets: 25}},

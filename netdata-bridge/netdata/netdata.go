@@ -220,7 +220,7 @@ func (o *Output) emitIface(n *ndNode, ns *bridge.NodeSample, is *bridge.IfaceSam
 	}
 	read := !is.Absent && !ns.Gap
 	if read {
-		f.noteSpeed(is.Raw.SpeedMbps)
+		f.noteSpeed(is.SpeedMbps)
 	}
 	if o.interval < time.Second {
 		o.accumulate(f, n.typ, ns, is, read)
