@@ -665,6 +665,11 @@ func (o *Output) publishOldest(r *router, now time.Time) {
 	if !r.lastReply.IsZero() {
 		st.Age = max(0, now.Sub(r.lastReply))
 	}
+	// The interfaces' rates and peaks point into one array each, made
+	// with room for the interfaces left when first needed: two
+	// allocations per window rather than two per interface.
+	var rates []discovery.Rates
+	var peaks []discovery.Peak
 	for i := range r.ifaces {
 		f, a := &r.ifaces[i], &w.accs[i]
 		is := discovery.IfaceState{RxBytes: f.rxBytes, TxBytes: f.txBytes, Tariff: f.tariff}
@@ -677,9 +682,19 @@ func (o *Output) publishOldest(r *router, now time.Time) {
 			is.Tariff = a.tariff
 		}
 		if a.rated {
-			is.Rates = a.rates()
+			if rates == nil {
+				rates = make([]discovery.Rates, 0, len(r.ifaces)-i)
+			}
+			rates = append(rates, a.rates())
+			is.Rates = &rates[len(rates)-1]
 		}
-		is.Peak = a.peak()
+		if p, ok := a.peak(); ok {
+			if peaks == nil {
+				peaks = make([]discovery.Peak, 0, len(r.ifaces)-i)
+			}
+			peaks = append(peaks, p)
+			is.Peak = &peaks[len(peaks)-1]
+		}
 		is.Refresh, is.RefreshAtMost, is.TooCoarse = rs.period, rs.atMost, rs.tooCoarse
 		st.Ifaces[f.name] = is
 	}
@@ -689,11 +704,11 @@ func (o *Output) publishOldest(r *router, now time.Time) {
 
 // rates divides the window's summed deltas by its summed span: the exact
 // average over the rated part of the window.
-func (a *acc) rates() *discovery.Rates {
+func (a *acc) rates() discovery.Rates {
 	per := func(c rate.Counter, mult float64) float64 {
 		return float64(a.delta[c]) * mult * 1e9 / float64(a.dtNS)
 	}
-	return &discovery.Rates{
+	return discovery.Rates{
 		RxBits: per(rate.RxBytes, 8), TxBits: per(rate.TxBytes, 8),
 		RxPackets: per(rate.RxPackets, 1), TxPackets: per(rate.TxPackets, 1),
 		RxErrors: per(rate.RxErrors, 1), TxErrors: per(rate.TxErrors, 1),
@@ -701,11 +716,11 @@ func (a *acc) rates() *discovery.Rates {
 	}
 }
 
-// peak returns the window's peaks, nil when it held no rated interval.
-// A rate PerSecond saturated is no rate: it is published as null.
-func (a *acc) peak() *discovery.Peak {
+// peak returns the window's peaks; ok is false when it held no rated
+// interval. A rate PerSecond saturated is no rate: it is published as null.
+func (a *acc) peak() (p discovery.Peak, ok bool) {
 	if !a.rx.set && !a.tx.set {
-		return nil
+		return discovery.Peak{}, false
 	}
 	bps := func(p peak) float64 {
 		if !p.set || p.bps == math.MaxUint64 {
@@ -713,7 +728,7 @@ func (a *acc) peak() *discovery.Peak {
 		}
 		return float64(p.bps)
 	}
-	return &discovery.Peak{RxBits: bps(a.rx), TxBits: bps(a.tx), Span: time.Duration(max(a.rx.spanNS, a.tx.spanNS))}
+	return discovery.Peak{RxBits: bps(a.rx), TxBits: bps(a.tx), Span: time.Duration(max(a.rx.spanNS, a.tx.spanNS))}, true
 }
 
 // newRefreshState turns an estimate into the state message's refresh
