@@ -197,12 +197,17 @@ type acc struct {
 	seen   bool // rxBytes, txBytes and refresh are set
 }
 
-// peak is the highest rate of one rated interval so far, bits/s.
+// peak is the highest rate of one rated interval so far, bits/s, and
+// that interval's span.
 type peak struct {
 	bps    uint64
 	spanNS int64
-	set    bool
 }
+
+// set reports whether the peak holds an interval. A rated interval has a
+// positive span (Summarize rates no other, and add keeps no other), so
+// the span tells, and every acc is a flag and its padding smaller.
+func (p peak) set() bool { return p.spanNS > 0 }
 
 // add folds one result into the peak of counter c through rate.Summarize,
 // so that what counts as a rated interval, and its rate, is the rate
@@ -210,11 +215,11 @@ type peak struct {
 // earlier interval, as Summarize does.
 func (p *peak) add(res *rate.Result, c rate.Counter, intervalNS int64) {
 	s := rate.Summarize([]rate.Result{*res}, c, 8, intervalNS, 0)
-	if s.Rated == 0 {
+	if s.Rated == 0 || s.PeakSpanNS <= 0 {
 		return
 	}
-	if !p.set || s.Peak > p.bps {
-		p.bps, p.spanNS, p.set = s.Peak, s.PeakSpanNS, true
+	if !p.set() || s.Peak > p.bps {
+		p.bps, p.spanNS = s.Peak, s.PeakSpanNS
 	}
 }
 
@@ -719,11 +724,11 @@ func (a *acc) rates() discovery.Rates {
 // peak returns the window's peaks; ok is false when it held no rated
 // interval. A rate PerSecond saturated is no rate: it is published as null.
 func (a *acc) peak() (p discovery.Peak, ok bool) {
-	if !a.rx.set && !a.tx.set {
+	if !a.rx.set() && !a.tx.set() {
 		return discovery.Peak{}, false
 	}
 	bps := func(p peak) float64 {
-		if !p.set || p.bps == math.MaxUint64 {
+		if !p.set() || p.bps == math.MaxUint64 {
 			return math.NaN()
 		}
 		return float64(p.bps)

@@ -204,8 +204,11 @@ func TestPeakFoldMatchesSummarize(t *testing.T) {
 			got func(*acc) peak
 		}{{rate.RxBytes, func(a *acc) peak { return a.rx }}, {rate.TxBytes, func(a *acc) peak { return a.tx }}} {
 			s := rate.Summarize(results, c.c, 8, 250e6, 0)
-			want := peak{bps: s.Peak, spanNS: s.PeakSpanNS, set: s.Rated > 0}
+			want := peak{bps: s.Peak, spanNS: s.PeakSpanNS}
 			got := c.got(&a)
+			if got.set() != (s.Rated > 0) {
+				t.Fatalf("case %d counter %v: peak set %t, Summarize rated %d\nresults: %+v", i, c.c, got.set(), s.Rated, results)
+			}
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(peak{})); diff != "" {
 				t.Fatalf("case %d counter %v: fold differs from Summarize (-want +got):\n%s\nresults: %+v", i, c.c, diff, results)
 			}
