@@ -1,10 +1,12 @@
 package haout
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,11 +117,13 @@ type router struct {
 	node    string
 	invalid bool // node id rejected by discovery: nothing is published
 	info    *wire.Info
-	// ifaces are the configured interfaces, by raw name.
-	ifaces map[string]*iface
-	// ids maps IfaceID to raw name among ifaces, to refuse a second name
-	// with the same id.
-	ids      map[string]string
+	// ifaces are the configured interfaces, sorted by raw name (the order
+	// discovery gets them in); every pending window's accs are indexed
+	// alike. A slice rather than a map: a router has a handful of
+	// interfaces, and a window then needs no map of its own.
+	ifaces []iface
+	// rejected remembers the names accept refused; nil until one is, as
+	// for most routers.
 	rejected map[string]bool
 	// configured is set once the router's configs were published. Until
 	// then its windows are dropped unpublished: HA has no entity for them.
@@ -130,37 +134,56 @@ type router struct {
 	// every interface gets its entities.
 	tariffs []discovery.Tariff
 
-	windows   map[int64]*window // by end, Unix ns
-	published int64             // end of the last published window, Unix ns
-	lastReply time.Time         // bridge time of the last matched reply
-	lastState *discovery.State  // for Birth
+	// windows are the pending windows, oldest first: usually one; more
+	// when samples come late or Tick is not called.
+	windows []window
+	// spare is the accs of the last published window, cleared: the next
+	// window takes them instead of allocating its own, so a router's
+	// accumulators are allocated once, not once per window.
+	spare     []acc
+	published int64            // end of the last published window, Unix ns
+	lastReply time.Time        // bridge time of the last matched reply
+	lastState *discovery.State // for Birth
 }
 
+// iface is what Output keeps of one configured interface: its name and
+// the latest of what its samples said, for a window it has no sample in.
+// The state message only carries the byte totals, so only they are kept.
 type iface struct {
-	absentSince time.Time // tick of the first absent reply; zero while present
-	total       rate.Values
-	tariff      *discovery.TariffState // latest; nil without tariffs
-	refresh     refreshState           // latest
+	name             string
+	rxBytes, txBytes uint64
+	tariff           *discovery.TariffState // latest; nil without tariffs
+	refresh          refreshState           // latest
+	// absentNS is the tick (Unix ns) of the first absent reply, while
+	// absent is set. Ticks are wall-clock instants without a monotonic
+	// reading (the bridge's clock builds them from Unix ns, and windowEnd
+	// relies on it too), so a difference of Unix ns is what Time.Sub gives.
+	absentNS int64
+	absent   bool
 }
 
-// refreshState is what a sample says of the counter's refresh clock.
+// refreshState is what the state message says of the counter's refresh
+// clock, resolved from the sample's estimate (see newRefreshState) when the
+// sample comes: three fields instead of the whole estimate, in every
+// interface and window.
 type refreshState struct {
-	est       refresh.Estimate
-	tooCoarse bool
+	period, atMost time.Duration
+	tooCoarse      bool
 }
 
 // window accumulates one HA window of one router.
 type window struct {
-	ifaces map[string]*acc
+	end  int64 // Unix ns
+	accs []acc // by index in router.ifaces
 }
 
-// acc sums the rated intervals of one interface within a window.
+// acc sums the rated intervals of one interface within a window. Its zero
+// value is an interface with no sample in the window.
 type acc struct {
 	delta rate.Values
 	dtNS  int64
-	rated bool
-	total rate.Values
-	seen  bool // total is set
+	// rxBytes and txBytes are the latest totals in the window, if seen.
+	rxBytes, txBytes uint64
 	// tariff is the latest tariff usage in the window, nil if none came.
 	tariff *discovery.TariffState
 	// refresh is the latest refresh state in the window, if seen.
@@ -170,14 +193,21 @@ type acc struct {
 	// gives exactly rate.Summarize's Peak over the window's results (see
 	// peak.add).
 	rx, tx peak
+	rated  bool
+	seen   bool // rxBytes, txBytes and refresh are set
 }
 
-// peak is the highest rate of one rated interval so far, bits/s.
+// peak is the highest rate of one rated interval so far, bits/s, and
+// that interval's span.
 type peak struct {
 	bps    uint64
 	spanNS int64
-	set    bool
 }
+
+// set reports whether the peak holds an interval. A rated interval has a
+// positive span (Summarize rates no other, and add keeps no other), so
+// the span tells, and every acc is a flag and its padding smaller.
+func (p peak) set() bool { return p.spanNS > 0 }
 
 // add folds one result into the peak of counter c through rate.Summarize,
 // so that what counts as a rated interval, and its rate, is the rate
@@ -185,11 +215,11 @@ type peak struct {
 // earlier interval, as Summarize does.
 func (p *peak) add(res *rate.Result, c rate.Counter, intervalNS int64) {
 	s := rate.Summarize([]rate.Result{*res}, c, 8, intervalNS, 0)
-	if s.Rated == 0 {
+	if s.Rated == 0 || s.PeakSpanNS <= 0 {
 		return
 	}
-	if !p.set || s.Peak > p.bps {
-		p.bps, p.spanNS, p.set = s.Peak, s.PeakSpanNS, true
+	if !p.set() || s.Peak > p.bps {
+		p.bps, p.spanNS = s.Peak, s.PeakSpanNS
 	}
 }
 
@@ -246,13 +276,7 @@ func (o *Output) windowEnd(t time.Time) int64 {
 func (o *Output) router(node string) *router {
 	r := o.nodes[node]
 	if r == nil {
-		r = &router{
-			node:     node,
-			ifaces:   make(map[string]*iface),
-			ids:      make(map[string]string),
-			rejected: make(map[string]bool),
-			windows:  make(map[int64]*window),
-		}
+		r = &router{node: node}
 		if !wire.ValidNode(node) {
 			r.invalid = true
 			o.limiter.Warn(o.log.WithField("node", node), "node:"+node, "node id not usable in home assistant; router skipped")
@@ -286,12 +310,14 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 
 	var w *window
 	if end := o.windowEnd(ns.Tick); end > r.published {
-		w = r.windows[end]
-		if w == nil {
-			w = &window{ifaces: make(map[string]*acc)}
-			r.windows[end] = w
+		if r.window(end) == nil {
+			r.openWindow(end)
 			o.trimWindows(r)
 		}
+		// Looked up again: trimming moved the windows, or published
+		// this one if it was the oldest (its samples are then lost, as
+		// any sample for a published window).
+		w = r.window(end)
 	}
 
 	if set, ok := o.tariffSet(r, ns); ok && !slices.Equal(set, r.tariffs) {
@@ -300,44 +326,44 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 	}
 
 	var gone []string
-	for i := range ns.Ifaces {
-		is := &ns.Ifaces[i]
-		f := r.ifaces[is.Name]
+	for k := range ns.Ifaces {
+		is := &ns.Ifaces[k]
+		i, known := r.find(is.Name)
 		switch {
 		case is.Obsolete:
-			if f != nil {
+			if known {
 				gone = append(gone, is.Name)
 			}
 			continue
 		case is.Absent:
 			// A gap is a silent agent, not a vanished interface.
-			if f != nil && !ns.Gap {
-				if f.absentSince.IsZero() {
-					f.absentSince = ns.Tick
+			if known && !ns.Gap {
+				f := &r.ifaces[i]
+				if !f.absent {
+					f.absent, f.absentNS = true, ns.Tick.UnixNano()
 				}
-				if o.removeAfter > 0 && ns.Tick.Sub(f.absentSince) > o.removeAfter {
+				if o.removeAfter > 0 && time.Duration(ns.Tick.UnixNano()-f.absentNS) > o.removeAfter {
 					gone = append(gone, is.Name)
 				}
 			}
 			continue
 		}
-		if f == nil {
+		if !known {
 			if !o.accept(r, is.Name) {
 				continue
 			}
-			f = &iface{}
-			r.ifaces[is.Name] = f
-			r.ids[discovery.IfaceID(is.Name)] = is.Name
+			r.insert(i, is.Name)
 			changed = true
 		}
-		f.absentSince = time.Time{}
-		f.total = is.Result.Total
+		f := &r.ifaces[i]
+		f.absent, f.absentNS = false, 0
+		f.rxBytes, f.txBytes = is.Result.Total[rate.RxBytes], is.Result.Total[rate.TxBytes]
 		if is.Tariff != nil {
 			f.tariff = tariffState(is.Tariff)
 		}
-		f.refresh = refreshState{est: is.Refresh, tooCoarse: is.TooCoarse}
+		f.refresh = newRefreshState(is.Refresh, is.TooCoarse)
 		if w != nil {
-			w.add(is.Name, &is.Result, f.tariff, f.refresh, int64(o.opts.SampleInterval))
+			w.accs[i].add(&is.Result, f.tariff, f.refresh, int64(o.opts.SampleInterval))
 		}
 	}
 	if len(gone) > 0 {
@@ -349,13 +375,50 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 	return nil
 }
 
-func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffState, rs refreshState, intervalNS int64) {
-	a := w.ifaces[name]
-	if a == nil {
-		a = &acc{}
-		w.ifaces[name] = a
+// find returns the index of the interface named name in r.ifaces, or
+// where it would be inserted.
+func (r *router) find(name string) (int, bool) {
+	return slices.BinarySearchFunc(r.ifaces, name, func(f iface, target string) int { return strings.Compare(f.name, target) })
+}
+
+// insert adds interface name at index i of r.ifaces, and an empty acc for
+// it in every pending window.
+func (r *router) insert(i int, name string) {
+	r.ifaces = slices.Insert(r.ifaces, i, iface{name: name})
+	for j := range r.windows {
+		r.windows[j].accs = slices.Insert(r.windows[j].accs, i, acc{})
 	}
-	a.total, a.seen = res.Total, true
+}
+
+// delete drops the interface at index i of r.ifaces, and its accs.
+func (r *router) delete(i int) {
+	r.ifaces = slices.Delete(r.ifaces, i, i+1)
+	for j := range r.windows {
+		r.windows[j].accs = slices.Delete(r.windows[j].accs, i, i+1)
+	}
+}
+
+// window returns the pending window ending at end, or nil.
+func (r *router) window(end int64) *window {
+	for j := range r.windows {
+		if r.windows[j].end == end {
+			return &r.windows[j]
+		}
+	}
+	return nil
+}
+
+// openWindow adds an empty window ending at end, in order, on the spare
+// accs if there are.
+func (r *router) openWindow(end int64) {
+	accs := append(r.spare[:0], make([]acc, len(r.ifaces))...)
+	r.spare = nil
+	j, _ := slices.BinarySearchFunc(r.windows, end, func(w window, end int64) int { return cmp.Compare(w.end, end) })
+	r.windows = slices.Insert(r.windows, j, window{end: end, accs: accs})
+}
+
+func (a *acc) add(res *rate.Result, tariff *discovery.TariffState, rs refreshState, intervalNS int64) {
+	a.rxBytes, a.txBytes, a.seen = res.Total[rate.RxBytes], res.Total[rate.TxBytes], true
 	a.refresh = rs
 	if tariff != nil {
 		a.tariff = tariff
@@ -377,11 +440,7 @@ func (w *window) add(name string, res *rate.Result, tariff *discovery.TariffStat
 // called, so memory stays bounded.
 func (o *Output) trimWindows(r *router) {
 	for len(r.windows) > maxPendingWindows {
-		oldest := int64(math.MaxInt64)
-		for end := range r.windows {
-			oldest = min(oldest, end)
-		}
-		o.publishWindow(r, oldest, r.lastReply)
+		o.publishOldest(r, r.lastReply)
 	}
 }
 
@@ -396,7 +455,7 @@ func (o *Output) accept(r *router, name string) bool {
 	switch {
 	case !wire.ValidIface(name):
 		why = "interface name not usable in home assistant; interface skipped"
-	case r.ids[id] != "" && r.ids[id] != name:
+	case r.idTaken(id, name):
 		why = "interface id already taken by another interface; interface skipped"
 	default:
 		// With the interfaces already configured: an object id may meet
@@ -415,18 +474,33 @@ func (o *Output) accept(r *router, name string) bool {
 	return false
 }
 
+// idTaken reports whether another configured interface than name has id.
+// A scan rather than a map by id: it runs only for a name not seen
+// before, and a map would hold a second string per interface.
+func (r *router) idTaken(id, name string) bool {
+	for i := range r.ifaces {
+		if n := r.ifaces[i].name; n != name && discovery.IfaceID(n) == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (o *Output) reject(r *router, name string) {
+	if r.rejected == nil {
+		r.rejected = make(map[string]bool)
+	}
 	if len(r.rejected) < maxRejected {
 		r.rejected[name] = true
 	}
 }
 
+// names returns the configured interfaces' names, sorted.
 func (o *Output) names(r *router) []string {
-	names := make([]string, 0, len(r.ifaces))
-	for name := range r.ifaces {
-		names = append(names, name)
+	names := make([]string, len(r.ifaces))
+	for i := range r.ifaces {
+		names[i] = r.ifaces[i].name
 	}
-	slices.Sort(names)
 	return names
 }
 
@@ -511,10 +585,8 @@ func (o *Output) remove(r *router, gone []string) {
 		o.send(msgs, ConfigQoS)
 	}
 	for _, name := range gone {
-		delete(r.ifaces, name)
-		delete(r.ids, discovery.IfaceID(name))
-		for _, w := range r.windows {
-			delete(w.ifaces, name)
+		if i, ok := r.find(name); ok {
+			r.delete(i)
 		}
 		if r.lastState != nil {
 			delete(r.lastState.Ifaces, name)
@@ -551,15 +623,8 @@ func (o *Output) Tick(t, now time.Time) error {
 	tNS := t.UnixNano()
 	for _, node := range o.sortedNodes() {
 		r := o.nodes[node]
-		var due []int64
-		for end := range r.windows {
-			if end < tNS {
-				due = append(due, end)
-			}
-		}
-		slices.Sort(due)
-		for _, end := range due {
-			o.publishWindow(r, end, now)
+		for len(r.windows) > 0 && r.windows[0].end < tNS {
+			o.publishOldest(r, now)
 		}
 	}
 	return nil
@@ -574,11 +639,19 @@ func (o *Output) sortedNodes() []string {
 	return nodes
 }
 
-// publishWindow sends the state of window end and forgets it. A router
-// whose configs were never sent gets no state: its configs go first.
-func (o *Output) publishWindow(r *router, end int64, now time.Time) {
-	w := r.windows[end]
-	delete(r.windows, end)
+// publishOldest sends the state of the router's oldest window and forgets
+// it, keeping its accs as the spare. A router whose configs were never
+// sent gets no state: its configs go first.
+func (o *Output) publishOldest(r *router, now time.Time) {
+	w := r.windows[0]
+	r.windows = slices.Delete(r.windows, 0, 1)
+	defer func() {
+		// Cleared now rather than when reused, so the window's tariff
+		// usages are not kept alive meanwhile.
+		clear(w.accs)
+		r.spare = w.accs
+	}()
+	end := w.end
 	r.published = max(r.published, end)
 	if !r.configured && !o.opts.Fleet {
 		// In a fleet the router's configs are most likely retained
@@ -597,24 +670,38 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 	if !r.lastReply.IsZero() {
 		st.Age = max(0, now.Sub(r.lastReply))
 	}
-	for name, f := range r.ifaces {
-		is := discovery.IfaceState{RxBytes: f.total[rate.RxBytes], TxBytes: f.total[rate.TxBytes], Tariff: f.tariff}
+	// The interfaces' rates and peaks point into one array each, made
+	// with room for the interfaces left when first needed: two
+	// allocations per window rather than two per interface.
+	var rates []discovery.Rates
+	var peaks []discovery.Peak
+	for i := range r.ifaces {
+		f, a := &r.ifaces[i], &w.accs[i]
+		is := discovery.IfaceState{RxBytes: f.rxBytes, TxBytes: f.txBytes, Tariff: f.tariff}
 		rs := f.refresh
-		if a := w.ifaces[name]; a != nil {
-			if a.seen {
-				is.RxBytes, is.TxBytes = a.total[rate.RxBytes], a.total[rate.TxBytes]
-				rs = a.refresh
-			}
-			if a.tariff != nil {
-				is.Tariff = a.tariff
-			}
-			if a.rated {
-				is.Rates = a.rates()
-			}
-			is.Peak = a.peak()
+		if a.seen {
+			is.RxBytes, is.TxBytes = a.rxBytes, a.txBytes
+			rs = a.refresh
 		}
-		is.Refresh, is.RefreshAtMost, is.TooCoarse = rs.state()
-		st.Ifaces[name] = is
+		if a.tariff != nil {
+			is.Tariff = a.tariff
+		}
+		if a.rated {
+			if rates == nil {
+				rates = make([]discovery.Rates, 0, len(r.ifaces)-i)
+			}
+			rates = append(rates, a.rates())
+			is.Rates = &rates[len(rates)-1]
+		}
+		if p, ok := a.peak(); ok {
+			if peaks == nil {
+				peaks = make([]discovery.Peak, 0, len(r.ifaces)-i)
+			}
+			peaks = append(peaks, p)
+			is.Peak = &peaks[len(peaks)-1]
+		}
+		is.Refresh, is.RefreshAtMost, is.TooCoarse = rs.period, rs.atMost, rs.tooCoarse
+		st.Ifaces[f.name] = is
 	}
 	r.lastState = &st
 	o.pub.Publish(wire.Topics{Prefix: o.topicPrefix(), Node: r.node}.State(), StateQoS, false, st.Marshal())
@@ -622,11 +709,11 @@ func (o *Output) publishWindow(r *router, end int64, now time.Time) {
 
 // rates divides the window's summed deltas by its summed span: the exact
 // average over the rated part of the window.
-func (a *acc) rates() *discovery.Rates {
+func (a *acc) rates() discovery.Rates {
 	per := func(c rate.Counter, mult float64) float64 {
 		return float64(a.delta[c]) * mult * 1e9 / float64(a.dtNS)
 	}
-	return &discovery.Rates{
+	return discovery.Rates{
 		RxBits: per(rate.RxBytes, 8), TxBits: per(rate.TxBytes, 8),
 		RxPackets: per(rate.RxPackets, 1), TxPackets: per(rate.TxPackets, 1),
 		RxErrors: per(rate.RxErrors, 1), TxErrors: per(rate.TxErrors, 1),
@@ -634,33 +721,33 @@ func (a *acc) rates() *discovery.Rates {
 	}
 }
 
-// peak returns the window's peaks, nil when it held no rated interval.
-// A rate PerSecond saturated is no rate: it is published as null.
-func (a *acc) peak() *discovery.Peak {
-	if !a.rx.set && !a.tx.set {
-		return nil
+// peak returns the window's peaks; ok is false when it held no rated
+// interval. A rate PerSecond saturated is no rate: it is published as null.
+func (a *acc) peak() (p discovery.Peak, ok bool) {
+	if !a.rx.set() && !a.tx.set() {
+		return discovery.Peak{}, false
 	}
 	bps := func(p peak) float64 {
-		if !p.set || p.bps == math.MaxUint64 {
+		if !p.set() || p.bps == math.MaxUint64 {
 			return math.NaN()
 		}
 		return float64(p.bps)
 	}
-	return &discovery.Peak{RxBits: bps(a.rx), TxBits: bps(a.tx), Span: time.Duration(max(a.rx.spanNS, a.tx.spanNS))}
+	return discovery.Peak{RxBits: bps(a.rx), TxBits: bps(a.tx), Span: time.Duration(max(a.rx.spanNS, a.tx.spanNS))}, true
 }
 
-// state turns an estimate into the state message's refresh fields: the
-// period only once the bridge trusts it, the upper bound only when that is
-// all there is.
-func (rs refreshState) state() (period, atMost time.Duration, tooCoarse bool) {
-	e := rs.est
+// newRefreshState turns an estimate into the state message's refresh
+// fields: the period only once the bridge trusts it, the upper bound only
+// when that is all there is.
+func newRefreshState(e refresh.Estimate, tooCoarse bool) refreshState {
+	rs := refreshState{tooCoarse: tooCoarse}
 	if e.Confident && e.PeriodNS > 0 {
-		period = time.Duration(e.PeriodNS)
+		rs.period = time.Duration(e.PeriodNS)
 	}
 	if e.PeriodNS == 0 && e.AtMostNS > 0 {
-		atMost = time.Duration(e.AtMostNS)
+		rs.atMost = time.Duration(e.AtMostNS)
 	}
-	return period, atMost, rs.tooCoarse
+	return rs
 }
 
 // Keepalive does nothing: states follow Tick, and expire_after covers a

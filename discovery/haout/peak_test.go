@@ -195,20 +195,19 @@ func TestPeakFoldMatchesSummarize(t *testing.T) {
 			r.Delta[rate.TxBytes] = uint64(rng.IntN(1 << 20))
 			results[j] = r
 		}
-		var w window
-		w.ifaces = map[string]*acc{}
+		var a acc
 		for j := range results {
-			w.add("eth0", &results[j], nil, refreshState{}, 250e6)
+			a.add(&results[j], nil, refreshState{}, 250e6)
 		}
 		for _, c := range []struct {
 			c   rate.Counter
 			got func(*acc) peak
 		}{{rate.RxBytes, func(a *acc) peak { return a.rx }}, {rate.TxBytes, func(a *acc) peak { return a.tx }}} {
 			s := rate.Summarize(results, c.c, 8, 250e6, 0)
-			want := peak{bps: s.Peak, spanNS: s.PeakSpanNS, set: s.Rated > 0}
-			var got peak
-			if a := w.ifaces["eth0"]; a != nil {
-				got = c.got(a)
+			want := peak{bps: s.Peak, spanNS: s.PeakSpanNS}
+			got := c.got(&a)
+			if got.set() != (s.Rated > 0) {
+				t.Fatalf("case %d counter %v: peak set %t, Summarize rated %d\nresults: %+v", i, c.c, got.set(), s.Rated, results)
 			}
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(peak{})); diff != "" {
 				t.Fatalf("case %d counter %v: fold differs from Summarize (-want +got):\n%s\nresults: %+v", i, c.c, diff, results)
