@@ -314,8 +314,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-statsTk.C:
 			b.logStats()
 		case <-save.C:
-			if b.ready.Load() && !b.cfg.Viewer {
-				b.saveState(client, false)
+			// The retained copies are saved a slice per tick (saveSlice).
+			if b.ready.Load() && !b.cfg.Viewer && b.cfg.StateDir != "" {
+				b.saveFile(b.sampler.Snapshot(b.cfg.BridgeID, b.now()))
 			}
 		case now := <-keep.C:
 			err = b.keepalive(now)
@@ -608,6 +609,8 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 	if !b.saveAt.IsZero() && !now.Before(b.saveAt) {
 		b.saveAt = time.Time{}
 		b.saveState(client, false)
+	} else if !b.cfg.Viewer {
+		b.saveSlice(client, tick.At)
 	}
 	return nil
 }

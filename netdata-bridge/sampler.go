@@ -555,22 +555,38 @@ func (s *Sampler) Restore(snap *state.Snapshot) {
 // restored state of nodes not seen in this run, so nothing persisted is
 // dropped. With Auto it holds only the nodes this bridge samples.
 func (s *Sampler) Snapshot(bridgeID string, now time.Time) *state.Snapshot {
+	return s.SnapshotOf(bridgeID, now, nil)
+}
+
+// SnapshotOf is Snapshot of the nodes for which in is true (all if in is
+// nil).
+func (s *Sampler) SnapshotOf(bridgeID string, now time.Time, in func(node string) bool) *state.Snapshot {
 	s.snapSeq++
-	snap := &state.Snapshot{Bridge: bridgeID, Saved: now, Seq: s.snapSeq, Nodes: make(map[string]state.NodeState, len(s.agents))}
+	snap := &state.Snapshot{Bridge: bridgeID, Saved: now, Seq: s.snapSeq, Nodes: map[string]state.NodeState{}}
 	if !s.cfg.Auto {
 		// With Auto, the copies of nodes other bridges sample are theirs
 		// to write.
 		for node, ns := range s.restored {
-			snap.Nodes[node] = ns
+			if in == nil || in(node) {
+				snap.Nodes[node] = ns
+			}
 		}
 	}
 	for node, a := range s.agents {
-		if len(a.ifaces) == 0 || !a.owned {
+		if len(a.ifaces) == 0 || !a.owned || in != nil && !in(node) {
 			continue
 		}
 		snap.Nodes[node] = s.nodeState(a, now, s.snapSeq)
 	}
 	return snap
+}
+
+// SaveSlot is the slot (0..slots-1) in which node's state is saved when
+// the saves are spread over slots ticks: a hash of the node id, unrelated
+// to ShardOf and Owner, so that the nodes of one shard spread over every
+// slot.
+func SaveSlot(node string, slots int) int {
+	return int(weight("\x00save", node) % uint64(slots))
 }
 
 // nodeState captures a node's trackers, refresh fits and tariffs, with the
