@@ -246,6 +246,31 @@ func (f *fleet) settle(ctx context.Context, from time.Time) (map[string][]string
 	}
 }
 
+// firstRate waits for p's first rate of any node and returns its time.
+func (f *fleet) firstRate(ctx context.Context, p *bridgeProc, from time.Time) (time.Time, error) {
+	for {
+		p.mu.Lock()
+		var first time.Time
+		for _, at := range p.first {
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+		}
+		p.mu.Unlock()
+		if !first.IsZero() {
+			return first, nil
+		}
+		if time.Since(from) > f.o.guard {
+			return time.Time{}, fmt.Errorf("%s rated no node in %v after its restart", p.id, f.o.guard)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 func (f *fleet) stopAll() {
 	for _, p := range f.procs {
 		p.cmd.Process.Signal(syscall.SIGCONT)
@@ -353,11 +378,14 @@ func (f *fleet) run(ctx context.Context) error {
 		}
 	}
 	var last time.Time
+	delays := make([]float64, 0, len(taken))
 	for _, at := range taken {
 		last = maxTime(last, at)
+		delays = append(delays, at.Sub(frozen).Seconds())
 	}
-	f.printf("takeover\t%s frozen, %d nodes\tall rated by the others after %.2f s\tits will after %.2f s\n",
-		victim, len(own[victim]), last.Sub(frozen).Seconds(), willAt.Sub(frozen).Seconds())
+	slices.Sort(delays)
+	f.printf("takeover\t%s frozen, %d nodes\tall rated by the others after %.2f s (half after %.2f s, 90 %% after %.2f s)\tits will after %.2f s\n",
+		victim, len(own[victim]), last.Sub(frozen).Seconds(), delays[len(delays)/2], delays[len(delays)*9/10], willAt.Sub(frozen).Seconds())
 
 	p.cmd.Process.Kill()
 	<-p.done
@@ -366,7 +394,14 @@ func (f *fleet) run(ctx context.Context) error {
 	if err := f.start(1); err != nil {
 		return err
 	}
-	again, err := f.settle(ctx, back)
+	// Settled is judged from the returned bridge's first rate on: before
+	// it, the others still rate every node on their own, which would
+	// pass for settled.
+	joined, err := f.firstRate(ctx, f.procs[victim], back)
+	if err != nil {
+		return err
+	}
+	again, err := f.settle(ctx, joined)
 	if err != nil {
 		return err
 	}
@@ -393,8 +428,8 @@ func (f *fleet) run(ctx context.Context) error {
 		}
 	}
 	np.mu.Unlock()
-	f.printf("return\t%s restarted\tsettled after %.1f s\tsame nodes as before: %v\tlongest overlap %.2f s, longest gap %.2f s\n",
-		victim, time.Since(back).Seconds(), same, overlap.Seconds(), gap.Seconds())
+	f.printf("return\t%s restarted\tfirst rate after %.1f s, settled after %.1f s\tsame nodes as before: %v\tlongest overlap %.2f s, longest gap %.2f s\n",
+		victim, joined.Sub(back).Seconds(), time.Since(back).Seconds(), same, overlap.Seconds(), gap.Seconds())
 
 	// Totals: stop everything (each bridge saves its nodes' copies), read
 	// the copies again.
