@@ -1,11 +1,24 @@
 package bridge
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/brokertest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/config"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/mqttx"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
 )
 
 // TestSaveTurns: over StateInterval's worth of ticks every node's copy is
@@ -99,5 +112,73 @@ func TestSnapshotOf(t *testing.T) {
 	slices.Sort(got)
 	if want := slices.Sorted(maps.Keys(whole.Nodes)); !slices.Equal(got, want) {
 		t.Errorf("the parts hold %v, want each of %v once", got, want)
+	}
+}
+
+// TestRestoreWaitsForEveryCopy: a starting bridge samples only once every
+// retained state copy on the broker is in, however many: its marker on
+// P/bridge/<id>/sync comes back behind them.
+func TestRestoreWaitsForEveryCopy(t *testing.T) {
+	t.Parallel()
+	proctest.SkipShort(t, "runs a broker (mosquitto where installed) and a bridge")
+	const nodes = 3000
+	br := brokertest.Start(t)
+	seed := br.Client(t, "seed")
+	saved := time.Now().Add(-time.Minute)
+	var last mqtt.Token
+	for i := range nodes {
+		node := "r" + strconv.Itoa(i)
+		snap := &state.Snapshot{Bridge: "test", Saved: saved, Nodes: map[string]state.NodeState{
+			node: {Saved: saved, Ifaces: map[string]rate.Checkpoint{"eth0": {}}},
+		}}
+		p, err := state.EncodeNode(snap, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = seed.Publish(wire.BridgeTopics{Prefix: "ifstat", BridgeID: "test"}.States().Node(node), 1, true, p)
+	}
+	if err := mqttx.Wait(last, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	marker := brokertest.Subscribe(t, seed, "ifstat/bridge/test/sync", 4)
+
+	l, hook := logtest.NewNullLogger()
+	cfg := Config{
+		Common:   config.Common{Broker: br.URL(), TopicPrefix: "ifstat", LogLevel: "info", LogFormat: "text"},
+		Interval: time.Second, Netdata: config.AutoOff, ObsoleteAfter: time.Minute, MaxGap: 10 * time.Second, MaxBitsPerSec: 1e10,
+		BridgeID: "test", HAPrefix: "homeassistant", HAInterval: 10 * time.Second, StateInterval: time.Minute,
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(cfg, logrus.NewEntry(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	select {
+	case m := <-marker:
+		if string(m.Payload()) != b.runID {
+			t.Errorf("marker %q, want the run id %q", m.Payload(), b.runID)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no marker on ifstat/bridge/test/sync")
+	}
+	for guard := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for _, e := range hook.AllEntries() {
+			if e.Message == "restored totals" {
+				if got := e.Data["nodes"]; got != nodes {
+					t.Fatalf("restored %v nodes, want every one of the %d copies", got, nodes)
+				}
+				return
+			}
+		}
+		if time.Now().After(guard) {
+			t.Fatal("the bridge never restored its totals")
+		}
 	}
 }

@@ -11,29 +11,21 @@ import (
 // node after the subscription. Sampling must not start before they are in
 // (a sample would start totals from zero, and the next save would
 // overwrite good totals), nor wait for a broker that is away. So restore
-// is done stateSettle after the subscription, or stateWait after the
-// start, whichever comes first. It belongs to the bridge's loop goroutine.
+// is done when the bridge's marker comes back behind the copies (see
+// stateWait), or stateWait after the start, whichever comes first. It
+// belongs to the bridge's loop goroutine.
 type restore struct {
 	file, retained *state.Snapshot
 	timer          *time.Timer
-	settle         time.Duration
 	done           bool
 }
 
-func newRestore(file *state.Snapshot, wait, settle time.Duration) *restore {
-	return &restore{file: file, timer: time.NewTimer(wait), settle: settle}
+func newRestore(file *state.Snapshot, wait time.Duration) *restore {
+	return &restore{file: file, timer: time.NewTimer(wait)}
 }
 
 // C fires when waiting longer is pointless.
 func (r *restore) C() <-chan time.Time { return r.timer.C }
-
-// subscribed notes that the retained copies are on their way: from now,
-// waiting settle is enough.
-func (r *restore) subscribed() {
-	if !r.done {
-		r.timer.Reset(r.settle)
-	}
-}
 
 // add merges one node's retained copy; ignored once done.
 func (r *restore) add(s *state.Snapshot) {

@@ -31,7 +31,7 @@ func TestRestore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRestore(tt.file, time.Hour, time.Hour)
+			r := newRestore(tt.file, time.Hour)
 			defer r.stop()
 			for _, s := range tt.retained {
 				r.add(s)
@@ -54,7 +54,6 @@ func TestRestore(t *testing.T) {
 			}
 			// Done is done: late copies and a second finish change nothing.
 			r.add(snap("late", 0))
-			r.subscribed()
 			if again, first := r.finish(); first || again != nil {
 				t.Errorf("second finish = %v, %v; want nil, false", again, first)
 			}

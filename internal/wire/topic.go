@@ -78,6 +78,13 @@ func (b BridgeTopics) Shard() string { return b.base() + "/shard" }
 // stop, sooner than the broker publishes its will.
 func (b BridgeTopics) Beat() string { return b.base() + "/beat" }
 
+// Sync is P/bridge/<id>/sync: a starting bridge publishes its run id
+// there (QoS 0, not retained) right after subscribing to the state
+// copies, and receives it back after every retained copy, because the
+// broker queues a subscription's retained messages before it handles the
+// client's next packet: the end of the copies, however many there are.
+func (b BridgeTopics) Sync() string { return b.base() + "/sync" }
+
 // States are the bridge's own retained state copies, P/bridge/<id>/state/<node>.
 func (b BridgeTopics) States() StateTopics { return StateTopics{base: b.base() + "/state/"} }
 
