@@ -64,14 +64,18 @@ const inboxSize = 1 << 14
 // of the check for late replies.
 const statsEvery = time.Minute
 
-// Readiness: sampling starts once the retained state copies are in: when
-// the bridge's own marker on P/bridge/<id>/sync comes back after them
-// (wire.BridgeTopics.Sync), or after stateWait if the broker is away or
-// the marker does not come (an ACL that refuses it). Ending the wait a
-// fixed time after the subscription instead lost totals: 3,000 copies of
-// 8.7 kB took over 1.5 s to arrive on a loaded machine, and the nodes
-// whose copy came late started from zero.
-const stateWait = 10 * time.Second
+// Readiness: sampling starts once the retained state copies are in: at
+// least stateSettle after the subscription, and not before the bridge's
+// own marker on P/bridge/<id>/sync came back behind the copies
+// (wire.BridgeTopics.Sync); or after stateWait if the broker is away or
+// the marker does not come (an ACL that refuses it). Ending the wait
+// stateSettle after the subscription alone lost totals: 3,000 copies of
+// 8.7 kB took longer than that to arrive on a loaded machine, and the
+// nodes whose copy came late started from zero.
+const (
+	stateSettle = 1500 * time.Millisecond
+	stateWait   = 10 * time.Second
+)
 
 type message struct {
 	topic   string
@@ -129,6 +133,7 @@ type event int
 
 const (
 	evConnected event = iota
+	evStateSubscribed
 	evBirth
 )
 
@@ -271,7 +276,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if !b.cfg.Viewer {
 		file = b.loadFile()
 	}
-	rs := newRestore(file, stateWait)
+	rs := newRestore(file, stateWait, stateSettle)
 	defer rs.stop()
 	client, err := b.newClient(mqttx.Options{
 		Config:    b.cfg.Common,
@@ -307,7 +312,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-rs.C():
-			b.startSampling(client, rs)
+			if rs.due(time.Now()) {
+				b.startSampling(client, rs)
+			}
 		case ev := <-b.events:
 			b.event(client, ev, rs)
 		case tick := <-tk.C:
@@ -365,6 +372,7 @@ func (b *Bridge) onConnect(c mqtt.Client) {
 		b.log.WithError(err).Error("subscribe failed")
 	} else if readState {
 		c.Publish(b.topics().Sync(), 0, false, b.runID)
+		b.signal(evStateSubscribed)
 	}
 	c.Publish(b.statusTopic(), 1, true, wire.StatusOnline)
 	b.signal(evConnected)
@@ -560,6 +568,8 @@ func (b *Bridge) replyTopic(node string) string {
 // event hands a connection event to the outputs that listen for it.
 func (b *Bridge) event(client mqtt.Client, ev event, rs *restore) {
 	switch ev {
+	case evStateSubscribed:
+		rs.subscribed()
 	case evConnected:
 		// A clean session lost the per-node subscriptions.
 		b.replySubs = nil
@@ -630,7 +640,7 @@ func (b *Bridge) message(client mqtt.Client, m message, rs *restore) error {
 		return err
 	}
 	if m.sync {
-		if string(m.payload) == b.runID {
+		if string(m.payload) == b.runID && rs.mark() {
 			b.startSampling(client, rs) // every retained copy is in
 		}
 		return nil

@@ -31,7 +31,7 @@ func TestRestore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRestore(tt.file, time.Hour)
+			r := newRestore(tt.file, time.Hour, time.Hour)
 			defer r.stop()
 			for _, s := range tt.retained {
 				r.add(s)
@@ -56,6 +56,44 @@ func TestRestore(t *testing.T) {
 			r.add(snap("late", 0))
 			if again, first := r.finish(); first || again != nil {
 				t.Errorf("second finish = %v, %v; want nil, false", again, first)
+			}
+		})
+	}
+}
+
+// TestRestoreWaitsForMarker: the wait ends when both the settle time and
+// the marker are past, or at the deadline without the marker.
+func TestRestoreWaitsForMarker(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		steps string // s: settle fired; m: marker; d: the deadline fired
+		want  []bool // what each step reports
+	}{
+		{"marker after settle", "sm", []bool{false, true}},
+		{"marker before settle", "ms", []bool{false, true}},
+		{"no marker: the deadline", "sd", []bool{false, true}},
+		{"the deadline before the subscription", "d", []bool{true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRestore(nil, time.Hour, time.Hour)
+			defer r.stop()
+			start := time.Now()
+			for i, step := range tt.steps {
+				var got bool
+				switch step {
+				case 's':
+					got = r.due(start)
+				case 'm':
+					got = r.mark()
+				case 'd':
+					got = r.due(start.Add(2 * time.Hour))
+				}
+				if got != tt.want[i] {
+					t.Errorf("step %d (%c) reported %v, want %v", i, step, got, tt.want[i])
+				}
 			}
 		})
 	}
