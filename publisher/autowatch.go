@@ -51,9 +51,29 @@ const (
 	// idleSleep is the longest the watch sleeps: how long a newly busy
 	// interface may wait for its burst.
 	idleSleep = 3 * time.Second
-	// wrongLimit consecutive changes away from every predicted refresh
-	// drop the fit.
-	wrongLimit = 3
+	// A change away from every predicted refresh puts the fit in doubt
+	// (see autoState.doubt); doubtWrong such changes drop it, doubtAgree
+	// in a row that agree with it restore it.
+	doubtWrong = 2
+	doubtAgree = 2
+	// refitWatch is the spacing of the burst that checks a fit in doubt
+	// or finds it again (see autoState.doubt): half of MinWatch, because
+	// until a fit is found again the replies claim the burst's windows
+	// as they are, and the bridge takes their midpoints. It costs a few
+	// seconds of 200 reads a second each time a driver changes its clock.
+	refitWatch = MinWatch / 2
+	// claimWindow is the widest window of reads alone (no fit narrowing
+	// it) that a reply claims while the fit is in doubt or being found
+	// again: the refit burst's. Its midpoint is off by at most half of
+	// it, 0.5 % of a 1 s span; a wider one (a request after a stretch
+	// without reads) would be a guess.
+	claimWindow = 2 * refitWatch
+	// idleRefreshes is how many predicted refreshes must pass without a
+	// change before unchanged counters are a true zero: a driver that
+	// skips a refresh now and then (1 %) skips two in a row once in
+	// 10,000 refreshes, a few hours of a 2 s driver, and the next change
+	// then shows three periods of traffic after a claimed zero.
+	idleRefreshes = 3
 	// agentMinWindows is how many narrow windows make a fit: the burst
 	// gives windows MinWatch wide, four refreshes pin P to a few ms,
 	// and every probe after that tightens it.
@@ -81,8 +101,18 @@ type autoState struct {
 	backoff      time.Duration
 	backoffUntil int64
 	recheckAt    int64
-	// wrong counts consecutive changes the fit did not predict.
-	wrong int
+	// doubt is set by a change the fit did not predict (a driver
+	// reloaded, ethtool -C at run time, or a refresh later than the fit
+	// allows): from then on the replies claim only the reads' own narrow
+	// windows, no narrowed window and no true zero, and the watch bursts
+	// so that refit, fed every narrow window since, can replace the fit.
+	// wrong counts the changes against the fit since the doubt arose,
+	// agree the changes in a row that agree with it.
+	doubt     bool
+	wrong     int
+	agree     int
+	refit     *refresh.Estimator
+	refitting bool // the fit was dropped: claim narrow windows until a new one is found
 	// (refLo, refHi] holds the refresh the current values are current
 	// as of: the last change, or a refresh that changed nothing.
 	refLo, refHi int64
@@ -98,8 +128,14 @@ func newAutoState() *autoState {
 // be a new driver, and the old clock says nothing about it.
 func (s *autoState) reset() {
 	s.fit.Reset()
-	s.class, s.run, s.wrong = classUnknown, 0, 0
+	s.class, s.run = classUnknown, 0
 	s.refLo, s.refHi, s.acqSince = 0, 0, 0
+	s.clearDoubt()
+	s.refitting = false
+}
+
+func (s *autoState) clearDoubt() {
+	s.doubt, s.wrong, s.agree, s.refit = false, 0, 0, nil
 }
 
 // margin is how far around the predicted refresh near t the watch
@@ -133,7 +169,7 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		// fit has just been contradicted.
 		est := s.fit.Estimate()
 		m := margin(est, start)
-		if s.wrong == 0 && bracketed(est, st.first, start-m) >= 2 {
+		if !s.doubt && bracketed(est, st.first, start-m) >= idleRefreshes {
 			if t, ok := latestRefresh(est, start-2*m); ok {
 				s.refLo, s.refHi = max(st.first, t-m), min(start, t+m)
 			}
@@ -154,26 +190,7 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 	}
 	feed := mono-prevRead <= int64(fitWindow)
 	if s.class == classPeriodic {
-		est := s.fit.Estimate()
-		m := margin(est, mono)
-		// The change must have come within the margin of a predicted
-		// refresh: (prevRead, mono] has to meet (t-m, t+m). A window
-		// wider than the band proves nothing either way, and only
-		// windows that agree with the fit refine it.
-		t, _ := latestRefresh(est, mono+m)
-		switch {
-		case t+m <= prevRead || mono <= t-m:
-			s.wrong++
-			feed = false
-		case mono-prevRead <= 2*m+int64(probeStep):
-			s.wrong = 0
-		default:
-			feed = false
-		}
-		if s.wrong >= wrongLimit {
-			s.news = "refresh clock lost: changes away from the predicted refreshes"
-			s.reset()
-		}
+		feed = s.check(st, prevRead, mono) && feed
 	}
 	if feed {
 		s.fit.Observe(prevRead, mono)
@@ -186,16 +203,73 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		s.news = "counters current at every read"
 		s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
 		s.fit.Reset()
-		s.acqSince, s.backoff = 0, 0
+		s.acqSince, s.backoff, s.refitting = 0, 0, false
 		return
 	}
 	if est := s.fit.Estimate(); est.Confident && est.PrecisionNS+est.JitterNS <= int64(maxMargin)/2 {
-		s.class, s.news = classPeriodic, "refresh clock found"
+		s.class, s.news, s.refitting = classPeriodic, "refresh clock found", false
 		if est.PeriodNS < int64(minPeriod) {
 			s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
 		}
 		s.acqSince, s.backoff = 0, 0
 	}
+}
+
+// check judges a change seen in (prevRead, mono] against the fit of a
+// periodic interface, and reports whether the window may refine it. The
+// change must have come from a predicted refresh t newer than the one
+// the previous values came from (which lies before st.first, so within a
+// margin of it), within the margin of t: (prevRead, mono] has to meet
+// (t-m, t+m). A window wider than the band proves nothing for the fit,
+// and only narrow windows that agree with it refine it.
+//
+// The first change against the fit puts it in doubt at once: a fit that
+// predicted wrongly once may predict wrongly again, and a window
+// narrowed by it, or a zero claimed on its refreshes, would be a guess.
+// The doubt ends after doubtAgree agreeing changes in a row (a refresh
+// that was late beyond the fit's jitter), or the fit is replaced after
+// doubtWrong changes against it (a new clock), by the refit that has
+// taken every narrow window since the doubt arose.
+func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
+	est := s.fit.Estimate()
+	m := margin(est, mono)
+	narrow := mono-prevRead <= 2*m+int64(probeStep)
+	t, _ := latestRefresh(est, mono+m)
+	agrees := t > st.first+m && t+m > prevRead && t-m < mono
+	if s.doubt && mono-prevRead <= int64(fitWindow) {
+		s.refit.Observe(prevRead, mono)
+	}
+	switch {
+	case !agrees:
+		if !s.doubt {
+			s.doubt, s.wrong, s.agree = true, 0, 0
+			s.refit = refresh.New(refresh.Config{MinWindows: agentMinWindows})
+			if mono-prevRead <= int64(fitWindow) {
+				s.refit.Observe(prevRead, mono)
+			}
+			s.news = "refresh clock in doubt: a change away from the predicted refreshes"
+		}
+		s.wrong++
+		s.agree = 0
+		if s.wrong >= doubtWrong {
+			// A new clock: its windows since the doubt arose are the
+			// start of the new fit.
+			s.news = "refresh clock lost: changes away from the predicted refreshes"
+			s.fit, s.refit = s.refit, nil
+			s.class, s.run, s.refitting = classUnknown, 0, true
+			s.clearDoubt()
+		}
+		return false
+	case !narrow:
+		return false
+	case s.doubt:
+		s.agree++
+		if s.agree >= doubtAgree {
+			s.news = "refresh clock confirmed"
+			s.clearDoubt()
+		}
+	}
+	return true
 }
 
 // annotate sets the window of the refresh the values read at mono are
@@ -206,8 +280,21 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 	switch s.class {
 	case classLive:
 		c.UnchangedNS, c.ChangedNS = mono-1, mono
+	case classUnknown:
+		// The fit was dropped or is in doubt (below): the reads' own
+		// window holds the refresh for certain, and a narrow one
+		// (the burst's) places it well enough.
+		if s.refitting && s.refLo > 0 && s.refLo < s.refHi && s.refHi-s.refLo <= int64(claimWindow) {
+			c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
+		}
 	case classPeriodic:
 		if s.refLo <= 0 || s.refLo >= s.refHi {
+			return
+		}
+		if s.doubt {
+			if s.refHi-s.refLo <= int64(claimWindow) {
+				c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
+			}
 			return
 		}
 		// The reads' window holds the refresh for certain. Where the
@@ -220,9 +307,7 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 		est := s.fit.Estimate()
 		c.RefreshNS = est.PeriodNS
 		m := margin(est, s.refHi)
-		// A fit that a change has just contradicted may be stale: then
-		// only the reads' own window is claimed.
-		if t, ok := latestRefresh(est, s.refHi+m); ok && s.wrong == 0 {
+		if t, ok := latestRefresh(est, s.refHi+m); ok {
 			if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
 				c.UnchangedNS, c.ChangedNS = lo, hi
 			}
@@ -265,7 +350,7 @@ func (w *watcher) nextRead(now int64) int64 {
 		return now + int64(MinWatch)
 	}
 	next := now + int64(idleSleep)
-	burst := false
+	burst, refit := false, false
 	for _, st := range w.ifaces {
 		s := st.auto
 		if s.class == classLive && now >= s.recheckAt {
@@ -275,8 +360,14 @@ func (w *watcher) nextRead(now int64) int64 {
 			est := s.fit.Estimate()
 			if !est.Confident {
 				s.class = classUnknown
+				s.clearDoubt()
 			} else if st.first != 0 && now-st.first <= 2*est.PeriodNS+int64(maxMargin) {
 				next = min(next, probeAt(est, st.first, now))
+			}
+			// A fit in doubt is checked, and a new one found, by a
+			// burst while the interface carries traffic.
+			if s.doubt && st.first != 0 && now-st.first <= int64(activeFor) {
+				burst, refit = true, true
 			}
 		}
 		if s.class != classUnknown || now < s.backoffUntil {
@@ -293,18 +384,26 @@ func (w *watcher) nextRead(now int64) int64 {
 		if now-s.acqSince > int64(acquireFor) {
 			s.backoff = min(max(2*s.backoff, firstBackoff), maxBackoff)
 			s.backoffUntil, s.acqSince = now+int64(s.backoff), 0
+			s.refitting = false
 			s.news = "no refresh clock found: replies carry no refresh window"
 			continue
 		}
 		burst = true
+		refit = refit || s.refitting
 	}
 	if burst {
 		// Spacing the burst's reads unevenly (0.75–1.25 MinWatch) puts
 		// each refresh at a different place in its window, so that the
 		// windows' errors average out in the fit.
+		// The probes of a fit in doubt still run: their narrow windows
+		// tell whether the changes agree with it.
 		w.bursts++
 		frac := math.Mod(float64(w.bursts)*0.6180339887498949, 1)
-		return now + int64(float64(MinWatch)*(0.75+frac/2))
+		every := MinWatch
+		if refit {
+			every = refitWatch
+		}
+		return min(next, now+int64(float64(every)*(0.75+frac/2)))
 	}
 	return max(next, now+int64(probeStep)/2)
 }

@@ -1,10 +1,12 @@
 package publisher
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -68,6 +70,52 @@ func (d *simDriver) visible(t int64) wire.Counters {
 	return wire.Counters{RxBytes: b, RxPackets: b / 1000, Ifindex: 2}
 }
 
+func (d *simDriver) trueBytes(t int64) uint64 { return d.bytes(t) }
+
+// simSource is the driver a simulation reads: what a read at t sees, the
+// latest refresh at or before t, and the true bytes received by t.
+type simSource interface {
+	visible(t int64) wire.Counters
+	lastRefresh(t int64) int64
+	trueBytes(t int64) uint64
+}
+
+// driverSource is one interface of a netdevtest.Driver (jitter, missed
+// refreshes, period changes), asked at any instant: no tree is served.
+type driverSource struct {
+	d    *netdevtest.Driver
+	name string
+}
+
+func (s driverSource) visible(t int64) wire.Counters {
+	c, _ := s.d.Visible(s.name, t)
+	c.Ifindex = 2
+	return c
+}
+
+func (s driverSource) lastRefresh(t int64) int64 {
+	r, _ := s.d.LastRefresh(s.name, t)
+	return r
+}
+
+func (s driverSource) trueBytes(t int64) uint64 {
+	c, _ := s.d.True(s.name, t)
+	return c.RxBytes
+}
+
+// newDriverSource makes a driver of one interface, in whose clock the
+// simulation's start (simStart) is simStart ns after the origin, so that
+// in.Changes[].At count from the origin as usual.
+func newDriverSource(t *testing.T, in netdevtest.DriverIface) driverSource {
+	t.Helper()
+	in.Name, in.Ifindex = "eth0", 2
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{Dir: t.TempDir(), Ifaces: []netdevtest.DriverIface{in}, Clock: func() int64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return driverSource{d, in.Name}
+}
+
 type simResult struct {
 	w            *watcher
 	watchReads   int // reads the watch asked for after the warm-up
@@ -86,17 +134,26 @@ type simReply struct {
 	c    wire.Counters
 }
 
+// simStart is the instant (ns) a simulation starts at.
+const simStart = int64(100e9)
+
 // simulate runs the adaptive watch against d for dur with a request every
 // reqEvery, each read landing 40 µs after it was asked for.
 func simulate(t *testing.T, d *simDriver, dur, reqEvery, warmup time.Duration) simResult {
 	t.Helper()
-	const start = int64(100e9)
 	if d.random && d.refreshes == nil {
 		rng := rand.New(rand.NewPCG(1, 2))
-		for r := start - 2e9; r < start+int64(dur)+2e9; r += 900e6 + int64(rng.IntN(200e6)) {
+		for r := simStart - 2e9; r < simStart+int64(dur)+2e9; r += 900e6 + int64(rng.IntN(200e6)) {
 			d.refreshes = append(d.refreshes, r)
 		}
 	}
+	return simulateSource(t, d, dur, reqEvery, warmup)
+}
+
+// simulateSource is simulate on any driver.
+func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Duration) simResult {
+	t.Helper()
+	const start = simStart
 	w := newWatcher(true)
 	res := simResult{w: w, durationNS: int64(dur), warmupNS: int64(warmup)}
 	// A read begins at now, the kernel makes its values 30 µs later,
@@ -303,4 +360,139 @@ func TestAutoWatchDrivers(t *testing.T) {
 		}
 		t.Logf("%d windows missed the truth around the change", res.missedTruths)
 	})
+}
+
+// simJudgement is how the replies of a simulation read through the
+// bridge's rule for refresh windows (netdata-bridge/rate, rule 9): a reply
+// whose window is newer than the previous reply's claims the delta (zero
+// for unchanged counters: a true zero) over the span between the two
+// windows' midpoints; it is judged against the true traffic over that
+// span, as the accuracy matrix judges it.
+type simJudgement struct {
+	samples int // replies that claimed a rate
+	// gaps: replies after one with a window that claim none (the bridge
+	// has no exact span for them or the next).
+	gaps   int
+	maxErr float64 // largest relative error of a sample
+	off10  int     // samples 10 % or more off
+	worst  simReply
+}
+
+func judge(t *testing.T, d simSource, res simResult) simJudgement {
+	t.Helper()
+	var j simJudgement
+	mid := func(c wire.Counters) int64 { return c.UnchangedNS + (c.ChangedNS-c.UnchangedNS)/2 }
+	for i := 1; i < len(res.replies); i++ {
+		prev, cur := res.replies[i-1], res.replies[i]
+		if cur.mono-simStart <= res.warmupNS {
+			continue
+		}
+		if cur.c.ChangedNS == 0 || prev.c.ChangedNS == 0 {
+			if prev.c.ChangedNS != 0 || cur.c.ChangedNS != 0 {
+				j.gaps++
+			}
+			continue
+		}
+		lo, hi := mid(prev.c), mid(cur.c)
+		if hi <= lo {
+			continue // held: no newer refresh claimed
+		}
+		j.samples++
+		claimed, truth := cur.c.RxBytes-prev.c.RxBytes, d.trueBytes(hi)-d.trueBytes(lo)
+		if truth == 0 {
+			continue
+		}
+		e := math.Abs(float64(claimed)-float64(truth)) / float64(truth)
+		if e >= 0.1 {
+			j.off10++
+			if j.off10 <= 4 {
+				t.Logf("reply at %.6f: %d bytes over (%.6f, %.6f], true %d (%.1f %%)", float64(cur.mono-simStart)/1e9, claimed,
+					float64(lo-simStart)/1e9, float64(hi-simStart)/1e9, truth, 100*e)
+			}
+		}
+		if e > j.maxErr {
+			j.maxErr, j.worst = e, cur
+		}
+	}
+	return j
+}
+
+// TestAutoWatchIrregular runs the adaptive watch against netdevtest.Driver
+// clocks as the accuracy matrix has them (4 phases over the period,
+// refreshes up to 2 ms late, 1 s requests): a period changed at run time
+// and missed refreshes. Every window a reply claims after the warm-up
+// must hold a refresh that made its values, and read through the
+// bridge's rule no sample may be 0.5 % off: while the fit is in doubt the
+// agent claims no window (a gap) rather than one built on the old clock.
+func TestAutoWatchIrregular(t *testing.T) {
+	t.Parallel()
+	const dur, warmup = 150 * time.Second, 20 * time.Second
+	const ms, p09765 = time.Millisecond, 976500 * time.Microsecond
+	changeAt := time.Duration(simStart) + 75*time.Second + 123*ms
+	change := func(p time.Duration) []netdevtest.PeriodChange {
+		return []netdevtest.PeriodChange{{At: changeAt, Period: p, Phase: p/3 + 7*ms}}
+	}
+	tests := []struct {
+		name    string
+		period  time.Duration
+		miss    float64
+		changes []netdevtest.PeriodChange
+		seeds   int // per phase
+		// seedBase offsets the seeds: 1500 gives the interfaces of the
+		// accuracy matrix's row (P 2 s, 1 % missed).
+		seedBase int
+		// maxGaps bounds the replies without a window after one with,
+		// per interface: a re-fit, or a doubt that a late refresh
+		// raised, costs a few.
+		maxGaps int
+	}{
+		{"0.9765 s, steady", p09765, 0, nil, 1, 0, 0},
+		{"0.9765 s -> 1.024 s", p09765, 0, change(1024 * ms), 1, 0, 8},
+		{"1 s -> 0.9765 s", time.Second, 0, change(p09765), 1, 0, 8},
+		{"2 s -> 1 s", 2 * time.Second, 0, change(time.Second), 1, 0, 8},
+		{"1 s -> 2 s", time.Second, 0, change(2 * time.Second), 1, 0, 8},
+		{"2 s, 1 % missed", 2 * time.Second, 0.01, nil, 4, 0, 4},
+		{"2 s, 1 % missed, the matrix's seeds", 2 * time.Second, 0.01, nil, 1, 1500, 4},
+		{"0.9765 s, 1 % missed", p09765, 0.01, nil, 4, 0, 4},
+		{"1 s, 5 % missed", time.Second, 0.05, nil, 1, 0, 4},
+		{"2 s, 5 % missed", 2 * time.Second, 0.05, nil, 4, 0, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var sum simJudgement
+			misses := 0
+			for k := range 4 {
+				for seed := range tt.seeds {
+					in := netdevtest.DriverIface{
+						Rx:     netdevtest.Constant(12_500_000),
+						Period: tt.period, Phase: time.Duration(int64(tt.period)*int64(k)/4) + 3*ms,
+						Jitter: 2 * ms, Miss: tt.miss, Seed: uint64(tt.seedBase + 100*seed + k + 1),
+					}
+					for _, c := range tt.changes {
+						c.Phase += time.Duration(int64(c.Period) * int64(k) / 4)
+						in.Changes = append(in.Changes, c)
+					}
+					d := newDriverSource(t, in)
+					res := simulateSource(t, d, dur, time.Second, warmup)
+					j := judge(t, d, res)
+					misses += res.missedTruths
+					if j.gaps > tt.maxGaps {
+						t.Errorf("phase %d seed %d: %d replies without a window, want at most %d", k, seed, j.gaps, tt.maxGaps)
+					}
+					sum.samples += j.samples
+					sum.gaps += j.gaps
+					sum.off10 += j.off10
+					sum.maxErr = max(sum.maxErr, j.maxErr)
+				}
+			}
+			if sum.off10 > 0 || sum.maxErr >= 0.005 {
+				t.Errorf("%d samples 10 %% off or more, max error %.3f %%; want none, max under 0.5 %%", sum.off10, 100*sum.maxErr)
+			}
+			// A window narrowed by the fit may miss a refresh later than
+			// the fit's jitter allows by a fraction of a millisecond:
+			// logged, and judged by the samples' error above.
+			t.Logf("%d samples, %d gaps, max error %.3f %%, %d ≥ 10 %% off, %d windows off the refresh", sum.samples, sum.gaps, 100*sum.maxErr, sum.off10, misses)
+		})
+	}
 }
