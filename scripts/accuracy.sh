@@ -35,6 +35,10 @@
 #               after the other; default default,off;exact,auto;watch10
 #   DURATION    matrix: per batch, default 300s (three batches by default:
 #               about 16 minutes in all, plus the build)
+#   ONLY        matrix only: run just the scenarios whose name contains one
+#               of these '|'-separated substrings (seeds as in the whole
+#               matrix), e.g. ONLY='-> |P 2 s, S 1 s, 1 % missed' for the
+#               period changes and the 2 s driver that misses refreshes
 #
 # Scenarios (8 interfaces, each 100 Mbit/s received and 50 Mbit/s sent,
 # refresh phases spread over the period):
@@ -71,7 +75,7 @@ mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 echo "logs in $work (kept)" >&2
 if [[ ${1:-} == matrix ]]; then
 	"$bin/accuracy" -agent "$bin/ifstat-agent" -bridge "$bin/ifstat-bridge" -mosquitto "$mosquitto_bin" \
-		-matrix "${MODES:-default,off;exact,auto;watch10}" -duration "${DURATION:-300s}" -work "$work" |
+		-matrix "${MODES:-default,off;exact,auto;watch10}" -duration "${DURATION:-300s}" -only "${ONLY:-}" -work "$work" |
 		tee "$work/matrix.md"
 	echo "tables in $work/matrix.md" >&2
 	exit 0

@@ -50,6 +50,7 @@ type options struct {
 	period                   time.Duration
 	work                     string
 	matrix                   string
+	only                     string
 }
 
 // scenario is one run of agent and bridge against a driver.
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.static, "static", false, "with -serve: write the tree with a regular net/dev file (the counters at start) and exit")
 	fs.StringVar(&o.work, "work", "", "directory for logs and trees (default: a new temporary one)")
 	fs.StringVar(&o.matrix, "matrix", "", "run the scenario matrix for these modes (default,watch10,off,exact,auto; ';' separates batches run one after the other)")
+	fs.StringVar(&o.only, "only", "", "with -matrix: run only the scenarios whose name contains one of these '|'-separated substrings (e.g. \"-> |missed\")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

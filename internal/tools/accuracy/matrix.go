@@ -129,6 +129,27 @@ func mxRows(dur time.Duration) []mxRow {
 	return rows
 }
 
+// onlyRows keeps the rows whose name contains one of the '|'-separated
+// substrings of only (all rows for ""). It filters the built list, so
+// that a row keeps the seeds it has in the whole matrix and a filtered
+// run reproduces the same drivers.
+func onlyRows(rows []mxRow, only string) ([]mxRow, error) {
+	if strings.TrimSpace(only) == "" {
+		return rows, nil
+	}
+	subs := strings.Split(only, "|")
+	var out []mxRow
+	for _, r := range rows {
+		if slices.ContainsFunc(subs, func(s string) bool { return s != "" && strings.Contains(r.name, s) }) {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no scenario name contains any of %q", subs)
+	}
+	return out, nil
+}
+
 // burst is busy for the first 50 s (the warm-up learns the driver), then
 // repeats every 60 s: 30.333 s idle, a 15 s burst (1× and 2× the rate in
 // turn), 14.667 s idle. 45 s of idle between bursts is long enough that
@@ -195,7 +216,11 @@ type mxBridge struct {
 // by ';' run one after the other, the modes of a batch at once) for
 // o.duration each and writes one table per mode.
 func runMatrix(ctx context.Context, o options, modes string, stdout, logw io.Writer) int {
-	rows := mxRows(o.duration)
+	rows, err := onlyRows(mxRows(o.duration), o.only)
+	if err != nil {
+		fmt.Fprintf(logw, "-only: %v\n", err)
+		return 2
+	}
 	var batches [][]mxMode
 	for _, b := range strings.Split(modes, ";") {
 		var batch []mxMode

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,6 +54,42 @@ func TestMxTraffic(t *testing.T) {
 			}
 			if g := strings.Join(got, " "); g != tt.want {
 				t.Errorf("got %s, want %s", g, tt.want)
+			}
+		})
+	}
+}
+
+// TestOnlyRows: -only keeps the rows named and their seeds as in the
+// whole matrix.
+func TestOnlyRows(t *testing.T) {
+	t.Parallel()
+	all := mxRows(240 * time.Second)
+	tests := []struct {
+		name    string
+		only    string
+		want    int
+		wantErr bool
+	}{
+		{"empty keeps all", "", 35, false},
+		{"period changes", "-> ", 3, false},
+		{"changes and missed at 2 s", "-> |P 2 s, S 1 s, 1 % missed", 4, false},
+		{"no match", "P 7 s", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := onlyRows(all, tt.only)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("onlyRows(%q) error %v, want error %v", tt.only, err, tt.wantErr)
+			}
+			if len(got) != tt.want {
+				t.Fatalf("onlyRows(%q) = %d rows, want %d", tt.only, len(got), tt.want)
+			}
+			for _, r := range got {
+				i := slices.IndexFunc(all, func(a mxRow) bool { return a.name == r.name })
+				if r.ifaces[0].Seed != all[i].ifaces[0].Seed {
+					t.Errorf("%s: seed %d, want %d as in the whole matrix", r.name, r.ifaces[0].Seed, all[i].ifaces[0].Seed)
+				}
 			}
 		})
 	}
