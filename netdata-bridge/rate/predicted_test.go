@@ -14,6 +14,8 @@ func predicted(s Sample, at float64) Sample {
 
 func unsure(s Sample) Sample { s.Unsure = true; return s }
 
+func hold(s Sample, ns int64) Sample { s.HoldNS = ns; return s }
+
 func TestUpdatePredicted(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -65,6 +67,31 @@ func TestUpdatePredicted(t *testing.T) {
 				{predicted(at(3, 2000, 0, 2, 0), 2.5), Result{Status: Stale, DtNS: sec, Total: Values{1000, 0, 1}}},
 				{with(predicted(at(4, 2000, 0, 2, 0), 3.5), func(s *Sample) { s.Live = true }), Result{Status: OK, DtNS: 2 * sec, ChangeSpan: true, Rate: true,
 					Total: Values{1000, 0, 1}}},
+			},
+		},
+		{
+			// An unsure read held past the stale limit: where the
+			// interval ends is not known, so it closes as a gap, not a
+			// rate over the read span.
+			name: "unsure past the stale limit is a gap",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{unsure(at(2, 2000, 0, 2, 0)), Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: sec}},
+				{unsure(at(3, 3000, 0, 3, 0)), Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: 2 * sec}},
+				{unsure(at(4, 4000, 0, 4, 0)), Result{Status: Gap, DtNS: 3 * sec, Delta: Values{3000, 0, 3}, Total: Values{3000, 0, 3}}},
+			},
+		},
+		{
+			// HoldNS: still counters under the baseline's refresh are
+			// held past the stale limit (a driver that skipped a
+			// refresh), and a newer refresh (Live) is a zero at once.
+			name: "held for HoldNS",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{predicted(at(2, 2000, 0, 2, 0), 1.5), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true,
+					Delta: Values{1000, 0, 1}, Total: Values{1000, 0, 1}}},
+				{hold(predicted(at(5, 2000, 0, 2, 0), 1.5), 8*sec), Result{Status: Stale, DtNS: 3 * sec, Total: Values{1000, 0, 1}}},
+				{hold(predicted(at(10, 2000, 0, 2, 0), 1.5), 8*sec), Result{Status: OK, DtNS: 8 * sec, Rate: true, Total: Values{1000, 0, 1}}},
 			},
 		},
 		{

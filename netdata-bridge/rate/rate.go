@@ -84,12 +84,19 @@ type Sample struct {
 	// Unsure says that the read lies so close to a predicted refresh that
 	// which side it fell on is not known: like a stale read it closes no
 	// interval (Stale, nothing booked, the baseline kept), so the next
-	// read spans both intervals. Ignored once the baseline is
-	// StaleLimitNS old.
+	// read spans both intervals. Once the baseline is StaleLimitNS old
+	// the read closes the interval as a Gap (booked, no rate): where
+	// the interval ends is not known.
 	Unsure bool
 	// Live says that at least two driver refreshes fell since the last
 	// change: unchanged counters are then a true zero, not stale.
 	Live bool
+	// HoldNS, for a Predicted sample whose baseline was predicted too,
+	// is how long counters that have not moved since the baseline are
+	// held as stale instead of StaleLimitNS: the agent claims the idle
+	// refreshes itself (Live), so a driver that skipped a refresh is
+	// not a zero. 0 means StaleLimitNS; it never shortens it.
+	HoldNS int64
 	// Rebase says that the predicted refresh clock was fitted anew and
 	// does not continue the one the baseline was predicted by (if any):
 	// the interval, which spans two clocks or began on none, is a Gap.
@@ -384,7 +391,11 @@ func (t *Tracker) Update(s Sample) Result {
 		}
 	}
 	if !moved && !t.idle && !s.Live {
-		if limit := t.cfg.staleLimit(); limit > 0 && span < uint64(limit) {
+		limit := t.cfg.staleLimit()
+		if s.Predicted && t.basePredicted && limit > 0 && s.HoldNS > limit {
+			limit = s.HoldNS
+		}
+		if limit > 0 && span < uint64(limit) {
 			// Keep base and baseMono: the next change is divided by the
 			// whole span since the last one.
 			t.lastMono = s.MonoNS
@@ -405,7 +416,9 @@ func (t *Tracker) Update(s Sample) Result {
 	}
 
 	res.Status = OK
-	if t.cfg.MaxGapNS > 0 && span > uint64(t.cfg.MaxGapNS) {
+	if t.cfg.MaxGapNS > 0 && span > uint64(t.cfg.MaxGapNS) || s.Unsure {
+		// An unsure read held past the stale limit closes the
+		// interval without a rate: its end is not known.
 		res.Status = Gap
 	}
 	if s.Rebase && s.Predicted {
