@@ -121,6 +121,12 @@ type iface struct {
 	seenRaw     bool
 	coarse      bool // TooCoarse last reported
 	obsolete    bool
+	// open: the adaptive agent left the refresh of a reply that moved
+	// without a window, and no window came since (held as unsure).
+	open bool
+	// unanchored: an open interval was closed as a gap; the baseline
+	// has no refresh instant, so the next window starts anew.
+	unanchored bool
 }
 
 type agent struct {
@@ -434,10 +440,16 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		}
 		f.absentSince, f.obsolete = time.Time{}, false
 		smp := rate.Sample{BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c)}
+		refreshes := a.info != nil && slices.Contains(a.info.Capabilities, wire.CapabilityRefresh)
+		if refreshes && f.seenRaw && newClock(f.lastRaw.RefreshNS, c.RefreshNS) {
+			// The agent's fit is in doubt or was replaced: the windows
+			// of the old clock would narrow the new one's onto its
+			// instants.
+			f.est.Reset()
+		}
 		if c.ChangedNS > 0 && c.UnchangedNS > 0 {
 			// Watch mode: the change lies in (unchanged, changed]; the
 			// fitted refresh period narrows that window.
-			refreshes := a.info != nil && slices.Contains(a.info.Capabilities, wire.CapabilityRefresh)
 			if !refreshes || f.seenRaw && moved(&f.lastRaw, &c) && c.ChangedNS-c.UnchangedNS <= maxFitWindowNS {
 				// An adaptive agent's windows are narrow at its probes;
 				// a wide one (a change first seen by a request) or one
@@ -445,14 +457,32 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 				// the clock.
 				f.est.Observe(c.UnchangedNS, c.ChangedNS)
 			}
-			smp.UnchangedNS, smp.ChangedNS = f.est.Refine(c.UnchangedNS, c.ChangedNS)
+			smp.UnchangedNS, smp.ChangedNS = c.UnchangedNS, c.ChangedNS
+			if !refreshes || c.RefreshNS > 0 {
+				// An adaptive agent without refresh_ns doubts its own
+				// fit and claims only its reads' window: narrowed by
+				// the bridge's fit, it would be a guess.
+				smp.UnchangedNS, smp.ChangedNS = f.est.Refine(c.UnchangedNS, c.ChangedNS)
+			}
 			if refreshes {
 				// The window brackets the refresh the values are current
 				// as of, even one that changed nothing: a newer window
-				// over the same values is a true zero.
+				// over the same values is a true zero, and until one
+				// comes, still counters are held as long as the agent
+				// may take to claim it (three refreshes) rather than
+				// the stale limit.
 				smp.Predicted = true
 				smp.Live = f.seenRaw && c.ChangedNS > f.lastRaw.ChangedNS
+				if c.RefreshNS > 0 {
+					smp.HoldNS = 3*c.RefreshNS + 2*int64(s.cfg.Interval)
+				}
 			}
+			if refreshes && f.unanchored {
+				// The baseline's refresh is not known: the interval up
+				// to this window is a gap, the next one exact.
+				smp.Rebase = true
+			}
+			f.open, f.unanchored = false, false
 		} else {
 			if f.seenRaw {
 				f.est.ObserveRead(r.MonoNS, moved(&f.lastRaw, &c))
@@ -460,9 +490,22 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			if f.lock != nil {
 				lockSample(f.lock, &smp, f.seenRaw, &f.lastRaw, &c)
 			}
+			if refreshes && f.seenRaw && (periodic(&f.lastRaw) || f.open) && grew(&f.lastRaw, &c) {
+				// An adaptive agent that claimed the refreshes of a
+				// periodic driver leaves this one's instant open (its
+				// fit in doubt, the change seen first by this read):
+				// held like an unsure read, so that the next window
+				// spans both intervals, never a rate over the read
+				// span. Counters that went down made the agent start
+				// over (a wrap, a reset): today's rules apply.
+				smp.Unsure, f.open = true, true
+			}
 		}
 		f.lastRaw, f.seenRaw = c, true
 		res := f.tracker.Update(smp)
+		if smp.Unsure && res.Status != rate.Stale {
+			f.open, f.unanchored = false, true
+		}
 		if res.Status == rate.Reset {
 			f.est.Reset()
 			if f.lock != nil {
@@ -635,6 +678,13 @@ func lockSample(l *refresh.Lock, smp *rate.Sample, seen bool, last, c *wire.Coun
 	smp.Predicted, smp.Unsure, smp.Live, smp.Rebase = w.Predicted, w.Unsure, w.Live, w.Rebase
 }
 
+// newClock reports whether an adaptive agent's refresh_ns says that its
+// fit changed between two replies: it disappeared (the agent doubts it)
+// or moved by more than 1 %.
+func newClock(prev, cur int64) bool {
+	return prev > 0 && (cur <= 0 || abs(cur-prev)*100 > prev)
+}
+
 // counterDelta is new-old, or the 32-bit wrap of it; false for a decrease
 // that cannot be a wrap.
 func counterDelta(old, new uint64) (uint64, bool) {
@@ -645,6 +695,20 @@ func counterDelta(old, new uint64) (uint64, bool) {
 		return 1<<32 - old + new, true
 	}
 	return 0, false
+}
+
+// periodic reports whether an adaptive agent's reply claimed a refresh of
+// a periodic driver: with its fit's period, or, while it doubts the fit,
+// a window of its own reads. Live counters get the read itself, a window
+// 1 ns wide, and an agent without a fit no window.
+func periodic(c *wire.Counters) bool {
+	return c.ChangedNS > 0 && (c.RefreshNS > 0 || c.ChangedNS-c.UnchangedNS > 1)
+}
+
+// grew reports whether some of the counters that a driver refresh updates
+// rose between two reads and none went down.
+func grew(a, b *wire.Counters) bool {
+	return moved(a, b) && b.RxBytes >= a.RxBytes && b.TxBytes >= a.TxBytes && b.RxPackets >= a.RxPackets && b.TxPackets >= a.TxPackets
 }
 
 // moved reports whether the counters that a driver refresh updates

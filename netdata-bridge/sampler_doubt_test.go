@@ -1,0 +1,200 @@
+package bridge
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
+)
+
+// doubtBps is the driver's traffic in the doubt tests: 100 Mbit/s.
+const doubtBps = 12_500_000
+
+// agentRead is one reply of an adaptive agent (wire.CapabilityRefresh)
+// for eth0, shaped as publisher's autowatch makes them: the read at
+// mono, the counters of the driver's refresh at refresh, and the window
+// the agent claims for that refresh (none when lo is 0) with the period
+// of its fit (0 while the fit is in doubt or being found again).
+type agentRead struct {
+	mono, refresh int64
+	lo, hi        int64
+	refreshNS     int64
+}
+
+func (r agentRead) counters() wire.Counters {
+	rx := 1<<40 + uint64(r.refresh)*doubtBps/1e9
+	return wire.Counters{RxBytes: rx, TxBytes: 1 << 40, RxPackets: 1<<40 + rx/1000, TxPackets: 1 << 40, Ifindex: 2,
+		UnchangedNS: r.lo, ChangedNS: r.hi, RefreshNS: r.refreshNS}
+}
+
+// around is the narrow window (t-half, t+half] an agent claims for the
+// refresh at t, fitted with period p.
+func around(mono, t, half, p int64) agentRead {
+	return agentRead{mono: mono, refresh: t, lo: t - half, hi: t + half, refreshNS: p}
+}
+
+// feedAgent answers one request per read, a second apart, and returns
+// eth0's samples.
+func feedAgent(t *testing.T, reads []agentRead) []IfaceSample {
+	t.Helper()
+	s := NewSampler(SamplerConfig{Interval: time.Second, RunID: "run", ObsoleteAfter: time.Minute, Rate: rate.Config{MaxGapNS: 10e9}})
+	s.Status("n", true)
+	s.Info(wire.Info{Node: "n", Protocol: wire.ProtocolVersion, Capabilities: []string{"reply", "watch", wire.CapabilityRefresh}})
+	var out []IfaceSample
+	for i, r := range reads {
+		tick := t0.Add(time.Duration(i) * time.Second)
+		s.Tick(tick, 0)
+		ns, why := s.Reply("n", &wire.Reply{ID: "run-" + strconv.Itoa(i+1), Node: "n", MonoNS: r.mono, TimeNS: tick.UnixNano(), BootID: "b",
+			Ifaces: map[string]wire.Counters{"eth0": r.counters()}}, tick)
+		if ns == nil {
+			t.Fatalf("reply %d dropped: %s", i+1, why)
+		}
+		out = append(out, ns.Ifaces[0])
+	}
+	return out
+}
+
+const ms = int64(time.Millisecond)
+
+// TestSamplerAgentInDoubt: replies of an adaptive agent around a change of
+// its driver's clock and a missed refresh. What the agent leaves open is
+// no rate (held, the next rate spans both intervals exactly), never a
+// rate over the read span or a zero the agent did not claim; the
+// bridge's own fit never narrows a window of an agent in doubt.
+func TestSamplerAgentInDoubt(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		i      int // index of the sample
+		status rate.Status
+		dtNS   int64 // with status OK: the exact change span
+		// readSpan: with status OK, dtNS is a read span (today's rule).
+		readSpan bool
+	}
+	var (
+		// A 1 s driver at phase 0.3 s, read at k+0.5 s; at 5.3 s the
+		// first change against the fit (first seen by the request: no
+		// window), at 6.3 s the agent's own 4 ms window while in doubt.
+		noWindow = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 1e9),
+			around(2500*ms, 2300*ms, ms/2, 1e9),
+			around(3500*ms, 3300*ms, ms/2, 1e9),
+			around(4500*ms, 4300*ms, ms/2, 1e9),
+			{mono: 5500 * ms, refresh: 5300 * ms},
+			around(6500*ms, 6300*ms, 2*ms, 0),
+		}
+		// Two replies without a window in a row.
+		twoNoWindows = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 1e9),
+			around(2500*ms, 2300*ms, ms/2, 1e9),
+			{mono: 3500 * ms, refresh: 3300 * ms},
+			{mono: 4500 * ms, refresh: 4300 * ms},
+			around(5500*ms, 5300*ms, 2*ms, 0),
+		}
+		// Replies without a window for longer than the stale limit.
+		longNoWindows = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 1e9),
+			around(2500*ms, 2300*ms, ms/2, 1e9),
+			{mono: 3500 * ms, refresh: 3300 * ms},
+			{mono: 4500 * ms, refresh: 4300 * ms},
+			{mono: 5500 * ms, refresh: 5300 * ms},
+			around(6500*ms, 6300*ms, 2*ms, 0),
+			around(7500*ms, 7300*ms, 2*ms, 0),
+		}
+		// Live counters (the agent claims each read itself), then a
+		// reply without a window: the agent has no fit to doubt.
+		live = []agentRead{
+			{mono: 1500 * ms, refresh: 1500 * ms, lo: 1500*ms - 1, hi: 1500 * ms},
+			{mono: 2500 * ms, refresh: 2500 * ms, lo: 2500*ms - 1, hi: 2500 * ms},
+			{mono: 3500 * ms, refresh: 3500 * ms},
+		}
+		// A 2 s driver at phase 0.3 s that skips its refresh at 6.3 s:
+		// the counters stand still from 4.3 to 8.3 s.
+		skipped = []agentRead{
+			around(1500*ms, 300*ms, ms/2, 2e9),
+			around(2500*ms, 2300*ms, ms/2, 2e9),
+			around(3500*ms, 2300*ms, ms/2, 2e9),
+			around(4500*ms, 4300*ms, ms/2, 2e9),
+			around(5500*ms, 4300*ms, ms/2, 2e9),
+			around(6500*ms, 4300*ms, ms/2, 2e9),
+			around(7500*ms, 4300*ms, ms/2, 2e9),
+			around(8500*ms, 8300*ms, ms/2, 2e9),
+		}
+	)
+	tests := []struct {
+		name  string
+		reads []agentRead
+		want  []want
+	}{
+		{"a reply without a window is held", noWindow, []want{{3, rate.OK, 1e9, false}, {4, rate.Stale, 0, false}, {5, rate.OK, 2e9, false}}},
+		{"two replies without a window are held", twoNoWindows, []want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.OK, 3e9, false}}},
+		{"held past the stale limit: gaps, then exact again", longNoWindows,
+			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Gap, 0, false}, {5, rate.Gap, 0, false}, {6, rate.OK, 1e9, false}}},
+		{"live counters, then no window: the read span", live, []want{{1, rate.OK, 1e9, false}, {2, rate.OK, 1e9, true}}},
+		{"a skipped refresh of a 2 s driver is held, not a zero", skipped,
+			[]want{{3, rate.OK, 2e9, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.Stale, 0, false}, {7, rate.OK, 4e9, false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := feedAgent(t, tt.reads)
+			for _, w := range tt.want {
+				res := got[w.i].Result
+				if res.Status != w.status {
+					t.Errorf("sample %d: status %v (%s, %d ns, %d B/s), want %v", w.i, res.Status, res.Reason, res.DtNS, res.PerSecond(rate.RxBytes, 1), w.status)
+					continue
+				}
+				if w.status != rate.OK {
+					continue
+				}
+				if res.ChangeSpan == w.readSpan || res.DtNS != w.dtNS {
+					t.Errorf("sample %d: span %d ns (change span %v), want %d", w.i, res.DtNS, res.ChangeSpan, w.dtNS)
+				}
+				if got := res.PerSecond(rate.RxBytes, 1); got != doubtBps {
+					t.Errorf("sample %d: %d B/s, want %d", w.i, got, doubtBps)
+				}
+			}
+		})
+	}
+}
+
+// TestSamplerAgentNewClock: a 2 s driver whose period becomes 1 s with
+// a new phase. The bridge's own fit (from the agent's narrow windows)
+// has the old clock; the windows the agent claims on the new one, in
+// doubt (refresh_ns 0) and after its new fit, are taken as they are, so
+// every rate spans the midpoints of the agent's windows exactly.
+func TestSamplerAgentNewClock(t *testing.T) {
+	t.Parallel()
+	var reads []agentRead
+	// Old clock: refreshes at 2k+0.3 s, read at k+0.5 s, windows 1 ms
+	// wide, 40 s: the bridge's fit is confident.
+	for k := int64(1); k <= 40; k++ {
+		r := (k-k%2)*1e9 + 300*ms
+		reads = append(reads, around(k*1e9+500*ms, r, ms/2, 2e9))
+	}
+	// New clock from 41.3004 s on: refreshes at k+0.3004 s, 0.4 ms after
+	// every old-clock instant and as far before the others. In doubt the
+	// agent claims its own 8 ms windows, which hold both; then its new
+	// fit's 1 ms windows.
+	for k := int64(41); k <= 60; k++ {
+		r := k*1e9 + 300*ms + 400_000
+		half, p := ms/2, int64(1e9)
+		if k < 46 {
+			half, p = 4*ms, 0
+		}
+		reads = append(reads, around(k*1e9+500*ms, r, half, p))
+	}
+	got := feedAgent(t, reads)
+	for i := 41; i < len(got); i++ {
+		res := got[i].Result
+		if i == 41 {
+			// The first interval on the new clock began on the old.
+			continue
+		}
+		wantDt := reads[i].refresh - reads[i-1].refresh
+		if res.Status != rate.OK || !res.ChangeSpan || res.DtNS != wantDt {
+			t.Errorf("sample %d: %v, span %d ns (change span %v), want OK over %d ns, the agent's windows", i, res.Status, res.DtNS, res.ChangeSpan, wantDt)
+		}
+	}
+}
