@@ -64,7 +64,6 @@ func heapInUse() uint64 {
 // of emits for the whole fleet.
 func BenchmarkOutputRetained(b *testing.B) {
 	const routers = 1000
-	ifaces := float64(routers * len(benchIfaces))
 	for _, tt := range []struct {
 		name    string
 		version string
@@ -73,56 +72,42 @@ func BenchmarkOutputRetained(b *testing.B) {
 		{"virtual-nodes", "v1.44.0"},
 	} {
 		b.Run("Output/"+tt.name, func(b *testing.B) {
-			samples := fleetSamples(routers)
-			before := heapInUse()
-			o := NewOutput(io.Discard, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
-			for range 2 { // definitions, then a steady round
-				for _, ns := range samples {
-					if err := o.Emit(ns, ns.Tick); err != nil {
-						b.Fatal(err)
-					}
-				}
-				advance(samples)
-			}
-			retained := heapInUse() - before
-			runtime.KeepAlive(o)
-			b.ReportAllocs()
-			for b.Loop() {
-				for _, ns := range samples {
-					if err := o.Emit(ns, ns.Tick); err != nil {
-						b.Fatal(err)
-					}
-				}
-				advance(samples)
-			}
-			b.ReportMetric(float64(retained)/ifaces, "B/iface")
+			measureRetained(b, routers, func() bridge.Output {
+				return NewOutput(io.Discard, plugind.ParseFeatures(tt.version), time.Second, "6f0ee4e8-0b2a-11f0-9a7a-0242ac120002")
+			})
 		})
 	}
 	b.Run("FunctionOutput", func(b *testing.B) {
-		samples := fleetSamples(routers)
 		log := logrus.New()
 		log.SetOutput(io.Discard)
-		before := heapInUse()
-		o := NewFunctionOutput(io.Discard, "v1.44.0", time.Second, logrus.NewEntry(log))
-		for range 2 {
-			for _, ns := range samples {
-				if err := o.Emit(ns, ns.Tick); err != nil {
-					b.Fatal(err)
-				}
-			}
-			advance(samples)
-		}
-		retained := heapInUse() - before
-		runtime.KeepAlive(o)
-		b.ReportAllocs()
-		for b.Loop() {
-			for _, ns := range samples {
-				if err := o.Emit(ns, ns.Tick); err != nil {
-					b.Fatal(err)
-				}
-			}
-			advance(samples)
-		}
-		b.ReportMetric(float64(retained)/ifaces, "B/iface")
+		measureRetained(b, routers, func() bridge.Output {
+			return NewFunctionOutput(io.Discard, "v1.44.0", time.Second, logrus.NewEntry(log))
+		})
 	})
+}
+
+// measureRetained emits two rounds of a fleet of routers to the output mk
+// makes (definitions, then a steady round), reports the heap it then keeps
+// per interface, and times one round per iteration.
+func measureRetained(b *testing.B, routers int, mk func() bridge.Output) {
+	samples := fleetSamples(routers)
+	round := func(o bridge.Output) {
+		for _, ns := range samples {
+			if err := o.Emit(ns, ns.Tick); err != nil {
+				b.Fatal(err)
+			}
+		}
+		advance(samples)
+	}
+	before := heapInUse()
+	o := mk()
+	round(o)
+	round(o)
+	retained := heapInUse() - before
+	b.ReportAllocs()
+	for b.Loop() {
+		round(o)
+	}
+	runtime.KeepAlive(o)
+	b.ReportMetric(float64(retained)/float64(routers*len(benchIfaces)), "B/iface")
 }
