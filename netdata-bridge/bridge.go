@@ -145,6 +145,9 @@ type Bridge struct {
 	sampler *Sampler
 	limiter *logx.Limiter
 	runID   string
+	// syncTopic is P/bridge/<id>/sync, compared with every message's
+	// topic (see handle).
+	syncTopic string
 
 	inbox   chan message
 	events  chan event
@@ -195,6 +198,7 @@ func New(cfg Config, log *logrus.Entry, outputs ...Output) (*Bridge, error) {
 	})
 	return &Bridge{
 		cfg: cfg, log: log, outputs: outputs, sampler: s, runID: runID,
+		syncTopic: wire.BridgeTopics{Prefix: cfg.TopicPrefix, BridgeID: cfg.BridgeID}.Sync(),
 		limiter:   logx.NewLimiter(5, time.Minute, nil),
 		peers:     make(map[string]peer),
 		inbox:     make(chan message, inboxSize),
@@ -366,12 +370,12 @@ func (b *Bridge) onConnect(c mqtt.Client) {
 		subs[b.stateTopics().Filter()] = 0
 	}
 	if readState {
-		subs[b.topics().Sync()] = 0
+		subs[b.syncTopic] = 0
 	}
 	if err := mqttx.Wait(c.SubscribeMultiple(subs, b.handle), 10*time.Second); err != nil {
 		b.log.WithError(err).Error("subscribe failed")
 	} else if readState {
-		c.Publish(b.topics().Sync(), 0, false, b.runID)
+		c.Publish(b.syncTopic, 0, false, b.runID)
 		b.signal(evStateSubscribed)
 	}
 	c.Publish(b.statusTopic(), 1, true, wire.StatusOnline)
@@ -690,7 +694,7 @@ func (b *Bridge) signal(ev event) {
 func (b *Bridge) handle(_ mqtt.Client, m mqtt.Message) {
 	msg := message{topic: m.Topic(), payload: m.Payload(), at: b.now()}
 	switch msg.topic {
-	case b.topics().Sync():
+	case b.syncTopic:
 		// Through the inbox, behind the copies it marks the end of.
 		msg.sync = true
 	case b.birthTopic():
