@@ -423,6 +423,9 @@ func (s *Sampler) ownSeq(id string) (uint64, bool) {
 
 func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 	ns := &NodeSample{Node: a.node, Tick: a.pendingTick, Reply: r, Info: a.info}
+	// An adaptive agent (IFSTAT_WATCH=auto) says which refresh each
+	// reply's values are current as of.
+	refreshes := a.info != nil && slices.Contains(a.info.Capabilities, wire.CapabilityRefresh)
 	for name, c := range r.Ifaces {
 		f := a.ifaces[name]
 		if f == nil {
@@ -440,7 +443,6 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 		}
 		f.absentSince, f.obsolete = time.Time{}, false
 		smp := rate.Sample{BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c)}
-		refreshes := a.info != nil && slices.Contains(a.info.Capabilities, wire.CapabilityRefresh)
 		if refreshes && f.seenRaw && newClock(f.lastRaw.RefreshNS, c.RefreshNS) {
 			// The agent's fit is in doubt or was replaced: the windows
 			// of the old clock would narrow the new one's onto its
