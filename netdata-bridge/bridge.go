@@ -290,6 +290,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		OnConnect: b.onConnect,
 		OnMessage: b.handle,
 		KeepAlive: keepAlive(b.cfg.Shard),
+		// The restore's end-of-copies marker and the fleet's statuses
+		// rely on arriving in order; handle never blocks.
+		Ordered: true,
 	})
 	if err != nil {
 		return err

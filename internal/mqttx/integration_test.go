@@ -2,6 +2,7 @@ package mqttx
 
 import (
 	"io"
+	"strconv"
 	"testing"
 	"time"
 
@@ -72,5 +73,64 @@ func TestReconnectResubscribes(t *testing.T) {
 			t.Fatalf("round %d: message not delivered after reconnect", round)
 		}
 		pub.Disconnect(0)
+	}
+}
+
+// TestOrderedKeepsBrokerOrder sends a run of numbered messages through a
+// real broker: with Ordered the handler sees them in the order they were
+// published, which a bridge's end-of-copies marker relies on.
+func TestOrderedKeepsBrokerOrder(t *testing.T) {
+	proctest.SkipShort(t, "runs a real broker")
+	t.Parallel()
+	const n = 5000
+	const guard = 30 * time.Second // failure guard only
+	b := brokertest.Start(t)
+	var seen []int // only the router goroutine appends while the test waits
+	last := make(chan struct{})
+	subscribed := make(chan struct{}, 1)
+	c, err := NewClient(Options{
+		Config:   config.Common{Broker: b.URL()},
+		ClientID: "mqttx-ordered",
+		Ordered:  true,
+		OnConnect: func(c mqtt.Client) {
+			if err := Wait(c.Subscribe("t/seq", 0, func(_ mqtt.Client, m mqtt.Message) {
+				i, _ := strconv.Atoi(string(m.Payload()))
+				seen = append(seen, i)
+				if i == n-1 {
+					close(last)
+				}
+			}), guard); err != nil {
+				t.Errorf("subscribe: %v", err)
+			}
+			subscribed <- struct{}{}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Connect()
+	t.Cleanup(func() { c.Disconnect(0) })
+	select {
+	case <-subscribed:
+	case <-time.After(guard):
+		t.Fatal("never subscribed")
+	}
+	pub := b.Client(t, "mqttx-seq")
+	var tok mqtt.Token
+	for i := range n {
+		tok = pub.Publish("t/seq", 0, false, strconv.Itoa(i))
+	}
+	if err := Wait(tok, guard); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-last:
+	case <-time.After(guard):
+		t.Fatalf("message %d never came (%d did)", n-1, len(seen))
+	}
+	for i, v := range seen {
+		if v != i {
+			t.Fatalf("message %d was number %d: out of order or lost", i, v)
+		}
 	}
 }
