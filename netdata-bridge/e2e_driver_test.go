@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -138,6 +139,7 @@ func (e *e2e) driverRun(t testing.TB, sc driverScenario) {
 	}
 	if float64(all.gaps) > driverMaxGaps*float64(all.values) {
 		t.Errorf("%s: %d of %d judged values are gaps (null), more than the %.0f %% allowed", sc.node, all.gaps, all.values, 100*driverMaxGaps)
+		logGapReplies(t, replies, all.gapSlots)
 	}
 }
 
@@ -278,6 +280,7 @@ type driverStats struct {
 	points, values, gaps, bad int
 	sumDev, maxDev            float64 // |deviation| from the true rate
 	minSigned, maxSigned      float64
+	gapSlots                  []int64 // Unix seconds of the slots with a gap
 }
 
 func (s *driverStats) note(dev float64) {
@@ -299,6 +302,7 @@ func (s *driverStats) add(o driverStats) {
 	s.points += o.points
 	s.values += o.values
 	s.gaps += o.gaps
+	s.gapSlots = append(s.gapSlots, o.gapSlots...)
 	s.bad += o.bad
 	s.sumDev += o.sumDev
 	s.maxDev = max(s.maxDev, o.maxDev)
@@ -357,6 +361,9 @@ func judgeDriver(t testing.TB, d *netdevtest.Driver, replies *truthtest.Replies,
 			st.values++
 			if c.v == nil {
 				st.gaps++
+				if k := len(st.gapSlots); k == 0 || st.gapSlots[k-1] != p.t {
+					st.gapSlots = append(st.gapSlots, p.t)
+				}
 				continue
 			}
 			v := c.sign * *c.v
@@ -447,4 +454,32 @@ func checkDriverServed(t testing.TB, d *netdevtest.Driver, replies *truthtest.Re
 	for _, b := range replies.Bad() {
 		t.Errorf("reply does not decode: %s", b)
 	}
+}
+
+// logGapReplies logs the replies read from two seconds before to one
+// second after each gap slot: when, by the agent's wall clock, each read
+// was, how long the reply took to arrive, and eth0's refresh window. A
+// gap past the warm-up is rare (0 in most runs, 4 per chart in one loaded
+// CI run of many), and without these its cause cannot be told.
+func logGapReplies(t testing.TB, replies *truthtest.Replies, slots []int64) {
+	t.Helper()
+	slices.Sort(slots)
+	slots = slices.Compact(slots)
+	var b strings.Builder
+	for _, r := range replies.All() {
+		read := time.Unix(0, r.TimeNS)
+		near := false
+		for _, s := range slots {
+			if sec := read.Unix(); sec >= s-2 && sec <= s+1 {
+				near = true
+			}
+		}
+		if !near {
+			continue
+		}
+		c := r.Ifaces["eth0"]
+		fmt.Fprintf(&b, "\n  %s read %s, arrived %+.1f ms later, eth0 rx %d changed_ns %d unchanged_ns %d refresh_ns %d",
+			r.ID, read.UTC().Format("15:04:05.000"), float64(r.Arrived.Sub(read))/1e6, c.RxBytes, c.ChangedNS, c.UnchangedNS, c.RefreshNS)
+	}
+	t.Logf("gap slots %v; the replies around them:%s", slots, b.String())
 }
