@@ -95,15 +95,29 @@ type message struct {
 }
 
 // peer is another bridge as its retained topics describe it, and when its
-// last beat came (zero: none yet, or a bridge that does not beat).
+// last beat came (zero: none yet, or a bridge that does not beat): at
+// beat on the clock, and after ownBeat of this bridge's own beats had come
+// back from the broker.
 type peer struct {
 	online, auto bool
 	beat         time.Time
+	ownBeat      uint64
 }
 
-// silent reports whether p beat before but not within beatTimeout of now.
-func (p peer) silent(now time.Time, timeout time.Duration) bool {
-	return !p.beat.IsZero() && now.Sub(p.beat) > timeout
+// silentBeats is how many of its own beats a bridge must have heard back
+// since a peer's last one before it counts the peer out. The clock alone
+// misled: a bridge whose loop was held up (decoding a burst of state
+// copies) found the beats still in its inbox late, counted every peer
+// out, and took all their nodes, which held the others up in turn; in a
+// 3-bridge bench on a loaded 2-core machine the live bridges counted each
+// other out for 25 s after one froze. Its own beats travel the same way
+// (broker, inbox, loop), so a bridge that is behind is behind on both.
+const silentBeats = 2
+
+// silent reports whether p beat before, but not within timeout of now and
+// not since this bridge heard silentBeats of its own (own counts them).
+func (p peer) silent(now time.Time, timeout time.Duration, own uint64) bool {
+	return !p.beat.IsZero() && now.Sub(p.beat) > timeout && own-p.ownBeat >= silentBeats
 }
 
 // maxPeers bounds the bridges remembered: anyone allowed to write
@@ -163,11 +177,16 @@ type Bridge struct {
 	// broker, and the auto ones online, this one included once it samples.
 	peers   map[string]peer
 	members []string
-	// saveAt, when set, is when to save the state copies early: an auto
-	// bridge that took nodes over writes their copies within a few ticks,
-	// so that the next owner finds one even if this bridge dies before its
-	// periodic save.
-	saveAt time.Time
+	// ownBeats counts this bridge's own beats come back from the broker.
+	ownBeats uint64
+	// saveAt, when set, is when to start saving early the copies of the
+	// nodes in saveDue, which this auto bridge took over: so that the next
+	// owner finds one even if this bridge dies before their periodic turn.
+	// At most saveBurst a tick: written all at once after a takeover,
+	// thousands of copies held up this bridge's loop and every peer's that
+	// reads them.
+	saveAt  time.Time
+	saveDue []string
 	// replySubs are the nodes whose reply topic is subscribed one by one
 	// (perNode); nil while a reconnect wiped them.
 	replySubs map[string]bool
@@ -448,7 +467,13 @@ func (b *Bridge) publishShard(client mqtt.Client) {
 // peerMessage notes another bridge's status or shard and recomputes the
 // fleet.
 func (b *Bridge) peerMessage(client mqtt.Client, m message) {
-	if m.peer == b.cfg.BridgeID || !b.cfg.Shard.Auto {
+	if !b.cfg.Shard.Auto {
+		return
+	}
+	if m.peer == b.cfg.BridgeID {
+		if m.kind == "beat" {
+			b.ownBeats++
+		}
 		return // this bridge is a member from the moment it samples
 	}
 	p, known := b.peers[m.peer]
@@ -461,8 +486,8 @@ func (b *Bridge) peerMessage(client mqtt.Client, m message) {
 		if !known {
 			return // a bridge becomes a peer by its retained topics
 		}
-		silent := p.silent(m.at, b.beatTimeout())
-		p.beat = m.at
+		silent := p.silent(m.at, b.beatTimeout(), b.ownBeats)
+		p.beat, p.ownBeat = m.at, b.ownBeats
 		b.peers[m.peer] = p
 		if silent {
 			b.updateMembers(client) // back
@@ -490,7 +515,7 @@ func (b *Bridge) updateMembers(client mqtt.Client) {
 	var members []string
 	now := b.now()
 	for id, p := range b.peers {
-		if p.online && p.auto && !p.silent(now, b.beatTimeout()) {
+		if p.online && p.auto && !p.silent(now, b.beatTimeout(), b.ownBeats) {
 			members = append(members, id)
 		}
 	}
@@ -502,12 +527,14 @@ func (b *Bridge) updateMembers(client mqtt.Client) {
 		return
 	}
 	b.members = members
+	before := b.sampler.Online()
 	moved, handover := b.sampler.SetMembers(members, now)
 	if handover != nil {
 		b.publishStates(client, handover)
 	}
 	b.syncReplies(client)
-	if moved > 0 {
+	if gained := gainedNodes(before, b.sampler.Online()); len(gained) > 0 {
+		b.saveDue = append(b.saveDue, gained...)
 		b.saveAt = now.Add(saveAfterMove * b.cfg.Interval)
 	}
 	b.log.WithField("members", members).WithField("moved", moved).WithField("sampling", len(b.sampler.Online())).
@@ -627,11 +654,11 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 		// and a request lost in a reconnect is a gap.
 		client.Publish(wire.Topics{Prefix: b.cfg.TopicPrefix, Node: r.Node}.Request(), 0, false, r.Payload)
 	}
-	if !b.saveAt.IsZero() && !now.Before(b.saveAt) {
-		b.saveAt = time.Time{}
-		b.saveState(client, false)
-	} else if !b.cfg.Viewer {
+	if !b.cfg.Viewer {
 		b.saveSlice(client, tick.At)
+	}
+	if len(b.saveDue) > 0 && !now.Before(b.saveAt) {
+		b.saveDue = b.saveTaken(client, b.saveDue)
 	}
 	return nil
 }

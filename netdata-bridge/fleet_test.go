@@ -2,9 +2,13 @@ package bridge
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/rate"
 	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/state"
@@ -196,5 +200,93 @@ func TestOfferKeepsNewest(t *testing.T) {
 	a.Offer(node, cp(t0.Add(time.Hour), 999))
 	if got := ask(t, a, node, t0.Add(4*time.Second), 6000); got != before+1000 {
 		t.Errorf("a copy replaced the owner's tracker: total %d, want %d", got, before+1000)
+	}
+}
+
+// TestPeerCountedOut drives an auto bridge's beat handling on a fake
+// clock: a peer is counted out only when its silence is long on the clock
+// and this bridge has heard silentBeats of its own beats since; a bridge
+// whose own beats are held up with the peer's (a busy loop, a slow broker)
+// counts nobody out.
+func TestPeerCountedOut(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 5, 8, 0, 0, 0, time.UTC)
+	type step struct {
+		at   time.Duration // after t0
+		from string        // whose beat arrives; "" for a tick
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		want  []string // members after the last step
+	}{
+		{"peer beats every tick", []step{
+			{0, "peer"}, {0, "self"}, {time.Second, "peer"}, {time.Second, "self"}, {2 * time.Second, "peer"}, {2 * time.Second, "self"}, {3 * time.Second, ""},
+		}, []string{"peer", "self"}},
+		{"peer silent, own beats come back", []step{
+			{0, "peer"}, {0, "self"}, {time.Second, "self"}, {2 * time.Second, "self"}, {3 * time.Second, ""},
+		}, []string{"self"}},
+		{"one own beat since: not yet", []step{
+			{0, "self"}, {0, "peer"}, {time.Second, "self"}, {3 * time.Second, ""},
+		}, []string{"peer", "self"}},
+		{"own beats held up too: a stalled loop", []step{
+			{0, "peer"}, {0, "self"}, {6 * time.Second, ""},
+		}, []string{"peer", "self"}},
+		{"own beats back in a burst, the peer's right behind", []step{
+			{0, "peer"}, {0, "self"}, {5 * time.Second, "self"}, {5 * time.Second, "peer"}, {5 * time.Second, "self"}, {5 * time.Second, "peer"}, {5 * time.Second, ""},
+		}, []string{"peer", "self"}},
+		{"counted out, then back", []step{
+			{0, "peer"}, {0, "self"}, {time.Second, "self"}, {2 * time.Second, "self"}, {3 * time.Second, ""}, {3 * time.Second, "peer"},
+		}, []string{"peer", "self"}},
+		{"own beats only, quickly: not silent on the clock", []step{
+			{0, "peer"}, {0, "self"}, {100 * time.Millisecond, "self"}, {200 * time.Millisecond, "self"}, {300 * time.Millisecond, "self"}, {time.Second, ""},
+		}, []string{"peer", "self"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var now time.Time
+			l, _ := logtest.NewNullLogger()
+			b := &Bridge{
+				cfg:     Config{Interval: time.Second, BridgeID: "self", Shard: Shard{Auto: true}},
+				log:     logrus.NewEntry(l),
+				sampler: newFleetSampler("self"),
+				peers:   map[string]peer{},
+				now:     func() time.Time { return now },
+			}
+			b.ready.Store(true)
+			b.peerMessage(nil, message{peer: "peer", kind: "status", payload: []byte("online"), at: t0})
+			b.peerMessage(nil, message{peer: "peer", kind: "shard", payload: []byte(ShardAuto), at: t0})
+			for _, s := range tt.steps {
+				now = t0.Add(s.at)
+				if s.from == "" {
+					b.updateMembers(nil)
+					continue
+				}
+				b.peerMessage(nil, message{peer: s.from, kind: "beat", at: now})
+			}
+			if !slices.Equal(b.members, tt.want) {
+				t.Errorf("members %v, want %v", b.members, tt.want)
+			}
+		})
+	}
+}
+
+// TestGainedNodes: the nodes a change of the fleet gave this bridge, whose
+// copies it writes early.
+func TestGainedNodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		before, after, want []string
+	}{
+		{nil, []string{"a", "b"}, []string{"a", "b"}},
+		{[]string{"a", "b"}, []string{"a", "b"}, nil},
+		{[]string{"a", "c"}, []string{"a", "b", "c", "d"}, []string{"b", "d"}},
+		{[]string{"a", "b", "c"}, []string{"b"}, nil},
+	}
+	for _, tt := range tests {
+		if got := gainedNodes(tt.before, tt.after); !slices.Equal(got, tt.want) {
+			t.Errorf("gainedNodes(%v, %v) = %v, want %v", tt.before, tt.after, got, tt.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"io/fs"
+	"slices"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -86,6 +87,34 @@ func (b *Bridge) saveTurn(at time.Time) func(node string) bool {
 	slots := b.saveSlots()
 	k := int(at.UnixNano() / int64(b.cfg.Interval) % int64(slots))
 	return func(node string) bool { return SaveSlot(node, slots) == k }
+}
+
+// saveBurst is how many copies of taken-over nodes a tick writes at most
+// (saveDue): 870 kB of payloads at 8.7 kB a copy.
+const saveBurst = 100
+
+// saveTaken publishes the copies of the first saveBurst nodes of due that
+// this bridge still samples and returns the rest.
+func (b *Bridge) saveTaken(c mqtt.Client, due []string) []string {
+	now := due[:min(saveBurst, len(due))]
+	in := make(map[string]bool, len(now))
+	for _, n := range now {
+		in[n] = true
+	}
+	b.publishStates(c, b.sampler.SnapshotOf(b.cfg.BridgeID, b.now(), func(node string) bool { return in[node] }))
+	return slices.Delete(due, 0, len(now))
+}
+
+// gainedNodes returns the nodes of after (sorted) that are not in before
+// (sorted).
+func gainedNodes(before, after []string) []string {
+	var gained []string
+	for _, n := range after {
+		if _, found := slices.BinarySearch(before, n); !found {
+			gained = append(gained, n)
+		}
+	}
+	return gained
 }
 
 // publishStates publishes one retained copy per node of snap and returns
