@@ -37,6 +37,13 @@ type Ticker interface {
 	Tick(t, now time.Time) error
 }
 
+// FleetListener is implemented by outputs that share a rate with the
+// other bridges of an auto fleet: Fleet gets how many bridges are members
+// whenever that changes.
+type FleetListener interface {
+	Fleet(members int)
+}
+
 // BirthListener is implemented by outputs that republish when Home
 // Assistant announces itself; the bridge has already waited a short random
 // delay, so that many bridges do not answer at once.
@@ -527,6 +534,11 @@ func (b *Bridge) updateMembers(client mqtt.Client) {
 		return
 	}
 	b.members = members
+	for _, o := range b.outputs {
+		if l, ok := o.(FleetListener); ok {
+			l.Fleet(len(members))
+		}
+	}
 	before := b.sampler.Online()
 	moved, handover := b.sampler.SetMembers(members, now)
 	if handover != nil {

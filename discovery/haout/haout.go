@@ -82,6 +82,8 @@ type Output struct {
 
 	mu    sync.Mutex
 	nodes map[string]*router
+	// bridges is how many bridges share the fleet's configs rate (Fleet).
+	bridges int
 
 	// birthDelay is BirthStateDelay; tests shorten it.
 	birthDelay time.Duration
@@ -525,7 +527,19 @@ func (o *Output) configBudget(now time.Time) int {
 		span = min(span, max(0, now.Sub(o.lastTick)))
 	}
 	o.lastTick = now
-	return int(int64(ConfigsPerSecond) * int64(span) / int64(time.Second))
+	return int(int64(ConfigsPerSecond) * int64(span) / int64(time.Second) / int64(max(1, o.bridges)))
+}
+
+// Fleet takes this bridge's share of ConfigsPerSecond when n bridges
+// share the routers (IFSTAT_SHARD=auto). The rate is for the broker and
+// for Home Assistant, one each for the whole fleet: three bridges pacing
+// at the full rate each sent 12,000 configs a second at start-up and at
+// a takeover, and half the replies of a 3,000-router fleet came late
+// (scripts/bench-fleet.sh).
+func (o *Output) Fleet(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.bridges = n
 }
 
 // sendQueued sends the configs of queued routers, oldest first, a whole

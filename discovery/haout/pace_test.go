@@ -45,12 +45,15 @@ func TestConfigPacing(t *testing.T) {
 		step    time.Duration // between Ticks
 		sample  time.Duration // Options.SampleInterval
 		budget  int           // configs per Tick
+		bridges int           // Output.Fleet, when not 0
 	}{
-		{"one router", 1, time.Second, 0, ConfigsPerSecond},
-		{"fleet, 1 s ticks", 150, time.Second, 0, ConfigsPerSecond},
-		{"fleet, 250 ms ticks", 150, 250 * time.Millisecond, 250 * time.Millisecond, ConfigsPerSecond / 4},
-		{"fleet, 5 s ticks: one second's worth", 150, 5 * time.Second, 0, ConfigsPerSecond},
-		{"fleet, budget below one router", 3, 10 * time.Millisecond, 10 * time.Millisecond, ConfigsPerSecond / 100},
+		{"one router", 1, time.Second, 0, ConfigsPerSecond, 0},
+		{"fleet, 1 s ticks", 150, time.Second, 0, ConfigsPerSecond, 0},
+		{"fleet, 250 ms ticks", 150, 250 * time.Millisecond, 250 * time.Millisecond, ConfigsPerSecond / 4, 0},
+		{"fleet, 5 s ticks: one second's worth", 150, 5 * time.Second, 0, ConfigsPerSecond, 0},
+		{"fleet, budget below one router", 3, 10 * time.Millisecond, 10 * time.Millisecond, ConfigsPerSecond / 100, 0},
+		{"3 bridges share the rate", 150, time.Second, 0, ConfigsPerSecond / 3, 3},
+		{"a bridge alone in its fleet", 150, time.Second, 0, ConfigsPerSecond, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +66,9 @@ func TestConfigPacing(t *testing.T) {
 				t.Fatal(err)
 			}
 			out.birthDelay = 0
+			if tt.bridges > 0 {
+				out.Fleet(tt.bridges)
+			}
 			as := fleet(tt.routers)
 			at := func(k int) time.Time { return t0.Add(time.Duration(k) * tt.step) }
 			emitAll := func(k int) {
