@@ -32,7 +32,7 @@ type Output interface {
 
 // Ticker is implemented by outputs that work on the clock: Tick runs once
 // per tick, after the previous tick's replies and gaps were emitted and
-// before the new requests go out.
+// after the new requests went out.
 type Ticker interface {
 	Tick(t, now time.Time) error
 }
@@ -650,6 +650,14 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 		b.updateMembers(client)
 	}
 	reqs, gaps := b.sampler.Tick(tick.At, tick.Skipped)
+	for _, r := range reqs {
+		// QoS 0 and not awaited: the loop must never wait on the broker,
+		// and a request lost in a reconnect is a gap. Before anything
+		// else the tick publishes: the connection sends in order, and
+		// behind a second's worth of discovery configs (1,333 a bridge in
+		// a fleet of three) the requests, and so the replies, came late.
+		client.Publish(wire.Topics{Prefix: b.cfg.TopicPrefix, Node: r.Node}.Request(), 0, false, r.Payload)
+	}
 	if err := b.emit(gaps); err != nil {
 		return err
 	}
@@ -660,11 +668,6 @@ func (b *Bridge) tick(client mqtt.Client, tick clock.Tick) error {
 				return fmt.Errorf("output: %w", err)
 			}
 		}
-	}
-	for _, r := range reqs {
-		// QoS 0 and not awaited: the loop must never wait on the broker,
-		// and a request lost in a reconnect is a gap.
-		client.Publish(wire.Topics{Prefix: b.cfg.TopicPrefix, Node: r.Node}.Request(), 0, false, r.Payload)
 	}
 	if !b.cfg.Viewer {
 		b.saveSlice(client, tick.At)

@@ -628,8 +628,8 @@ func (o *Output) send(msgs []discovery.Message, qos byte) []mqtt.Token {
 // Tick sends queued configs, ConfigsPerSecond's worth (see sendQueued),
 // then publishes every window that ended before t. The bridge calls it
 // once per clock tick, after the previous tick's gaps were emitted and
-// before the new requests go out; now is the bridge's clock, for age_s
-// and the config budget.
+// the new requests went out (no reply is handled before Tick returns);
+// now is the bridge's clock, for age_s and the config budget.
 func (o *Output) Tick(t, now time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

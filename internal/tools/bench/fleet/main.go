@@ -386,6 +386,11 @@ func (f *fleet) run(ctx context.Context) error {
 	slices.Sort(delays)
 	f.printf("takeover\t%s frozen, %d nodes\tall rated by the others after %.2f s (half after %.2f s, 90 %% after %.2f s)\tits will after %.2f s\n",
 		victim, len(own[victim]), last.Sub(frozen).Seconds(), delays[len(delays)/2], delays[len(delays)*9/10], willAt.Sub(frozen).Seconds())
+	// The bridges tick on whole seconds (IFSTAT_INTERVAL=1s): a node
+	// asked on the third tick after the victim's last beat is rated on
+	// the fourth, 4 s minus this phase after the freeze.
+	phase := float64(frozen.Nanosecond()) / 1e9
+	f.printf("takeover\tfrozen %.3f s after a whole second; nodes first rated, by whole seconds after that second:%s\n", phase, histogram(delays, phase))
 
 	p.cmd.Process.Kill()
 	<-p.done
@@ -589,4 +594,24 @@ func abs(x int64) int64 {
 		return -x
 	}
 	return x
+}
+
+// histogram counts delays (seconds after the freeze) by the whole second
+// after the tick before the freeze (phase into it) they fall in.
+func histogram(delays []float64, phase float64) string {
+	counts := map[int]int{}
+	var keys []int
+	for _, d := range delays {
+		k := int(d + phase)
+		if counts[k] == 0 {
+			keys = append(keys, k)
+		}
+		counts[k]++
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %d s: %d", k, counts[k])
+	}
+	return b.String()
 }
