@@ -96,13 +96,13 @@ const saveBurst = 100
 // saveTaken publishes the copies of the first saveBurst nodes of due that
 // this bridge still samples and returns the rest.
 func (b *Bridge) saveTaken(c mqtt.Client, due []string) []string {
-	now := due[:min(saveBurst, len(due))]
-	in := make(map[string]bool, len(now))
-	for _, n := range now {
+	batch := due[:min(saveBurst, len(due))]
+	in := make(map[string]bool, len(batch))
+	for _, n := range batch {
 		in[n] = true
 	}
 	b.publishStates(c, b.sampler.SnapshotOf(b.cfg.BridgeID, b.now(), func(node string) bool { return in[node] }))
-	return slices.Delete(due, 0, len(now))
+	return slices.Delete(due, 0, len(batch))
 }
 
 // gainedNodes returns the nodes of after (sorted) that are not in before
