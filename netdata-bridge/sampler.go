@@ -127,6 +127,15 @@ type iface struct {
 	// unanchored: an open interval was closed as a gap; the baseline
 	// has no refresh instant, so the next window starts anew.
 	unanchored bool
+	// fit is the clock the adaptive agent last claimed; base is the
+	// refresh instant of the last reply that became the baseline (0
+	// when unknown or not the last reply), rate its exact rate.
+	fit  agentFit
+	base int64
+	rate lastRate
+	// placed: the last reply had no window and agentFit placed it; the
+	// next one without a window is judged like one after a window.
+	placed bool
 }
 
 type agent struct {
@@ -442,6 +451,7 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			a.ifaces[name] = f
 		}
 		f.absentSince, f.obsolete = time.Time{}, false
+		placed := false
 		smp := rate.Sample{BootID: r.BootID, MonoNS: r.MonoNS, Ifindex: c.Ifindex, SpeedMbps: c.SpeedMbps, Values: rate.FromWire(c)}
 		if refreshes && f.seenRaw && newClock(f.lastRaw.RefreshNS, c.RefreshNS) {
 			// The agent's fit is in doubt or was replaced: the windows
@@ -479,6 +489,13 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 					smp.HoldNS = 3*c.RefreshNS + 2*int64(s.cfg.Interval)
 				}
 			}
+			if refreshes {
+				if c.RefreshNS > 0 {
+					f.fit.claim(smp.UnchangedNS, smp.ChangedNS, c.RefreshNS)
+				} else if f.fit.valid() && !f.fit.agrees(c.UnchangedNS, c.ChangedNS) {
+					f.fit = agentFit{}
+				}
+			}
 			if refreshes && f.unanchored {
 				// The baseline's refresh is not known: the interval up
 				// to this window is a gap, the next one exact.
@@ -492,7 +509,7 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			if f.lock != nil {
 				lockSample(f.lock, &smp, f.seenRaw, &f.lastRaw, &c)
 			}
-			if refreshes && f.seenRaw && (periodic(&f.lastRaw) || f.open) && grew(&f.lastRaw, &c) {
+			if refreshes && f.seenRaw && (periodic(&f.lastRaw) || f.open || f.placed) && grew(&f.lastRaw, &c) {
 				// An adaptive agent that claimed the refreshes of a
 				// periodic driver leaves this one's instant open (its
 				// fit in doubt, the change seen first by this read):
@@ -500,15 +517,24 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 				// spans both intervals, never a rate over the read
 				// span. Counters that went down made the agent start
 				// over (a wrap, a reset): today's rules apply.
-				smp.Unsure, f.open = true, true
+				// Unless the clock the agent claimed last places the
+				// read beyond doubt (agentFit.place).
+				if lo, hi, ok := f.fit.place(r.MonoNS, f.base, bytesDelta(&f.lastRaw, &c), f.rate); ok && !f.open {
+					smp.UnchangedNS, smp.ChangedNS, smp.Predicted = lo, hi, true
+					placed = true
+				} else {
+					smp.Unsure, f.open = true, true
+				}
 			}
 		}
-		f.lastRaw, f.seenRaw = c, true
+		f.lastRaw, f.seenRaw, f.placed = c, true, placed
 		res := f.tracker.Update(smp)
 		if smp.Unsure && res.Status != rate.Stale {
 			f.open, f.unanchored = false, true
 		}
+		f.follow(&smp, &res)
 		if res.Status == rate.Reset {
+			f.fit = agentFit{}
 			f.est.Reset()
 			if f.lock != nil {
 				f.lock.Reset()
@@ -678,6 +704,33 @@ func lockSample(l *refresh.Lock, smp *rate.Sample, seen bool, last, c *wire.Coun
 	w := l.Read(smp.MonoNS, d)
 	smp.UnchangedNS, smp.ChangedNS = w.UnchangedNS, w.ChangedNS
 	smp.Predicted, smp.Unsure, smp.Live, smp.Rebase = w.Predicted, w.Unsure, w.Live, w.Rebase
+}
+
+// follow keeps what agentFit.place needs of the sample just tracked:
+// its refresh instant if it became the baseline, and its exact rate.
+func (f *iface) follow(smp *rate.Sample, res *rate.Result) {
+	if res.Status == rate.Stale {
+		// The baseline is older than the last reply.
+		f.base = 0
+		return
+	}
+	f.base = smp.ChangeNS()
+	if res.Status == rate.OK && res.ChangeSpan {
+		f.rate = lastRate{bytes: res.Delta[rate.RxBytes] + res.Delta[rate.TxBytes], spanNS: res.DtNS}
+	} else {
+		f.rate = lastRate{}
+	}
+}
+
+// bytesDelta is the bytes received and sent between two reads, 32-bit
+// wraps included; 0 if a counter went down otherwise.
+func bytesDelta(a, b *wire.Counters) uint64 {
+	rx, ok1 := counterDelta(a.RxBytes, b.RxBytes)
+	tx, ok2 := counterDelta(a.TxBytes, b.TxBytes)
+	if !ok1 || !ok2 {
+		return 0
+	}
+	return rx + tx
 }
 
 // newClock reports whether an adaptive agent's refresh_ns says that its

@@ -59,10 +59,12 @@ func feedAgent(t *testing.T, reads []agentRead) []IfaceSample {
 const ms = int64(time.Millisecond)
 
 // TestSamplerAgentInDoubt: replies of an adaptive agent around a change of
-// its driver's clock and a missed refresh. What the agent leaves open is
-// no rate (held, the next rate spans both intervals exactly), never a
-// rate over the read span or a zero the agent did not claim; the
-// bridge's own fit never narrows a window of an agent in doubt.
+// its driver's clock and a missed refresh. A reply without a window is
+// placed by the clock the agent claimed last only where nothing is in
+// doubt (agentFit.place); what stays open is no rate (held, the next rate
+// spans both intervals exactly), never a rate over the read span or a
+// zero the agent did not claim; the bridge's own fit never narrows a
+// window of an agent in doubt.
 func TestSamplerAgentInDoubt(t *testing.T) {
 	t.Parallel()
 	type want struct {
@@ -73,9 +75,11 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		readSpan bool
 	}
 	var (
-		// A 1 s driver at phase 0.3 s, read at k+0.5 s; at 5.3 s the
-		// first change against the fit (first seen by the request: no
-		// window), at 6.3 s the agent's own 4 ms window while in doubt.
+		// A 1 s driver at phase 0.3 s, read at k+0.5 s. The agent's
+		// doubt leaves the 5.5 s reply without a window (a read that ran
+		// late, first seen by the request); at 6.3 s it claims its own
+		// 4 ms window while in doubt. The read lies 200 ms after the
+		// claimed clock's refresh and the delta is one period's: placed.
 		noWindow = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 1e9),
 			around(2500*ms, 2300*ms, ms/2, 1e9),
@@ -84,7 +88,28 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 			{mono: 5500 * ms, refresh: 5300 * ms},
 			around(6500*ms, 6300*ms, 2*ms, 0),
 		}
-		// Two replies without a window in a row.
+		// The driver's clock moved from phase 0.3 to 0.42 s: the 5.5 s
+		// reply holds 1.12 s of traffic where the claimed clock says 1 s,
+		// so it is held; the agent's own window at 6.42 s contradicts the
+		// claimed clock, which is dropped.
+		moved = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 1e9),
+			around(2500*ms, 2300*ms, ms/2, 1e9),
+			around(3500*ms, 3300*ms, ms/2, 1e9),
+			around(4500*ms, 4300*ms, ms/2, 1e9),
+			{mono: 5500 * ms, refresh: 5420 * ms},
+			around(6500*ms, 6420*ms, 2*ms, 0),
+			{mono: 7500 * ms, refresh: 7420 * ms},
+		}
+		// A read 10 ms after the claimed refresh: it may have read the
+		// values before that refresh and been stamped after it. Held.
+		nearRefresh = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 1e9),
+			around(2500*ms, 2300*ms, ms/2, 1e9),
+			{mono: 3310 * ms, refresh: 3300 * ms},
+			around(4500*ms, 4300*ms, 2*ms, 0),
+		}
+		// Two replies without a window in a row, both placed.
 		twoNoWindows = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 1e9),
 			around(2500*ms, 2300*ms, ms/2, 1e9),
@@ -92,15 +117,17 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 			{mono: 4500 * ms, refresh: 4300 * ms},
 			around(5500*ms, 5300*ms, 2*ms, 0),
 		}
-		// Replies without a window for longer than the stale limit.
+		// Replies without a window that cannot be placed (each read
+		// 10 ms after a refresh), for longer than the stale limit.
 		longNoWindows = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 1e9),
 			around(2500*ms, 2300*ms, ms/2, 1e9),
-			{mono: 3500 * ms, refresh: 3300 * ms},
-			{mono: 4500 * ms, refresh: 4300 * ms},
-			{mono: 5500 * ms, refresh: 5300 * ms},
-			around(6500*ms, 6300*ms, 2*ms, 0),
+			{mono: 3310 * ms, refresh: 3300 * ms},
+			{mono: 4310 * ms, refresh: 4300 * ms},
+			{mono: 5310 * ms, refresh: 5300 * ms},
+			{mono: 6310 * ms, refresh: 6300 * ms},
 			around(7500*ms, 7300*ms, 2*ms, 0),
+			around(8500*ms, 8300*ms, 2*ms, 0),
 		}
 		// Live counters (the agent claims each read itself), then a
 		// reply without a window: the agent has no fit to doubt.
@@ -127,10 +154,12 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		reads []agentRead
 		want  []want
 	}{
-		{"a reply without a window is held", noWindow, []want{{3, rate.OK, 1e9, false}, {4, rate.Stale, 0, false}, {5, rate.OK, 2e9, false}}},
-		{"two replies without a window are held", twoNoWindows, []want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.OK, 3e9, false}}},
+		{"a reply without a window on the claimed clock is placed", noWindow, []want{{3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}, {5, rate.OK, 1e9, false}}},
+		{"a clock that moved is held, then dropped", moved, []want{{3, rate.OK, 1e9, false}, {4, rate.Stale, 0, false}, {5, rate.OK, 2120 * ms, false}, {6, rate.Stale, 0, false}}},
+		{"a read just after a claimed refresh is held", nearRefresh, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
+		{"two replies without a window are placed", twoNoWindows, []want{{2, rate.OK, 1e9, false}, {3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}}},
 		{"held past the stale limit: gaps, then exact again", longNoWindows,
-			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Gap, 0, false}, {5, rate.Gap, 0, false}, {6, rate.OK, 1e9, false}}},
+			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Gap, 0, false}, {6, rate.Gap, 0, false}, {7, rate.OK, 1e9, false}}},
 		{"live counters, then no window: the read span", live, []want{{1, rate.OK, 1e9, false}, {2, rate.OK, 1e9, true}}},
 		{"a skipped refresh of a 2 s driver is held, not a zero", skipped,
 			[]want{{3, rate.OK, 2e9, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.Stale, 0, false}, {7, rate.OK, 4e9, false}}},
