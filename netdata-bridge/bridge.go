@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"slices"
@@ -42,6 +43,18 @@ type Ticker interface {
 // whenever that changes.
 type FleetListener interface {
 	Fleet(members int)
+}
+
+// CopyKeeper is implemented by outputs that keep a value per node in the
+// node's persisted state copy (NodeState.Extra under CopyKey), so that the
+// bridge that samples the node next, after a takeover or a restart,
+// continues it: it gets the value back in NodeSample.Copy. Values read
+// from the state file are not passed back: they describe what the broker
+// held, which a broker restarted without persistence no longer does.
+type CopyKeeper interface {
+	CopyKey() string
+	// CopyOut is node's value; nil for none.
+	CopyOut(node string) json.RawMessage
 }
 
 // BirthListener is implemented by outputs that republish when Home

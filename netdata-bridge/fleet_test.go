@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -287,6 +288,40 @@ func TestGainedNodes(t *testing.T) {
 	for _, tt := range tests {
 		if got := gainedNodes(tt.before, tt.after); !slices.Equal(got, tt.want) {
 			t.Errorf("gainedNodes(%v, %v) = %v, want %v", tt.before, tt.after, got, tt.want)
+		}
+	}
+}
+
+// TestSampleCarriesCopy: the first reply after a copy was taken in
+// (Offer, Restore) carries the copy's Extra to the outputs, once.
+func TestSampleCarriesCopy(t *testing.T) {
+	t.Parallel()
+	node := fleetNode(t)
+	extra := map[string]json.RawMessage{"ha_configs": json.RawMessage(`"1f"`)}
+	cp := state.NodeState{Saved: t0, Seq: 1, Ifaces: map[string]rate.Checkpoint{}, Extra: extra}
+	for _, how := range []string{"offer", "restore"} {
+		s := newFleetSampler("a")
+		s.Status(node, true)
+		if how == "offer" {
+			s.Offer(node, cp)
+		} else {
+			s.Restore(&state.Snapshot{Bridge: "x", Saved: t0, Nodes: map[string]state.NodeState{node: cp}})
+		}
+		s.SetMembers([]string{"a"}, t0)
+		for i, want := range []string{`"1f"`, ""} {
+			at := t0.Add(time.Duration(i+1) * time.Second)
+			reqs, _ := s.Tick(at, 0)
+			if len(reqs) != 1 {
+				t.Fatalf("%s: %d requests, want 1", how, len(reqs))
+			}
+			id := string(reqs[0].Payload[len(`{"id":"`) : len(reqs[0].Payload)-2])
+			ns, why := s.Reply(node, reply(node, id, int64(i+1)*1e9, eth0(100, 100)), at)
+			if ns == nil {
+				t.Fatalf("%s: reply dropped: %s", how, why)
+			}
+			if got := string(ns.Copy["ha_configs"]); got != want {
+				t.Errorf("%s, reply %d: Copy %q, want %q", how, i+1, got, want)
+			}
 		}
 	}
 }

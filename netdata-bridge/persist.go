@@ -23,6 +23,15 @@ func (b *Bridge) loadFile() *state.Snapshot {
 		b.log.WithError(err).Error("state file unreadable; using the broker's copy")
 		return nil
 	}
+	if s != nil {
+		for _, o := range b.outputs {
+			if k, ok := o.(CopyKeeper); ok {
+				for _, ns := range s.Nodes {
+					delete(ns.Extra, k.CopyKey())
+				}
+			}
+		}
+	}
 	return s
 }
 
@@ -121,7 +130,13 @@ func gainedNodes(before, after []string) []string {
 // the last token (nil if none).
 func (b *Bridge) publishStates(c mqtt.Client, snap *state.Snapshot) mqtt.Token {
 	var last mqtt.Token
-	for node := range snap.Nodes {
+	for node, ns := range snap.Nodes {
+		for _, o := range b.outputs {
+			if k, ok := o.(CopyKeeper); ok {
+				ns.Extra = withExtra(ns.Extra, k.CopyKey(), k.CopyOut(node))
+				snap.Nodes[node] = ns
+			}
+		}
 		p, err := state.EncodeNode(snap, node)
 		if err != nil {
 			b.log.WithError(err).WithField("node", node).Error("encoding state")

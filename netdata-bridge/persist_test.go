@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -180,5 +181,41 @@ func TestRestoreWaitsForEveryCopy(t *testing.T) {
 		if time.Now().After(guard) {
 			t.Fatal("the bridge never restored its totals")
 		}
+	}
+}
+
+// keeper is an Output that keeps a value per node in the state copies.
+type keeper struct{}
+
+func (keeper) Emit(*NodeSample, time.Time) error   { return nil }
+func (keeper) Keepalive(time.Time) error           { return nil }
+func (keeper) CopyKey() string                     { return "kept" }
+func (keeper) CopyOut(node string) json.RawMessage { return json.RawMessage(`"` + node + `"`) }
+
+// TestLoadFileDropsCopyValues: what an output keeps in the copies says
+// what the broker held when they were written; a copy from the state file
+// may outlive a broker restarted without persistence, so its values are
+// not passed back (CopyKeeper), and the rest of it is kept.
+func TestLoadFileDropsCopyValues(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	snap := &state.Snapshot{Bridge: "b", Saved: t0, Seq: 1, Nodes: map[string]state.NodeState{
+		"r1": {Saved: t0, Seq: 1, Ifaces: map[string]rate.Checkpoint{"eth0": {Totals: rate.Values{42}}},
+			Extra: map[string]json.RawMessage{"kept": json.RawMessage(`"r1"`), "other": json.RawMessage(`1`)}},
+	}}
+	if err := state.Save(dir, snap); err != nil {
+		t.Fatal(err)
+	}
+	b := &Bridge{cfg: Config{StateDir: dir}, outputs: []Output{keeper{}}, log: logrus.NewEntry(logrus.New())}
+	got := b.loadFile()
+	if got == nil {
+		t.Fatal("loadFile: nil")
+	}
+	n := got.Nodes["r1"]
+	if _, ok := n.Extra["kept"]; ok {
+		t.Error("the output's value was read back from the file")
+	}
+	if string(n.Extra["other"]) != "1" || n.Ifaces["eth0"].Totals[rate.RxBytes] != 42 {
+		t.Errorf("the rest of the copy changed: %+v", n)
 	}
 }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"encoding/json"
 	"hash/fnv"
 	"slices"
 	"strconv"
@@ -70,6 +71,10 @@ type NodeSample struct {
 	Info *wire.Info
 	// Ifaces is sorted by name; on a gap it lists every known interface.
 	Ifaces []IfaceSample
+	// Copy, on the first reply after a persisted copy of the node's
+	// state was taken in (Restore, Offer), is that copy's Extra: outputs
+	// continue what they keep there (CopyKeeper). Read-only.
+	Copy map[string]json.RawMessage
 }
 
 // SamplerConfig configures a Sampler.
@@ -166,14 +171,17 @@ type Sampler struct {
 	// tracker created later starts from it. Nodes not seen in this run
 	// stay here, so the next snapshot keeps them.
 	restored map[string]state.NodeState
-	snapSeq  uint64
+	// fresh holds the nodes whose restored copy no reply has carried
+	// yet (NodeSample.Copy).
+	fresh   map[string]bool
+	snapSeq uint64
 
 	members []string // the fleet's auto bridges online, sorted (Auto only)
 }
 
 // NewSampler returns a sampler for cfg.
 func NewSampler(cfg SamplerConfig) *Sampler {
-	s := &Sampler{cfg: cfg, agents: make(map[string]*agent), restored: make(map[string]state.NodeState)}
+	s := &Sampler{cfg: cfg, agents: make(map[string]*agent), restored: make(map[string]state.NodeState), fresh: make(map[string]bool)}
 	if len(cfg.Nodes) > 0 {
 		s.allow = make(map[string]bool, len(cfg.Nodes))
 		for _, n := range cfg.Nodes {
@@ -277,6 +285,7 @@ func (s *Sampler) Offer(node string, ns state.NodeState) {
 	}
 	if old, ok := s.restored[node]; !ok || ns.Newer(old) {
 		s.restored[node] = ns
+		s.fresh[node] = true
 	}
 }
 
@@ -432,6 +441,10 @@ func (s *Sampler) ownSeq(id string) (uint64, bool) {
 
 func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 	ns := &NodeSample{Node: a.node, Tick: a.pendingTick, Reply: r, Info: a.info}
+	if s.fresh[a.node] {
+		ns.Copy = s.restored[a.node].Extra
+		delete(s.fresh, a.node)
+	}
 	// An adaptive agent (IFSTAT_WATCH=auto) says which refresh each
 	// reply's values are current as of.
 	refreshes := a.info != nil && slices.Contains(a.info.Capabilities, wire.CapabilityRefresh)
@@ -609,6 +622,7 @@ func (s *Sampler) Restore(snap *state.Snapshot) {
 			continue
 		}
 		s.restored[node] = ns
+		s.fresh[node] = true
 		a := s.agents[node]
 		if a == nil {
 			continue

@@ -2,10 +2,12 @@ package haout
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +134,10 @@ type router struct {
 	configured bool
 	// queued is set while the router is in Output.queue.
 	queued bool
+	// key is the discovery.ConfigsKey of the configs last sent, 0 before
+	// any; adopted is the key of configs another bridge of the fleet
+	// left retained (AdoptCopy), 0 when none or already used.
+	key, adopted uint64
 	// tariffs is the tariff set of the latest samples that carried one;
 	// every interface gets its entities.
 	tariffs []discovery.Tariff
@@ -301,6 +307,9 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 		return nil
 	}
 	changed := !r.configured
+	if ns.Copy != nil && !r.configured {
+		r.adopted = o.copyIn(ns.Node, ns.Copy[copyKey])
+	}
 	if in := ns.Info; in != nil && !sameDevice(r.info, in) {
 		cp := *in
 		r.info = &cp
@@ -554,6 +563,9 @@ func (o *Output) sendQueued(budget int) int {
 	var batch []*router
 	for len(o.queue) > 0 {
 		r := o.queue[0]
+		if o.adopt(r) {
+			continue
+		}
 		msgs := o.configs(r)
 		if sent > 0 && sent+len(msgs) > budget {
 			break
@@ -565,7 +577,7 @@ func (o *Output) sendQueued(budget int) int {
 			continue
 		}
 		toks = append(toks, o.send(msgs, ConfigQoS)...)
-		r.configured = true
+		r.configured, r.key = true, o.key(r)
 		sent += len(msgs)
 		if o.birthStates[r.node] != nil {
 			batch = append(batch, r)
@@ -578,6 +590,66 @@ func (o *Output) sendQueued(budget int) int {
 		o.birthBatch(batch, toks)
 	}
 	return sent
+}
+
+// copyKey names the output's entry in a node's state copy: the
+// discovery.ConfigsKey of the configs the bridge sent, 16 hex digits in a
+// JSON string.
+const copyKey = "ha_configs"
+
+// CopyKey implements bridge.CopyKeeper.
+func (o *Output) CopyKey() string { return copyKey }
+
+// CopyOut implements bridge.CopyKeeper: the key of the configs sent for
+// node, nil before any were. The copy is published after the configs, on
+// the same connection and in order, so a broker that holds the copy holds
+// the configs too.
+func (o *Output) CopyOut(node string) json.RawMessage {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := o.nodes[node]
+	if r == nil || !r.configured || r.key == 0 {
+		return nil
+	}
+	return strconv.AppendQuote(nil, strconv.FormatUint(r.key, 16))
+}
+
+// copyIn parses a key CopyOut wrote; 0 (and a warning) for anything else:
+// a copy is input from the network.
+func (o *Output) copyIn(node string, v json.RawMessage) uint64 {
+	if v == nil {
+		return 0
+	}
+	var hex string
+	if err := json.Unmarshal(v, &hex); err == nil {
+		if k, err := strconv.ParseUint(hex, 16, 64); err == nil && len(hex) <= 16 {
+			return k
+		}
+	}
+	o.limiter.Warn(o.log.WithField("node", node), "copy", "ignoring a malformed "+copyKey+" in the node's state copy")
+	return 0
+}
+
+// adopt takes the queue's first router out of it as configured, without
+// sending anything, if its configs are those a bridge of the fleet left
+// retained (AdoptCopy). A takeover of a thousand routers then costs the
+// broker and the bridges no configs at all.
+func (o *Output) adopt(r *router) bool {
+	if r.adopted == 0 || r.configured {
+		return false
+	}
+	k := o.key(r)
+	if k != r.adopted {
+		return false
+	}
+	o.queue[0] = nil
+	o.queue = o.queue[1:]
+	r.queued, r.configured, r.key, r.adopted = false, true, k, 0
+	return true
+}
+
+func (o *Output) key(r *router) uint64 {
+	return discovery.ConfigsKey(o.opts, discovery.Router{Node: r.node, Info: r.info, Ifaces: o.names(r), Tariffs: r.tariffs})
 }
 
 // configs builds the router's discovery configs; nil on error.
@@ -777,7 +849,11 @@ func (o *Output) Connected(time.Time) {
 	defer o.mu.Unlock()
 	o.publishBridge()
 	for _, node := range o.sortedNodes() {
-		if r := o.nodes[node]; r.configured {
+		r := o.nodes[node]
+		// Copies read before this connection may be of a broker that
+		// since lost its retained configs.
+		r.adopted = 0
+		if r.configured {
 			o.enqueue(r)
 		}
 	}
