@@ -558,12 +558,13 @@ func (o *Output) Fleet(n int) {
 // whose last state Birth holds gets that state republished once its
 // configs are acknowledged, as Birth would have.
 func (o *Output) sendQueued(budget int) int {
-	sent := 0
+	sent, adopted := 0, 0
 	var toks []mqtt.Token
 	var batch []*router
 	for len(o.queue) > 0 {
 		r := o.queue[0]
 		if o.adopt(r) {
+			adopted++
 			continue
 		}
 		msgs := o.configs(r)
@@ -585,6 +586,10 @@ func (o *Output) sendQueued(budget int) int {
 	}
 	if len(o.queue) == 0 {
 		o.queue = nil // let the backing array go
+	}
+	if adopted > 0 {
+		o.log.WithField("routers", adopted).WithField("configs_sent", sent).WithField("queued", len(o.queue)).
+			Info("home assistant configs of routers taken over left as the fleet retained them")
 	}
 	if len(batch) > 0 {
 		o.birthBatch(batch, toks)

@@ -4,7 +4,7 @@
 //
 // A Snapshot is the state of one bridge: per node, per interface, a
 // checkpoint, and Extra room for what later features keep per node (tariff
-// totals, refresh fits). It travels in two places:
+// totals, refresh fits, the key of the Home Assistant configs sent). It travels in two places:
 //
 //   - a file, STATE_DIR/state.json, written by Save atomically (a temp file
 //     in the same folder, fsync, rename, fsync of the folder) and read by
