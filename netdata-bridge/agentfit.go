@@ -33,10 +33,13 @@ const (
 	// A refresh inside that delay would be placed one period late.
 	readLagNS = 50e6
 	// fitRateBand: the delta must match the last exact rate over the
-	// predicted refreshes to 1 part in fitRateBand. One refresh more or
-	// fewer changes it by half or more at 1 s sampling; a phase moved by
-	// more than 1 % of the period changes it by more than 1 %.
-	fitRateBand = 100
+	// predicted refreshes to 1 part in fitRateBand (0.5 %, the issue's
+	// bound for a sample's error). One refresh more or fewer changes it
+	// by half or more at 1 s sampling; a clock whose refresh moved by δ
+	// changes it by δ/span, so a placement that passes is off by less
+	// than 0.5 % even then. Traffic that changes by more is held, as
+	// before the clock was kept.
+	fitRateBand = 200
 )
 
 func (a *agentFit) valid() bool { return a.periodNS > 0 }
@@ -80,7 +83,7 @@ type lastRate struct {
 //     not in question if the clock holds;
 //   - the base is on the clock and whole periods lie between it and the
 //     refresh placed;
-//   - delta matches last's rate over those periods to 1 %: a changed
+//   - delta matches last's rate over those periods to 0.5 %: a changed
 //     clock (a refresh more or fewer, a moved phase) shows there.
 func (a *agentFit) place(mono, base int64, delta uint64, last lastRate) (lo, hi int64, ok bool) {
 	if !a.valid() || base <= 0 || mono-a.anchorNS > fitMaxAgeNS || mono < a.anchorNS || last.bytes == 0 || last.spanNS <= 0 {
