@@ -132,3 +132,32 @@ func stateCount(msgs []msg, node string) int {
 	}
 	return n
 }
+
+// TestAcceptAllMatchesOneByOne: a router whose interfaces come all in one
+// sample (checked together, acceptAll) ends with the same interfaces as
+// one whose interfaces come one sample at a time (accept alone), good
+// names, invalid ones and pairs whose ids or slugs meet alike.
+func TestAcceptAllMatchesOneByOne(t *testing.T) {
+	t.Parallel()
+	sets := [][]string{
+		awkward,
+		{"eth0", "eth0.100", "eth0_100", "Eth0", "ETH0"},
+		{"wan", "wan-peak", "wan_peak", "lan"},
+		{"eth0", "a/b", strings.Repeat("x", 300), "eth1"},
+	}
+	for _, names := range sets {
+		together, _ := fleetOutput(t, "nas")
+		a := newAgent("r1", erxInfo)
+		feed(together, a, 0, allAt(names, 0), nil)
+
+		alone, _ := fleetOutput(t, "nas")
+		b := newAgent("r1", erxInfo)
+		for k := range names {
+			feed(alone, b, k, allAt(names[:k+1], k), nil)
+		}
+		got, want := together.names(together.nodes["r1"]), alone.names(alone.nodes["r1"])
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("%q: together %q, one by one %q", names, got, want)
+		}
+	}
+}

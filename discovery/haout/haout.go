@@ -336,6 +336,17 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 		changed = true
 	}
 
+	// A router's interfaces usually come all in its first sample: check
+	// them together, once, instead of one discovery build per name over
+	// a growing list (8 interfaces: 3.9 ms and 1 MB a router, which held
+	// up the loop for seconds when a fleet appeared).
+	var checked map[string]bool
+	if news := newNames(r, ns); len(news) > 1 && o.acceptAll(r, news) {
+		checked = make(map[string]bool, len(news))
+		for _, name := range news {
+			checked[name] = true
+		}
+	}
 	var gone []string
 	for k := range ns.Ifaces {
 		is := &ns.Ifaces[k]
@@ -360,7 +371,7 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 			continue
 		}
 		if !known {
-			if !o.accept(r, is.Name) {
+			if !checked[is.Name] && !o.accept(r, is.Name) {
 				continue
 			}
 			r.insert(i, is.Name)
@@ -483,6 +494,44 @@ func (o *Output) accept(r *router, name string) bool {
 	o.limiter.Warn(o.log.WithField("node", r.node).WithField("iface", name).WithField("id", id), r.node+"/"+name, why)
 	o.reject(r, name)
 	return false
+}
+
+// newNames returns the present interfaces of ns that r has not
+// configured.
+func newNames(r *router, ns *bridge.NodeSample) []string {
+	var news []string
+	for k := range ns.Ifaces {
+		is := &ns.Ifaces[k]
+		if is.Obsolete || is.Absent {
+			continue
+		}
+		if _, known := r.find(is.Name); !known {
+			news = append(news, is.Name)
+		}
+	}
+	return news
+}
+
+// acceptAll reports whether accept would take every one of names, taken
+// in turn: each is valid, its id is free, and one discovery build of the
+// router with all of them succeeds (a build that succeeds with all
+// succeeds with any part of them). When it reports false, accept judges
+// each name alone and says why.
+func (o *Output) acceptAll(r *router, names []string) bool {
+	ids := make(map[string]bool, len(names))
+	for _, name := range names {
+		if r.rejected[name] || !wire.ValidIface(name) {
+			return false
+		}
+		id := discovery.IfaceID(name)
+		if ids[id] || r.idTaken(id, name) {
+			return false
+		}
+		ids[id] = true
+	}
+	ifaces := append(o.names(r), names...)
+	_, err := discovery.ConfigTopics(o.opts, discovery.Router{Node: r.node, Ifaces: ifaces, Tariffs: r.tariffs})
+	return err == nil
 }
 
 // idTaken reports whether another configured interface than name has id.
