@@ -31,6 +31,13 @@ type Output interface {
 	Keepalive(now time.Time) error
 }
 
+// Flusher is implemented by outputs that hold what Emit wrote until Flush:
+// the bridge flushes them whenever no message is waiting, after each tick,
+// and when it stops.
+type Flusher interface {
+	Flush(now time.Time) error
+}
+
 // Ticker is implemented by outputs that work on the clock: Tick runs once
 // per tick, after the previous tick's replies and gaps were emitted and
 // after the new requests went out.
@@ -356,7 +363,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		var err error
 		select {
 		case <-ctx.Done():
-			return nil
+			return b.flush()
 		case <-rs.C():
 			if rs.due(time.Now()) {
 				b.startSampling(client, rs)
@@ -367,6 +374,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 			err = b.tick(client, tick)
 		case m := <-b.inbox:
 			err = b.message(client, m, rs)
+			if err == nil && len(b.inbox) == 0 {
+				err = b.flush()
+			}
 		case <-statsTk.C:
 			b.logStats()
 		case <-save.C:
@@ -725,6 +735,18 @@ func (b *Bridge) message(client mqtt.Client, m message, rs *restore) error {
 		return nil
 	}
 	b.limiter.Warn(b.log.WithField("topic", m.topic), "topic", "ignoring message on an invalid topic")
+	return nil
+}
+
+func (b *Bridge) flush() error {
+	now := b.now()
+	for _, o := range b.outputs {
+		if f, ok := o.(Flusher); ok {
+			if err := f.Flush(now); err != nil {
+				return fmt.Errorf("output: %w", err)
+			}
+		}
+	}
 	return nil
 }
 

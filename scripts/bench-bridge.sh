@@ -16,6 +16,10 @@
 #                           measured 1541 of 2000 and 1321 of 5000 agents known.
 #                           MAX_QUEUED=100000 measures the bridge itself.
 #   OUT=<dir>               keep logs and raw snapshots here (default: a temp dir)
+#   PPROF=127.0.0.1:6060    build the bridge with -tags pprof and serve
+#                           net/http/pprof there; the script saves a heap and a
+#                           20 s CPU profile from the middle of the window
+#                           (heap.pprof, cpu.pprof beside the logs)
 #
 # Per N it starts, each as its own process and killed by its own PID: a
 # private mosquitto on a free 127.0.0.1 port, internal/tools/loadgen, and
@@ -48,7 +52,12 @@ OUT=${OUT:-$(mktemp -d /tmp/bench-bridge.XXXXXX)}
 mkdir -p "$OUT"
 bin=$OUT/bin
 mkdir -p "$bin"
-go build -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
+PPROF=${PPROF:-}
+if [[ -n $PPROF ]]; then
+	go build -tags pprof -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
+else
+	go build -o "$bin/ifstat-bridge" ./cmd/ifstat-bridge
+fi
 go build -o "$bin/loadgen" ./internal/tools/loadgen
 go build -o "$bin/count" ./internal/tools/loadgen/count
 command -v mosquitto >/dev/null || { echo "bench-bridge: mosquitto not installed" >&2; exit 1; }
@@ -92,7 +101,7 @@ for n in "${ns[@]}"; do
 	"$bin/count" -stats "$dir/count.jsonl" <"$dir/stdout.fifo" 2>"$dir/count.log" &
 	cpid=$!
 	pids+=("$cpid")
-	IFSTAT_NETDATA=on IFSTAT_INTERVAL=1s "$bin/ifstat-bridge" >"$dir/stdout.fifo" 2>"$dir/bridge.log" &
+	IFSTAT_PPROF=$PPROF IFSTAT_NETDATA=on IFSTAT_INTERVAL=1s "$bin/ifstat-bridge" >"$dir/stdout.fifo" 2>"$dir/bridge.log" &
 	bpid=$!
 	pids+=("$bpid")
 
@@ -102,7 +111,14 @@ for n in "${ns[@]}"; do
 	c0=()
 	for p in "${procs[@]}"; do c0+=("$(cpu_ticks "$p")"); done
 	kill -USR1 "$lpid" "$cpid"
-	sleep "$DURATION"
+	if [[ -n $PPROF ]] && ((DURATION > 30)); then
+		sleep $(((DURATION - 20) / 2))
+		curl -s -o "$dir/cpu.pprof" "http://$PPROF/debug/pprof/profile?seconds=20"
+		curl -s -o "$dir/heap.pprof" "http://$PPROF/debug/pprof/heap"
+		sleep $((DURATION - 20 - (DURATION - 20) / 2))
+	else
+		sleep "$DURATION"
+	fi
 	t1=$(now)
 	c1=()
 	for p in "${procs[@]}"; do c1+=("$(cpu_ticks "$p")"); done

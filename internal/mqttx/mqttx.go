@@ -123,6 +123,9 @@ func NewClient(o Options) (mqtt.Client, error) {
 		}
 		opts.SetTLSConfig(tc)
 	}
+	if open := openBuffered(c.Broker); open != nil {
+		opts.SetCustomOpenConnectionFn(open)
+	}
 	if o.Will != nil {
 		opts.SetBinaryWill(o.Will.Topic, o.Will.Payload, o.Will.QoS, o.Will.Retained)
 	}

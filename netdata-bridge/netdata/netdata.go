@@ -40,10 +40,12 @@ var chartKinds = [...]chartKind{
 // Output writes NodeSamples as Netdata's plugins.d protocol: one
 // virtual node per router where Netdata has them (1.39 and newer), else
 // charts on Netdata's own host with the router in the chart type. Each
-// NodeSample is committed with one Write.
+// NodeSample is committed with one Write, or with [Output.Batch] the
+// samples of a burst together.
 type Output struct {
 	out         io.Writer
 	w           *plugind.Writer
+	batch       int
 	updateEvery int
 	interval    time.Duration
 	machineGUID string
@@ -165,8 +167,20 @@ func (o *Output) Emit(ns *bridge.NodeSample, now time.Time) error {
 	if n.guid != "" {
 		o.w.Host("")
 	}
+	if o.w.Len() < o.batch {
+		return nil
+	}
 	return o.flush(now)
 }
+
+// Batch makes Emit leave up to n bytes of whole rounds unwritten, for
+// Flush to write. A write per router was 7 % of a bridge's CPU at 5,000
+// routers; the bridge flushes whenever it has no reply waiting, so a
+// round is held for no longer than the burst it came in.
+func (o *Output) Batch(n int) { o.batch = n }
+
+// Flush writes what Emit left buffered.
+func (o *Output) Flush(now time.Time) error { return o.flush(now) }
 
 func (o *Output) defineHost(n *ndNode, ns *bridge.NodeSample) {
 	o.w.HostDefine(n.guid, ns.Node)

@@ -2,6 +2,7 @@ package netdata
 
 import (
 	"bytes"
+	"io"
 	"errors"
 	"strconv"
 	"strings"
@@ -534,5 +535,52 @@ func TestNetdataInterfacesAdded(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("sample %d: net rounds (-want +got):\n%s", i, diff)
 		}
+	}
+}
+
+// A batching output writes the same bytes as one that writes per sample,
+// in fewer writes, and holds nothing back once flushed.
+func TestNetdataOutputBatch(t *testing.T) {
+	t.Parallel()
+	samples := scenario(t)
+	var want bytes.Buffer
+	plain := NewOutput(&want, plugind.ParseFeatures("v1.44.0"), time.Second, "g")
+	for _, ns := range samples {
+		if err := plain.Emit(ns, ns.Tick); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name       string
+		batch      int
+		wantWrites int // before the final Flush
+	}{
+		{"under a sample", 1, len(samples)},
+		{"holds all", 1 << 20, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got bytes.Buffer
+			w := &countingWriter{}
+			o := NewOutput(io.MultiWriter(&got, w), plugind.ParseFeatures("v1.44.0"), time.Second, "g")
+			o.Batch(tt.batch)
+			for _, ns := range samples {
+				if err := o.Emit(ns, ns.Tick); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if w.writes != tt.wantWrites {
+				t.Errorf("%d writes before Flush, want %d", w.writes, tt.wantWrites)
+			}
+			if err := o.Flush(samples[len(samples)-1].Tick); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Errorf("batched output differs from per-sample output:\n%s\nwant:\n%s", got.Bytes(), want.Bytes())
+			}
+			if err := o.Flush(samples[len(samples)-1].Tick); err != nil || w.writes > max(tt.wantWrites, 1) {
+				t.Errorf("second Flush: err %v, %d writes", err, w.writes)
+			}
+		})
 	}
 }
