@@ -2,8 +2,8 @@ package netdata
 
 import (
 	"bytes"
-	"io"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"syscall"
