@@ -95,6 +95,21 @@ func TestUpdatePredicted(t *testing.T) {
 			},
 		},
 		{
+			// Idle: each claimed refresh closes a zero up to it; a read
+			// that claims the same refresh again is held, not a zero over
+			// its read span (which would overlap the next claim's).
+			// Past HoldNS it closes as before.
+			name: "idle, the same refresh claimed again",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{hold(with(predicted(at(2, 1000, 0, 1, 0), 1.5), func(s *Sample) { s.Live = true }), 3*sec), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true}},
+				{hold(predicted(at(2.2, 1000, 0, 1, 0), 1.5), 3*sec), Result{Status: Stale, Reason: "no refresh claimed since the baseline's", DtNS: sec / 5}},
+				{hold(predicted(at(2.4, 1000, 0, 1, 0), 1.5), 3*sec), Result{Status: Stale, Reason: "no refresh claimed since the baseline's", DtNS: 2 * sec / 5}},
+				{hold(with(predicted(at(2.6, 1000, 0, 1, 0), 2.5), func(s *Sample) { s.Live = true }), 3*sec), Result{Status: OK, DtNS: sec, ChangeSpan: true, Rate: true}},
+				{hold(predicted(at(5.7, 1000, 0, 1, 0), 2.5), 3*sec), Result{Status: OK, DtNS: 3_100_000_000, Rate: true}},
+			},
+		},
+		{
 			// A new clock: the interval that began on the old one is a gap.
 			name: "rebase",
 			steps: []step{

@@ -390,6 +390,20 @@ func (t *Tracker) Update(s Sample) Result {
 			return Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: res.DtNS, Total: t.totals}
 		}
 	}
+	// A still read under the very refresh the baseline was claimed as of
+	// says nothing new: the agent has not yet seen a newer refresh pass.
+	// Rated, it was a zero over the read span that overlapped the
+	// interval the agent's next claim closes (at 0.2 s sampling an idle
+	// second's spans summed to 1.6 s, and the second after a burst's end
+	// was judged over a span reaching back into the burst). It is held,
+	// for as long as the agent may take to claim the next refresh.
+	if !moved && t.idle && s.Predicted && t.basePredicted && !s.Unsure && !s.Rebase && s.HoldNS > 0 && span < uint64(s.HoldNS) {
+		if c := s.ChangeNS(); c > 0 && c <= t.baseChange {
+			t.lastMono = s.MonoNS
+			t.note(s)
+			return Result{Status: Stale, Reason: "no refresh claimed since the baseline's", DtNS: res.DtNS, Total: t.totals}
+		}
+	}
 	if !moved && !t.idle && !s.Live {
 		limit := t.cfg.staleLimit()
 		if s.Predicted && t.basePredicted && limit > 0 && s.HoldNS > limit {

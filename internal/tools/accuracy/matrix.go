@@ -671,7 +671,11 @@ func judgeNaive(a *mxAgent) mxStats {
 //     a locked bridge predicts; an unlocked one uses the read: only
 //     samples whose span holds a change of rate can tell the two apart);
 //   - the round's last read when no reply moved, or when traffic stopped
-//     after the last move (still reads then are rated zeros, not held).
+//     after the last move (still reads then are rated zeros, not held);
+//   - but where the agent watches, the middle of the round's last
+//     reply's window whether or not it moved: the refresh its values are
+//     current as of, which for still counters is the idle refresh the
+//     agent claimed, or the change the still reads after it repeat.
 func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 	var st mxStats
 	if b == nil {
@@ -724,14 +728,39 @@ func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 				truth := float64(bytes) * 8 / (float64(span) / 1e9)
 				st.add(float64(v), truth)
 				st.note(func() string {
-					return fmt.Sprintf("%s %s at %.3f s: %d bit/s, true %.0f over (%.3f, %.3f] s (reads (%.3f, %.3f] s)",
+					line := fmt.Sprintf("%s %s at %.3f s: %d bit/s, true %.0f over (%.3f, %.3f] s (reads (%.3f, %.3f] s)",
 						name, dim, float64(end-d.Origin())/1e9, v, truth, float64(e-span-d.Origin())/1e9, float64(e-d.Origin())/1e9,
 						float64(prev-d.Origin())/1e9, float64(end-d.Origin())/1e9)
+					if os.Getenv("MATRIX_TRACE") != "" {
+						line += traceReplies(a, name, e-span-int64(time.Second), end)
+					}
+					return line
 				})
 			}
 		}
 	}
 	return st
+}
+
+// traceReplies lists the replies of a's interface name read in (from,
+// to]: read time, counters, the agent's window, and the driver's true
+// counter and last refresh at the read (MATRIX_TRACE=1: to find out why a
+// sample is off).
+func traceReplies(a *mxAgent, name string, from, to int64) string {
+	var b strings.Builder
+	o := a.driver.Origin()
+	sec := func(ns int64) float64 { return float64(ns-o) / 1e9 }
+	for _, r := range a.replies {
+		if r.mono <= from || r.mono > to {
+			continue
+		}
+		c := r.ifaces[name]
+		t, _ := a.driver.True(name, r.mono)
+		lr, _ := a.driver.LastRefresh(name, r.mono)
+		fmt.Fprintf(&b, "\n  - read %.3f: tx %d rx %d, window (%.4f, %.4f] refresh_ns %d; true tx %d, last refresh %.4f",
+			sec(r.mono), c.TxBytes, c.RxBytes, sec(c.UnchangedNS), sec(c.ChangedNS), c.RefreshNS, t.TxBytes, sec(lr))
+	}
+	return b.String()
 }
 
 // claimedEnd returns the end of the span a sample over the reads (prev,
@@ -746,6 +775,16 @@ func claimedEnd(a *mxAgent, name string, monos []int64, prev, end int64) (int64,
 		c1, ok1 := a.replies[i].ifaces[name]
 		if ok0 && ok1 && (c0.RxBytes != c1.RxBytes || c0.TxBytes != c1.TxBytes) {
 			last = i
+		}
+	}
+	// A watching agent's reply claims the refresh its values are current
+	// as of: the change it saw, or an idle refresh it predicted for still
+	// counters. The bridge's interval ends there, not at the read: still
+	// reads after a change within (prev, end] are held until the agent
+	// claims a newer refresh, and a zero then spans up to that one.
+	if !a.mode.exact && hi > 0 && a.replies[hi-1].mono == end {
+		if c, ok := a.replies[hi-1].ifaces[name]; ok && c.UnchangedNS > 0 && c.UnchangedNS < c.ChangedNS && c.ChangedNS <= end {
+			return c.UnchangedNS + (c.ChangedNS-c.UnchangedNS)/2, last >= 0
 		}
 	}
 	if last < 0 {
