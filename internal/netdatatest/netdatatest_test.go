@@ -20,6 +20,7 @@ import (
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // testTimeout guards each end-to-end test; points normally arrive in
@@ -198,7 +199,13 @@ func TestIncrementalChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("2 warm-up + 5 points after %v: %s", time.Since(start).Round(time.Millisecond), formatPoints(got))
-	if diff := cmp.Diff(repeat(2500, 5), got); diff != "" {
+	// The plugin claims exact 1 s rounds, but when a round's line reaches
+	// Netdata late (a busy machine delays the shell's sleep), 1.37 realigns
+	// its collection time to its own clock and interpolates the slot: one
+	// point came out as 2497.277. What this test checks is that the harness
+	// reads an incremental dimension as its rate (2500, not the counter or
+	// a zero), so the points may differ from it by that realignment.
+	if diff := cmp.Diff(repeat(2500, 5), got, cmpopts.EquateApprox(0.01, 0)); diff != "" {
 		t.Errorf("WaitPoints() mismatch (-want +got):\n%s", diff)
 	}
 }
