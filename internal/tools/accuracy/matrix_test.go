@@ -94,3 +94,42 @@ func TestOnlyRows(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapRefresh: a claimed refresh instant is judged at the driver's
+// nearest real refresh within snapSlack, and left alone otherwise.
+func TestSnapRefresh(t *testing.T) {
+	t.Parallel()
+	const origin = int64(1000 * time.Second)
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
+		Dir:   t.TempDir(),
+		Clock: func() int64 { return origin },
+		Ifaces: []netdevtest.DriverIface{
+			{Name: "eth0", Period: time.Second, Phase: 300 * ms},
+			{Name: "lo"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := origin + int64(5*time.Second+300*ms) // a refresh of eth0
+	tests := []struct {
+		name  string
+		iface string
+		t     int64
+		want  int64
+	}{
+		{"on the refresh", "eth0", r, r},
+		{"3 ms after", "eth0", r + int64(3*ms), r},
+		{"5 ms before", "eth0", r - int64(5*ms), r},
+		{"just inside the slack", "eth0", r + int64(snapSlack), r},
+		{"just outside the slack", "eth0", r + int64(snapSlack) + 1, r + int64(snapSlack) + 1},
+		{"mid-period", "eth0", r + int64(500*ms), r + int64(500*ms)},
+		{"4 ms before the next", "eth0", r + int64(996*ms), r + int64(time.Second)},
+		{"no period", "lo", r + int64(3*ms), r + int64(3*ms)},
+	}
+	for _, tt := range tests {
+		if got := snapRefresh(d, tt.iface, tt.t); got != tt.want {
+			t.Errorf("%s: snapRefresh(%d) = %d, want %d", tt.name, tt.t-origin, got-origin, tt.want-origin)
+		}
+	}
+}
