@@ -109,6 +109,16 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 			{mono: 3310 * ms, refresh: 3300 * ms},
 			around(4500*ms, 4300*ms, 2*ms, 0),
 		}
+		// The agent's fit holds (refresh_ns) but it cannot tell which
+		// refresh made the values: a request 1 ms after a predicted
+		// refresh, the first read since one a second earlier
+		// (publisher's autowatch leaves the window out). Held.
+		ambiguous = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 1e9),
+			around(2500*ms, 2300*ms, ms/2, 1e9),
+			{mono: 3301 * ms, refresh: 3300 * ms, refreshNS: 1e9},
+			around(4500*ms, 4300*ms, ms/2, 1e9),
+		}
 		// Two replies without a window in a row, both placed.
 		twoNoWindows = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 1e9),
@@ -157,6 +167,7 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		{"a reply without a window on the claimed clock is placed", noWindow, []want{{3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}, {5, rate.OK, 1e9, false}}},
 		{"a clock that moved is held, then dropped", moved, []want{{3, rate.OK, 1e9, false}, {4, rate.Stale, 0, false}, {5, rate.OK, 2120 * ms, false}, {6, rate.Stale, 0, false}}},
 		{"a read just after a claimed refresh is held", nearRefresh, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
+		{"a reply with refresh_ns but no window is held", ambiguous, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
 		{"two replies without a window are placed", twoNoWindows, []want{{2, rate.OK, 1e9, false}, {3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}}},
 		{"held past the stale limit: gaps, then exact again", longNoWindows,
 			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Gap, 0, false}, {6, rate.Gap, 0, false}, {7, rate.OK, 1e9, false}}},
