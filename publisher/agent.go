@@ -84,12 +84,6 @@ type Agent struct {
 	// and the watch, and guards watch.
 	readMu sync.Mutex
 	watch  *watcher // nil unless watch mode is on
-	// A reply's read that the adaptive watch wants followed sooner than
-	// its loop sleeps (a newly busy interface: its next refresh is to be
-	// probed, not met by the next request) sets watchAt, when to read
-	// next, and tells the loop through rescan. Guarded by readMu.
-	watchAt time.Time
-	rescan  chan struct{}
 
 	mu    sync.Mutex
 	queue *fairQueue
@@ -144,7 +138,6 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 		lim:    logx.NewLimiter(3, time.Minute, deps.Now),
 		queue:  newFairQueue(MaxRequesters, PerRequester),
 		wake:   make(chan struct{}, 1),
-		rescan: make(chan struct{}, 1),
 		bucket: newTokenBucket(cfg.MaxRate, burst(cfg.MaxRate), deps.Now()),
 		buf:    make([]byte, 0, 4096),
 	}
@@ -359,17 +352,8 @@ func (a *Agent) reply(id string) {
 		a.lim.Warn(a.log.WithError(snap.Skipped), "skipped", "skipped malformed lines of /proc/net/dev")
 	}
 	if a.watch != nil {
-		read := time.Now()
 		a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 		a.watch.annotate(snap.MonoNS, snap.Ifaces)
-		if a.cfg.Watch.Auto {
-			// mono_ns advances with Go's monotonic clock (see watchOnce).
-			a.watchAt = read.Add(time.Duration(a.watch.nextRead(snap.MonoNS) - snap.MonoNS))
-			select {
-			case a.rescan <- struct{}{}:
-			default:
-			}
-		}
 		a.logNews()
 	}
 	a.seq++

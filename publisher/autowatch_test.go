@@ -188,9 +188,6 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 			c := m["eth0"]
 			res.replies = append(res.replies, simReply{mono, c})
 			nextReq += int64(reqEvery)
-			// The agent's watch sleeps from a reply's read too
-			// (Agent.rescan).
-			nextWatch = w.nextRead(mono)
 			if mono-start > int64(warmup) && c.ChangedNS > 0 {
 				// The claim: a refresh in (unchanged, changed] made the
 				// values current.

@@ -143,18 +143,6 @@ func (a *Agent) watchLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			t.Reset(a.watchOnce())
-		case <-a.rescan:
-			// A reply's read was a read of the watch too: sleep from it.
-			a.readMu.Lock()
-			d := time.Until(a.watchAt)
-			a.readMu.Unlock()
-			if !t.Stop() {
-				select {
-				case <-t.C:
-				default:
-				}
-			}
-			t.Reset(max(d, 0))
 		}
 	}
 }
