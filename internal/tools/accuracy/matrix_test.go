@@ -18,8 +18,8 @@ func TestMxRows(t *testing.T) {
 	t.Parallel()
 	for _, dur := range []time.Duration{75 * time.Second, 300 * time.Second} {
 		rows := mxRows(dur)
-		if len(rows) != 35 {
-			t.Errorf("%v: %d rows, want 35", dur, len(rows))
+		if len(rows) != 37 {
+			t.Errorf("%v: %d rows, want 37", dur, len(rows))
 		}
 		seen := map[string]bool{}
 		for _, r := range rows {
@@ -44,6 +44,7 @@ func TestMxTraffic(t *testing.T) {
 		{"burst, 2 min", burst(100, 2*time.Minute), "0s:100 50s:0 1m20.333s:100 1m35.333s:0"},
 		{"burst, 3 min", burst(100, 3*time.Minute), "0s:100 50s:0 1m20.333s:100 1m35.333s:0 2m20.333s:200 2m35.333s:0"},
 		{"steps, 2 min", steps(100, 2*time.Minute), "0s:100 1m10.437s:200 1m51.048s:25"},
+		{"quiet, 1 s", quiet(100, time.Second), "400ms:100 700ms:0 4.1s:100 4.4s:0 7.8s:100 8.1s:0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +71,8 @@ func TestOnlyRows(t *testing.T) {
 		want    int
 		wantErr bool
 	}{
-		{"empty keeps all", "", 35, false},
+		{"empty keeps all", "", 37, false},
+		{"live counters", "live counters", 2, false},
 		{"period changes", "-> ", 3, false},
 		{"changes and missed at 2 s", "-> |P 2 s, S 1 s, 1 % missed", 4, false},
 		{"no match", "P 7 s", 0, true},
