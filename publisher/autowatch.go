@@ -131,7 +131,7 @@ func newAutoState() *autoState {
 func (s *autoState) reset() {
 	s.fit.Reset()
 	s.class, s.run = classUnknown, 0
-	s.refLo, s.refHi, s.acqSince = 0, 0, 0
+	s.refLo, s.refHi, s.refStart, s.acqSince = 0, 0, 0, 0
 	s.clearDoubt()
 	s.refitting = false
 }
