@@ -192,7 +192,7 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 	}
 	feed := mono-prevRead <= int64(fitWindow)
 	if s.class == classPeriodic {
-		feed = s.check(st, prevRead, start, mono) && feed
+		feed = s.check(st, prevRead, mono) && feed
 	}
 	if feed {
 		s.fit.Observe(prevRead, mono)
@@ -222,15 +222,8 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 // change must have come from a predicted refresh t newer than the one
 // the previous values came from (which lies before st.first, so within a
 // margin of it), within the margin of t: (prevRead, mono] has to meet
-// (t-m, t+m), and the read that saw it (begun at start) must have begun
-// inside the band. A read begun before the band may have made its values
-// before it: the first probe for a refresh that already sees the change
-// is what a driver whose new clock refreshed earlier looks like (the
-// matrix: a 1.024 s clock's first refresh 0.2 s before the 0.9765 s
-// clock's next, seen by a probe that began 0.1 ms before the band and
-// ended 0.6 ms into it, was taken for the predicted refresh: 19.9 % off).
-// A window wider than the band proves nothing for the fit, and only
-// narrow windows that agree with it refine it.
+// (t-m, t+m). A window wider than the band proves nothing for the fit,
+// and only narrow windows that agree with it refine it.
 //
 // The first change against the fit puts it in doubt at once: a fit that
 // predicted wrongly once may predict wrongly again, and a window
@@ -239,12 +232,12 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 // that was late beyond the fit's jitter), or the fit is replaced after
 // doubtWrong changes against it (a new clock), by the refit that has
 // taken every narrow window since the doubt arose.
-func (s *autoState) check(st *watchState, prevRead, start, mono int64) bool {
+func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 	est := s.fit.Estimate()
 	m := margin(est, mono)
 	narrow := mono-prevRead <= 2*m+int64(probeStep)
 	t, _ := latestRefresh(est, mono+m)
-	agrees := t > st.first+m && t+m > prevRead && t-m < start
+	agrees := t > st.first+m && t+m > prevRead && t-m < mono
 	if s.doubt && mono-prevRead <= int64(fitWindow) {
 		s.refit.Observe(prevRead, mono)
 	}
