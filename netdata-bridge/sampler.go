@@ -525,7 +525,12 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			if f.lock != nil {
 				lockSample(f.lock, &smp, f.seenRaw, &f.lastRaw, &c)
 			}
-			if refreshes && f.seenRaw && (periodic(&f.lastRaw) || f.open || f.placed) && grew(&f.lastRaw, &c) {
+			// Still values after a held read are that read's values,
+			// no more anchored than it was: rated, they were a rate
+			// over the read span since the last window (-29 % at a
+			// 2 s driver read every second).
+			stillOpen := f.open && !moved(&f.lastRaw, &c)
+			if refreshes && f.seenRaw && ((periodic(&f.lastRaw) || f.open || f.placed) && grew(&f.lastRaw, &c) || stillOpen) {
 				// An adaptive agent that claimed the refreshes of a
 				// periodic driver leaves this one's instant open (its
 				// fit in doubt, the change seen first by this read):

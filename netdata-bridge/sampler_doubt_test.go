@@ -119,6 +119,19 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 			{mono: 3301 * ms, refresh: 3300 * ms, refreshNS: 1e9},
 			around(4500*ms, 4300*ms, ms/2, 1e9),
 		}
+		// A 2 s driver read every second: the reply after the held one
+		// has the same values and no window either (the agent repeats
+		// what it knows about the values). Still held: the next window
+		// spans the whole interval exactly.
+		heldThenStill = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 2e9),
+			around(2500*ms, 1300*ms, ms/2, 2e9),
+			around(3500*ms, 3300*ms, ms/2, 2e9),
+			around(4500*ms, 3300*ms, ms/2, 2e9),
+			{mono: 5301 * ms, refresh: 5300 * ms, refreshNS: 2e9},
+			{mono: 6301 * ms, refresh: 5300 * ms, refreshNS: 2e9},
+			around(7500*ms, 7300*ms, ms/2, 2e9),
+		}
 		// Two replies without a window in a row, both placed.
 		twoNoWindows = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 1e9),
@@ -168,6 +181,7 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		{"a clock that moved is held, then dropped", moved, []want{{3, rate.OK, 1e9, false}, {4, rate.Stale, 0, false}, {5, rate.OK, 2120 * ms, false}, {6, rate.Stale, 0, false}}},
 		{"a read just after a claimed refresh is held", nearRefresh, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
 		{"a reply with refresh_ns but no window is held", ambiguous, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
+		{"a still reply after a held one is held too", heldThenStill, []want{{2, rate.OK, 2e9, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.OK, 4e9, false}}},
 		{"two replies without a window are placed", twoNoWindows, []want{{2, rate.OK, 1e9, false}, {3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}}},
 		{"held past the stale limit: gaps, then exact again", longNoWindows,
 			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Gap, 0, false}, {6, rate.Gap, 0, false}, {7, rate.OK, 1e9, false}}},
