@@ -369,6 +369,39 @@ func TestAutoWatchDrivers(t *testing.T) {
 		}
 		t.Logf("%d of %d replies with new values and no window", held, moved)
 	})
+	t.Run("the first probe sees the change", func(t *testing.T) {
+		t.Parallel()
+		// A read begun 0.1 ms before the band of the next predicted
+		// refresh, ended 0.5 ms into it, sees new values after a
+		// request that saw none 0.5 s earlier. The values may have been
+		// made before the band (a new clock's first refresh: the
+		// matrix's 19.9 % where the predicted one was claimed) or early
+		// in it: no window is claimed, and the fit is not doubted.
+		d := &simDriver{period: 1e9, phase: 3e6, bytesPerSec: 12_500_000}
+		res := simulate(t, d, 75*time.Second+600*time.Millisecond, time.Second, warmup)
+		w := res.w
+		st := w.ifaces["eth0"]
+		if st.auto.class != classPeriodic || st.auto.doubt {
+			t.Fatalf("class %d, doubt %v after 75 s of a 1 s driver; want periodic, no doubt", st.auto.class, st.auto.doubt)
+		}
+		est := st.auto.fit.Estimate()
+		next, _ := latestRefresh(est, simStart+76_100e6)
+		m := margin(est, next)
+		c := st.c
+		c.RxBytes += 2_500_000
+		start, mono := next-m-100e3, next-m+500e3
+		got := map[string]wire.Counters{"eth0": c}
+		w.observe(start, mono, got)
+		w.annotate(mono, got)
+		if g := got["eth0"]; g.ChangedNS != 0 || g.RefreshNS != est.PeriodNS {
+			t.Errorf("read (%.4f, %.4f] against the band (%.4f, %.4f]: window (%d, %d] refresh_ns %d, want none and refresh_ns %d",
+				float64(start-simStart)/1e9, float64(mono-simStart)/1e9, float64(next-m-simStart)/1e9, float64(next+m-simStart)/1e9,
+				g.UnchangedNS, g.ChangedNS, g.RefreshNS, est.PeriodNS)
+		}
+		if st.auto.doubt {
+			t.Errorf("the fit is in doubt: a refresh early in the band looks the same")
+		}
+	})
 	t.Run("period changed at run time", func(t *testing.T) {
 		t.Parallel()
 		// ethtool -C at 60 s: 0.9765 s becomes 0.5 s.
