@@ -310,25 +310,7 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 		c.RefreshNS = est.PeriodNS
 		m := margin(est, s.refHi)
 		if t, ok := latestRefresh(est, s.refHi+m); ok {
-			// The read that saw the change may have begun before the
-			// refresh t (within its band), and the refresh before t
-			// may have come after the last read that missed the change
-			// (a request after a stretch without probes): either made
-			// these values. Claiming t was 25 or 75 Mbit/s for 50 at
-			// a burst's start. refresh_ns without a window says so,
-			// and the bridge holds the reply until the next window.
-			if s.refStart > 0 && s.refStart < t+m && t-est.PeriodNS+m > s.refLo {
-				c.UnchangedNS, c.ChangedNS = 0, 0
-				return
-			}
-			// The read that saw the change began before t's band, and
-			// the one before it too: its values may have been made
-			// before the band, by a refresh the fit did not predict (a
-			// new clock's first, 0.2 s early in the matrix: 19.9 %
-			// off where t was claimed). Nor is it evidence against the
-			// fit: the first probe for t begins before the band and
-			// sees a refresh early in it the same way.
-			if s.refStart > 0 && s.refStart <= t-m && s.refLo < t-m {
+			if s.unplaceable(t, m, est.PeriodNS) {
 				c.UnchangedNS, c.ChangedNS = 0, 0
 				return
 			}
@@ -337,6 +319,29 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 			}
 		}
 	}
+}
+
+// unplaceable reports whether the change last seen cannot be placed on
+// the predicted refresh t (band ±m, period p); refresh_ns without a
+// window then says so, and the bridge holds the reply until the next
+// window. Two cases:
+//   - the read that saw the change began within t's band, and the
+//     refresh before t came after the last read that missed it (a
+//     request after a stretch without probes): either refresh may have
+//     made the values (claiming t was 25 or 75 Mbit/s for 50 at a
+//     burst's start);
+//   - that read and the one before it both began before t's band: the
+//     values may have been made before it, by a refresh the fit did not
+//     predict (a new clock's first, 0.2-0.4 s early in the matrix:
+//     20-70 % off where t was claimed). Nor is it evidence against the
+//     fit: the first probe for t begins before the band and sees a
+//     refresh early in it the same way.
+func (s *autoState) unplaceable(t, m, p int64) bool {
+	if s.refStart <= 0 {
+		return false // an idle refresh the agent predicted itself
+	}
+	return s.refStart < t+m && t-p+m > s.refLo ||
+		s.refStart <= t-m && s.refLo < t-m
 }
 
 // latestRefresh returns the latest predicted refresh at or before t.
