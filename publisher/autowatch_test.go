@@ -125,6 +125,10 @@ type simResult struct {
 	warmupNS     int64
 	maxWindowNS  int64 // widest window of a reply after the warm-up that changed
 	missedTruths int   // reply windows after the warm-up not holding the true refresh
+	// lost counts the fits dropped after the warm-up (periodic, then
+	// not): each costs a refit burst and, on an idle interface, the
+	// windows until traffic returns.
+	lost int
 }
 
 var simDebug func(mono int64, w *watcher, next int64)
@@ -176,6 +180,7 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 	}
 	nextWatch := start
 	nextReq := start + int64(reqEvery)/2
+	wasPeriodic := false
 	end := start + int64(dur)
 	for {
 		now := min(nextWatch, nextReq)
@@ -194,8 +199,8 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 				if !holds(c.UnchangedNS, c.ChangedNS, c.RxBytes) {
 					res.missedTruths++
 					if res.missedTruths <= 4 {
-						t.Logf("reply at %.6f: window (%.6f, %.6f] holds no refresh to %d (true refresh before %.6f: %.6f, class %d)", float64(mono-start)/1e9,
-							float64(c.UnchangedNS-start)/1e9, float64(c.ChangedNS-start)/1e9, c.RxBytes, float64(c.ChangedNS-start)/1e9, float64(d.lastRefresh(c.ChangedNS)-start)/1e9, w.ifaces["eth0"].auto.class)
+						t.Logf("reply at %.6f: window (%.6f, %.6f] holds no refresh to %d (true refresh before %.6f: %.6f, class %d) est %+v", float64(mono-start)/1e9,
+							float64(c.UnchangedNS-start)/1e9, float64(c.ChangedNS-start)/1e9, c.RxBytes, float64(c.ChangedNS-start)/1e9, float64(d.lastRefresh(c.ChangedNS)-start)/1e9, w.ifaces["eth0"].auto.class, w.ifaces["eth0"].auto.fit.Estimate())
 					}
 				}
 				if c.ChangedNS > mono-int64(reqEvery) {
@@ -208,8 +213,14 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 		if mono-start > int64(warmup) {
 			res.watchReads++
 		}
-		if res.lockedAt == 0 && w.ifaces["eth0"] != nil && w.ifaces["eth0"].auto.class != classUnknown {
-			res.lockedAt = mono - start
+		if st := w.ifaces["eth0"]; st != nil {
+			if res.lockedAt == 0 && st.auto.class != classUnknown {
+				res.lockedAt = mono - start
+			}
+			if wasPeriodic && st.auto.class != classPeriodic && mono-start > int64(warmup) {
+				res.lost++
+			}
+			wasPeriodic = st.auto.class == classPeriodic
 		}
 		nextWatch = w.nextRead(mono)
 		if simDebug != nil {
@@ -227,6 +238,9 @@ func TestAutoWatchPeriodic(t *testing.T) {
 		req           time.Duration
 		maxLock       time.Duration
 		maxPerRefresh float64 // watch reads per driver refresh
+		// (the slow drivers probe a little wider: the fit bounds the
+		// period no tighter than its slope's standard error allows, and
+		// a prediction several periods on carries that error)
 		maxWindow     time.Duration
 		allowedMisses int
 	}{
@@ -234,7 +248,7 @@ func TestAutoWatchPeriodic(t *testing.T) {
 		{"0.5 s, phase 0.3", simDriver{period: 500e6, phase: 300e6}, time.Second, 4 * time.Second, 4.5, 1200 * time.Microsecond, 0},
 		{"1 s", simDriver{period: 1e9, phase: 10e6}, time.Second, 6 * time.Second, 4.5, 1200 * time.Microsecond, 0},
 		{"1.024 s", simDriver{period: 1_024_000_000, phase: 700e6}, time.Second, 6 * time.Second, 4.5, 1200 * time.Microsecond, 0},
-		{"2 s", simDriver{period: 2e9, phase: 1e9}, time.Second, 10 * time.Second, 4.5, 1200 * time.Microsecond, 0},
+		{"2 s", simDriver{period: 2e9, phase: 1e9}, time.Second, 10 * time.Second, 5, 1200 * time.Microsecond, 0},
 		{"3 s", simDriver{period: 3e9, phase: 2e9}, time.Second, 14 * time.Second, 6.5, 1200 * time.Microsecond, 0},
 		{"0.9765 s, 4 ms jitter", simDriver{period: 976_500_000, phase: 300e6, jitter: 4e6}, time.Second, 6 * time.Second, 7, 1200 * time.Microsecond, 0},
 		{"0.9765 s, requests at 0.2 s", simDriver{period: 976_500_000, phase: 300e6}, 200 * time.Millisecond, 6 * time.Second, 4.5, 1200 * time.Microsecond, 0},
@@ -463,11 +477,26 @@ func judge(t *testing.T, d simSource, res simResult) simJudgement {
 			continue // held: no newer refresh claimed
 		}
 		j.samples++
-		claimed, truth := cur.c.RxBytes-prev.c.RxBytes, d.trueBytes(hi)-d.trueBytes(lo)
+		// The truth over the span between the refreshes that made the
+		// two replies' values, where their windows hold them (as the
+		// matrix judges, internal/tools/accuracy snapRefresh): at a
+		// burst's edge the midpoints' span holds a few ms of traffic
+		// more or less than the driver's, which the bridge did not rate.
+		tlo, thi := lo, hi
+		if r, ok := madeBy(d, prev.c); ok {
+			if r2, ok := madeBy(d, cur.c); ok && r2 > r {
+				tlo, thi = r, r2
+			}
+		}
+		claimed, truth := cur.c.RxBytes-prev.c.RxBytes, d.trueBytes(thi)-d.trueBytes(tlo)
 		if truth == 0 {
 			continue
 		}
-		e := math.Abs(float64(claimed)-float64(truth)) / float64(truth)
+		// Rates: the claimed bytes over the claimed span against the
+		// true bytes over the true span.
+		rate := float64(claimed) / float64(hi-lo)
+		trueRate := float64(truth) / float64(thi-tlo)
+		e := math.Abs(rate-trueRate) / trueRate
 		if e >= 0.1 {
 			j.off10++
 			if j.off10 <= 4 {
@@ -480,6 +509,16 @@ func judge(t *testing.T, d simSource, res simResult) simJudgement {
 		}
 	}
 	return j
+}
+
+// madeBy returns the refresh in the window c claims that made its values.
+func madeBy(d simSource, c wire.Counters) (int64, bool) {
+	for r := d.lastRefresh(c.ChangedNS); r > c.UnchangedNS; r = d.lastRefresh(r - 1) {
+		if d.visible(r).RxBytes == c.RxBytes {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // TestAutoWatchIrregular runs the adaptive watch against netdevtest.Driver
@@ -497,6 +536,14 @@ func TestAutoWatchIrregular(t *testing.T) {
 	change := func(p time.Duration) []netdevtest.PeriodChange {
 		return []netdevtest.PeriodChange{{At: changeAt, Period: p, Phase: p/3 + 7*ms}}
 	}
+	// Traffic that stops after the warm-up and comes back for 15 s every
+	// minute, as in the matrix's idle/burst rows.
+	on := time.Duration(simStart)
+	idleBurst := netdevtest.Rate{{At: 0, BytesPerSec: 12_500_000}, {At: on + 30*time.Second, BytesPerSec: 0}}
+	for c := range 3 {
+		at := on + 45*time.Second + 333*ms + time.Duration(c)*time.Minute
+		idleBurst = append(idleBurst, netdevtest.Step{At: at, BytesPerSec: 12_500_000}, netdevtest.Step{At: at + 15*time.Second, BytesPerSec: 0})
+	}
 	tests := []struct {
 		name    string
 		period  time.Duration
@@ -510,27 +557,36 @@ func TestAutoWatchIrregular(t *testing.T) {
 		// per interface: a re-fit, or a doubt that a late refresh
 		// raised, costs a few.
 		maxGaps int
+		// rx is the traffic (nil: 100 Mbit/s throughout).
+		rx netdevtest.Rate
 	}{
-		{"0.9765 s, steady", p09765, 0, nil, 1, 0, 0},
-		{"0.9765 s -> 1.024 s", p09765, 0, change(1024 * ms), 1, 0, 8},
-		{"1 s -> 0.9765 s", time.Second, 0, change(p09765), 1, 0, 8},
-		{"2 s -> 1 s", 2 * time.Second, 0, change(time.Second), 1, 0, 8},
-		{"1 s -> 2 s", time.Second, 0, change(2 * time.Second), 1, 0, 8},
-		{"2 s, 1 % missed", 2 * time.Second, 0.01, nil, 4, 0, 4},
-		{"2 s, 1 % missed, the matrix's seeds", 2 * time.Second, 0.01, nil, 1, 1500, 4},
-		{"0.9765 s, 1 % missed", p09765, 0.01, nil, 4, 0, 4},
-		{"1 s, 5 % missed", time.Second, 0.05, nil, 1, 0, 4},
-		{"2 s, 5 % missed", 2 * time.Second, 0.05, nil, 4, 0, 4},
+		{"0.9765 s, steady", p09765, 0, nil, 1, 0, 0, nil},
+		{"0.9765 s -> 1.024 s", p09765, 0, change(1024 * ms), 1, 0, 8, nil},
+		{"1 s -> 0.9765 s", time.Second, 0, change(p09765), 1, 0, 8, nil},
+		{"2 s -> 1 s", 2 * time.Second, 0, change(time.Second), 1, 0, 8, nil},
+		{"1 s -> 2 s", time.Second, 0, change(2 * time.Second), 1, 0, 8, nil},
+		{"2 s, 1 % missed", 2 * time.Second, 0.01, nil, 4, 0, 4, nil},
+		{"2 s, 1 % missed, the matrix's seeds", 2 * time.Second, 0.01, nil, 1, 1500, 4, nil},
+		{"0.9765 s, 1 % missed", p09765, 0.01, nil, 4, 0, 4, nil},
+		{"1 s, 5 % missed", time.Second, 0.05, nil, 1, 0, 4, nil},
+		{"2 s, 5 % missed", 2 * time.Second, 0.05, nil, 4, 0, 4, nil},
+		{"2 s, idle/burst", 2 * time.Second, 0, nil, 4, 0, 8, idleBurst},
+		{"2 s, idle/burst, the matrix's seeds", 2 * time.Second, 0, nil, 1, 1900, 8, idleBurst},
+		{"0.9765 s, idle/burst", p09765, 0, nil, 4, 0, 8, idleBurst},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var sum simJudgement
-			misses := 0
+			misses, lost := 0, 0
 			for k := range 4 {
 				for seed := range tt.seeds {
+					rx := tt.rx
+					if rx == nil {
+						rx = netdevtest.Constant(12_500_000)
+					}
 					in := netdevtest.DriverIface{
-						Rx:     netdevtest.Constant(12_500_000),
+						Rx:     rx,
 						Period: tt.period, Phase: time.Duration(int64(tt.period)*int64(k)/4) + 3*ms,
 						Jitter: 2 * ms, Miss: tt.miss, Seed: uint64(tt.seedBase + 100*seed + k + 1),
 					}
@@ -542,6 +598,7 @@ func TestAutoWatchIrregular(t *testing.T) {
 					res := simulateSource(t, d, dur, time.Second, warmup)
 					j := judge(t, d, res)
 					misses += res.missedTruths
+					lost += res.lost
 					if j.gaps > tt.maxGaps {
 						t.Errorf("phase %d seed %d: %d replies without a window, want at most %d", k, seed, j.gaps, tt.maxGaps)
 					}
@@ -556,8 +613,15 @@ func TestAutoWatchIrregular(t *testing.T) {
 			}
 			// A window narrowed by the fit may miss a refresh later than
 			// the fit's jitter allows by a fraction of a millisecond:
-			// logged, and judged by the samples' error above.
-			t.Logf("%d samples, %d gaps, max error %.3f %%, %d ≥ 10 %% off, %d windows off the refresh", sum.samples, sum.gaps, 100*sum.maxErr, sum.off10, misses)
+			// logged, and judged by the samples' error above. Except
+			// where traffic stops: an idle interface's claims rest on the
+			// fit alone for many periods, and a fit that claimed more
+			// than it knew lost itself there (and the bridge its windows
+			// for a minute, 86 samples at 100 % in the matrix).
+			if tt.rx != nil && (misses > 0 || lost > 0) {
+				t.Errorf("%d windows off the refresh, %d fits lost; want none", misses, lost)
+			}
+			t.Logf("%d samples, %d gaps, max error %.3f %%, %d ≥ 10 %% off, %d windows off the refresh, %d fits lost", sum.samples, sum.gaps, 100*sum.maxErr, sum.off10, misses, lost)
 		})
 	}
 }
