@@ -578,7 +578,7 @@ func TestAutoWatchIrregular(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var sum simJudgement
-			misses, lost := 0, 0
+			misses, lost, reads := 0, 0, 0
 			for k := range 4 {
 				for seed := range tt.seeds {
 					rx := tt.rx
@@ -599,6 +599,7 @@ func TestAutoWatchIrregular(t *testing.T) {
 					j := judge(t, d, res)
 					misses += res.missedTruths
 					lost += res.lost
+					reads += res.watchReads
 					if j.gaps > tt.maxGaps {
 						t.Errorf("phase %d seed %d: %d replies without a window, want at most %d", k, seed, j.gaps, tt.maxGaps)
 					}
@@ -621,7 +622,8 @@ func TestAutoWatchIrregular(t *testing.T) {
 			if tt.rx != nil && (misses > 0 || lost > 0) {
 				t.Errorf("%d windows off the refresh, %d fits lost; want none", misses, lost)
 			}
-			t.Logf("%d samples, %d gaps, max error %.3f %%, %d ≥ 10 %% off, %d windows off the refresh, %d fits lost", sum.samples, sum.gaps, 100*sum.maxErr, sum.off10, misses, lost)
+			t.Logf("%d samples, %d gaps, max error %.3f %%, %d ≥ 10 %% off, %d windows off the refresh, %d fits lost, %.2f watch reads/s per interface",
+				sum.samples, sum.gaps, 100*sum.maxErr, sum.off10, misses, lost, float64(reads)/float64(4*tt.seeds)/(dur-warmup).Seconds())
 		})
 	}
 }
