@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -626,4 +627,88 @@ func TestAutoWatchIrregular(t *testing.T) {
 				sum.samples, sum.gaps, 100*sum.maxErr, sum.off10, misses, lost, float64(reads)/float64(4*tt.seeds)/(dur-warmup).Seconds())
 		})
 	}
+}
+
+// TestAutoWatchManyClocks: one agent, eight interfaces of a 0.5 s driver
+// on four refresh phases, half of them up to 4 ms late (a row of the
+// accuracy matrix). The probes of one interface's band must not crowd out
+// another's: every reply's window of a change since the last request is
+// a probe's, about a millisecond wide. (In the matrix, through real
+// processes and the emulated driver's named pipes, some windows of the
+// 4 ms drivers spanned their whole 8 ms band; not reproduced here.)
+func TestAutoWatchManyClocks(t *testing.T) {
+	t.Parallel()
+	const ms = time.Millisecond
+	var ins []netdevtest.DriverIface
+	for _, j := range []time.Duration{0, 4 * ms} {
+		for k := range 4 {
+			n := len(ins)
+			ins = append(ins, netdevtest.DriverIface{Name: fmt.Sprintf("eth%d", n), Ifindex: int64(n + 2),
+				Rx: netdevtest.Constant(12_500_000), Period: 500 * ms, Phase: time.Duration(int64(500*ms)*int64(k)/4) + 3*ms,
+				Jitter: j, Seed: uint64(n + 1)})
+		}
+	}
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{Dir: t.TempDir(), Ifaces: ins, Clock: func() int64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dur, warmup = 120 * time.Second, 30 * time.Second
+	w := newWatcher(true)
+	read := func(now int64) (int64, map[string]wire.Counters) {
+		data := now + 30_000
+		mono := data + 20_000 + int64(rand.New(rand.NewPCG(uint64(now), 3)).IntN(100_000))
+		m := map[string]wire.Counters{}
+		for _, in := range ins {
+			c, _ := d.Visible(in.Name, data)
+			c.Ifindex = in.Ifindex
+			m[in.Name] = c
+		}
+		w.observe(now, mono, m)
+		return mono, m
+	}
+	nextWatch, nextReq := simStart, simStart+int64(time.Second)/2+7_000_000
+	end := simStart + int64(dur)
+	widest := map[string]int64{}
+	replies, reads := 0, 0
+	for {
+		now := min(nextWatch, nextReq)
+		if now >= end {
+			break
+		}
+		if now == nextReq {
+			mono, m := read(now)
+			w.annotate(mono, m)
+			nextReq += int64(time.Second)
+			if mono-simStart <= int64(warmup) {
+				continue
+			}
+			replies++
+			for name, c := range m {
+				switch {
+				case c.ChangedNS == 0:
+					t.Errorf("reply at %.3f s: %s has no window", float64(mono-simStart)/1e9, name)
+				case c.ChangedNS > mono-int64(time.Second):
+					widest[name] = max(widest[name], c.ChangedNS-c.UnchangedNS)
+				}
+			}
+			continue
+		}
+		mono, _ := read(now)
+		if mono-simStart > int64(warmup) {
+			reads++
+		}
+		nextWatch = w.nextRead(mono)
+	}
+	for _, in := range ins {
+		if wd := widest[in.Name]; wd > int64(1500*time.Microsecond) {
+			t.Errorf("%s (jitter %v): widest reply window %v, want at most 1.5 ms", in.Name, in.Jitter, time.Duration(wd))
+		}
+	}
+	// Eight refresh clocks, two refreshes a second each, about four
+	// probes a refresh.
+	perS := float64(reads) / (dur - warmup).Seconds()
+	if perS > 80 {
+		t.Errorf("%.1f watch reads/s, want at most 80", perS)
+	}
+	t.Logf("%d replies, %.1f watch reads/s, widest windows %v", replies, perS, widest)
 }

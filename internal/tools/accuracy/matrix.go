@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -614,6 +615,11 @@ func reportMatrix(w io.Writer, rows []mxRow, br *batchResult) {
 		show, label := 0.1, "10 % or more off"
 		if os.Getenv("MATRIX_TRACE") != "" {
 			show, label = 0.005, "0.5 % or more off"
+			// MATRIX_TRACE_MIN (a percentage) lowers the bar, to see
+			// what the last tenths of a percent are made of.
+			if v, err := strconv.ParseFloat(os.Getenv("MATRIX_TRACE_MIN"), 64); err == nil && v > 0 {
+				show, label = v/100, fmt.Sprintf("%g %% or more off", v)
+			}
 		}
 		for _, a := range br.agents[m.name] {
 			b := bridgeOf(br, a)
