@@ -634,8 +634,8 @@ func TestAutoWatchIrregular(t *testing.T) {
 // accuracy matrix). The probes of one interface's band must not crowd out
 // another's: every reply's window of a change since the last request is
 // a probe's, about a millisecond wide. (In the matrix, through real
-// processes and the emulated driver's named pipes, some windows of the
-// 4 ms drivers spanned their whole 8 ms band; not reproduced here.)
+// processes, the emulated driver served some probes 5-7 ms apart, not
+// 1 ms: a refresh in such a gap gets a window as wide as the gap.)
 func TestAutoWatchManyClocks(t *testing.T) {
 	t.Parallel()
 	const ms = time.Millisecond

@@ -817,6 +817,15 @@ func traceReplies(a *mxAgent, name string, from, to int64) string {
 			v, _ := a.driver.Visible(name, at)
 			fmt.Fprintf(&b, "\n    served %.4f: tx %d", sec(at), v.TxBytes)
 		}
+		// And those around the refresh the values came from: the
+		// probes that pinned it, or their absence.
+		var near []string
+		for _, at := range served {
+			if at > lr-int64(12*time.Millisecond) && at < lr+int64(12*time.Millisecond) {
+				near = append(near, fmt.Sprintf("%.4f", sec(at)))
+			}
+		}
+		fmt.Fprintf(&b, "\n    served within 12 ms of the refresh: %s", strings.Join(near, " "))
 	}
 	return b.String()
 }
