@@ -374,3 +374,23 @@ func TestPeriodErrCoversJitteredDrivers(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkObserveEstimate is a bridge's per-window work on one
+// interface: a window from the agent, then the estimate (refitted every
+// refitEvery windows over a full history).
+func BenchmarkObserveEstimate(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	d := periodic(976_500_000, 300*ms, 100_000*sec, 2*ms, 0, rng)
+	est := New(Config{})
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		r := d[i%len(d)]
+		if i > 0 && i%len(d) == 0 {
+			est.Reset()
+		}
+		est.Observe(r-ms/2, r+ms/2)
+		est.Estimate()
+		i++
+	}
+}
