@@ -161,56 +161,29 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 	const start = simStart
 	w := newWatcher(true)
 	res := simResult{w: w, durationNS: int64(dur), warmupNS: int64(warmup)}
-	// A read begins at now, the kernel makes its values 30 µs later,
-	// and it ends 20–120 µs after that.
-	read := func(now int64) (int64, map[string]wire.Counters) {
-		data := now + 30_000
-		mono := data + 20_000 + int64(rand.New(rand.NewPCG(uint64(now), 3)).IntN(100_000))
-		m := map[string]wire.Counters{"eth0": d.visible(data)}
-		w.observe(now, mono, m)
-		return mono, m
-	}
-	// holds reports whether a refresh in (lo, hi] made the values rx.
-	holds := func(lo, hi int64, rx uint64) bool {
-		for r := d.lastRefresh(hi); r > lo; r = d.lastRefresh(r - 1) {
-			if d.visible(r).RxBytes == rx {
-				return true
-			}
-		}
-		return false
-	}
-	nextWatch := start
-	nextReq := start + int64(reqEvery)/2
+	read := simReader(w, func(data int64) map[string]wire.Counters {
+		return map[string]wire.Counters{"eth0": d.visible(data)}
+	})
 	wasPeriodic := false
-	end := start + int64(dur)
-	for {
-		now := min(nextWatch, nextReq)
-		if now >= end {
-			break
-		}
-		if now == nextReq {
-			mono, m := read(now)
-			w.annotate(mono, m)
-			c := m["eth0"]
-			res.replies = append(res.replies, simReply{mono, c})
-			nextReq += int64(reqEvery)
-			if mono-start > int64(warmup) && c.ChangedNS > 0 {
-				// The claim: a refresh in (unchanged, changed] made the
-				// values current.
-				if !holds(c.UnchangedNS, c.ChangedNS, c.RxBytes) {
-					res.missedTruths++
-					if res.missedTruths <= 4 {
-						t.Logf("reply at %.6f: window (%.6f, %.6f] holds no refresh to %d (true refresh before %.6f: %.6f, class %d) est %+v", float64(mono-start)/1e9,
-							float64(c.UnchangedNS-start)/1e9, float64(c.ChangedNS-start)/1e9, c.RxBytes, float64(c.ChangedNS-start)/1e9, float64(d.lastRefresh(c.ChangedNS)-start)/1e9, w.ifaces["eth0"].auto.class, w.ifaces["eth0"].auto.fit.Estimate())
-					}
-				}
-				if c.ChangedNS > mono-int64(reqEvery) {
-					res.maxWindowNS = max(res.maxWindowNS, c.ChangedNS-c.UnchangedNS)
+	reply := func(mono int64, m map[string]wire.Counters) {
+		c := m["eth0"]
+		res.replies = append(res.replies, simReply{mono, c})
+		if mono-start > int64(warmup) && c.ChangedNS > 0 {
+			// The claim: a refresh in (unchanged, changed] made the
+			// values current.
+			if _, ok := madeBy(d, c); !ok {
+				res.missedTruths++
+				if res.missedTruths <= 4 {
+					t.Logf("reply at %.6f: window (%.6f, %.6f] holds no refresh to %d (true refresh before %.6f: %.6f, class %d) est %+v", float64(mono-start)/1e9,
+						float64(c.UnchangedNS-start)/1e9, float64(c.ChangedNS-start)/1e9, c.RxBytes, float64(c.ChangedNS-start)/1e9, float64(d.lastRefresh(c.ChangedNS)-start)/1e9, w.ifaces["eth0"].auto.class, w.ifaces["eth0"].auto.fit.Estimate())
 				}
 			}
-			continue
+			if c.ChangedNS > mono-int64(reqEvery) {
+				res.maxWindowNS = max(res.maxWindowNS, c.ChangedNS-c.UnchangedNS)
+			}
 		}
-		mono, _ := read(now)
+	}
+	watched := func(mono, next int64) {
 		if mono-start > int64(warmup) {
 			res.watchReads++
 		}
@@ -223,12 +196,50 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 			}
 			wasPeriodic = st.auto.class == classPeriodic
 		}
-		nextWatch = w.nextRead(mono)
 		if simDebug != nil {
-			simDebug(mono, w, nextWatch)
+			simDebug(mono, w, next)
 		}
 	}
+	simRun(w, int64(dur), int64(reqEvery)/2, int64(reqEvery), read, reply, watched)
 	return res
+}
+
+// simReader returns a read of w's interfaces that begins at now: the
+// kernel makes their values (visible at data) 30 µs later, and the read
+// ends 20–120 µs after that.
+func simReader(w *watcher, visible func(data int64) map[string]wire.Counters) func(now int64) (int64, map[string]wire.Counters) {
+	return func(now int64) (int64, map[string]wire.Counters) {
+		data := now + 30_000
+		mono := data + 20_000 + int64(rand.New(rand.NewPCG(uint64(now), 3)).IntN(100_000))
+		m := visible(data)
+		w.observe(now, mono, m)
+		return mono, m
+	}
+}
+
+// simRun drives the adaptive watch w from simStart for dur: a request
+// every reqEvery from simStart+firstReq on, annotated and handed to
+// reply, and between them the reads the watch asks for, handed to
+// watched with the next read it asks for.
+func simRun(w *watcher, dur, firstReq, reqEvery int64, read func(now int64) (int64, map[string]wire.Counters),
+	reply func(mono int64, m map[string]wire.Counters), watched func(mono, next int64)) {
+	nextWatch, nextReq := simStart, simStart+firstReq
+	for end := simStart + dur; ; {
+		now := min(nextWatch, nextReq)
+		if now >= end {
+			return
+		}
+		if now == nextReq {
+			mono, m := read(now)
+			w.annotate(mono, m)
+			reply(mono, m)
+			nextReq += reqEvery
+			continue
+		}
+		mono, _ := read(now)
+		nextWatch = w.nextRead(mono)
+		watched(mono, nextWatch)
+	}
 }
 
 func TestAutoWatchPeriodic(t *testing.T) {
@@ -654,51 +665,37 @@ func TestAutoWatchManyClocks(t *testing.T) {
 	}
 	const dur, warmup = 120 * time.Second, 30 * time.Second
 	w := newWatcher(true)
-	read := func(now int64) (int64, map[string]wire.Counters) {
-		data := now + 30_000
-		mono := data + 20_000 + int64(rand.New(rand.NewPCG(uint64(now), 3)).IntN(100_000))
+	read := simReader(w, func(data int64) map[string]wire.Counters {
 		m := map[string]wire.Counters{}
 		for _, in := range ins {
 			c, _ := d.Visible(in.Name, data)
 			c.Ifindex = in.Ifindex
 			m[in.Name] = c
 		}
-		w.observe(now, mono, m)
-		return mono, m
-	}
-	nextWatch, nextReq := simStart, simStart+int64(time.Second)/2+7_000_000
-	end := simStart + int64(dur)
+		return m
+	})
 	widest := map[string]int64{}
 	replies, reads := 0, 0
-	for {
-		now := min(nextWatch, nextReq)
-		if now >= end {
-			break
+	reply := func(mono int64, m map[string]wire.Counters) {
+		if mono-simStart <= int64(warmup) {
+			return
 		}
-		if now == nextReq {
-			mono, m := read(now)
-			w.annotate(mono, m)
-			nextReq += int64(time.Second)
-			if mono-simStart <= int64(warmup) {
-				continue
+		replies++
+		for name, c := range m {
+			switch {
+			case c.ChangedNS == 0:
+				t.Errorf("reply at %.3f s: %s has no window", float64(mono-simStart)/1e9, name)
+			case c.ChangedNS > mono-int64(time.Second):
+				widest[name] = max(widest[name], c.ChangedNS-c.UnchangedNS)
 			}
-			replies++
-			for name, c := range m {
-				switch {
-				case c.ChangedNS == 0:
-					t.Errorf("reply at %.3f s: %s has no window", float64(mono-simStart)/1e9, name)
-				case c.ChangedNS > mono-int64(time.Second):
-					widest[name] = max(widest[name], c.ChangedNS-c.UnchangedNS)
-				}
-			}
-			continue
 		}
-		mono, _ := read(now)
+	}
+	watched := func(mono, _ int64) {
 		if mono-simStart > int64(warmup) {
 			reads++
 		}
-		nextWatch = w.nextRead(mono)
 	}
+	simRun(w, int64(dur), int64(time.Second)/2+7_000_000, int64(time.Second), read, reply, watched)
 	for _, in := range ins {
 		if wd := widest[in.Name]; wd > int64(1500*time.Microsecond) {
 			t.Errorf("%s (jitter %v): widest reply window %v, want at most 1.5 ms", in.Name, in.Jitter, time.Duration(wd))
