@@ -538,8 +538,11 @@ func madeBy(d simSource, c wire.Counters) (int64, bool) {
 // refreshes up to 2 ms late, 1 s requests): a period changed at run time
 // and missed refreshes. Every window a reply claims after the warm-up
 // must hold a refresh that made its values, and read through the
-// bridge's rule no sample may be 0.5 % off: while the fit is in doubt the
-// agent claims no window (a gap) rather than one built on the old clock.
+// bridge's rule no sample may be 0.3 % off: while the fit is in doubt the
+// agent claims no window (a gap) rather than one built on the old clock,
+// and the new clock's first refreshes are pinned by the fine refit burst
+// and then by probes around the new fit's guess (0.41-0.43 % with a 5 ms
+// burst alone; the bound for the real processes is 0.5 %).
 func TestAutoWatchIrregular(t *testing.T) {
 	t.Parallel()
 	const dur, warmup = 150 * time.Second, 20 * time.Second
@@ -621,8 +624,8 @@ func TestAutoWatchIrregular(t *testing.T) {
 					sum.maxErr = max(sum.maxErr, j.maxErr)
 				}
 			}
-			if sum.off10 > 0 || sum.maxErr >= 0.005 {
-				t.Errorf("%d samples 10 %% off or more, max error %.3f %%; want none, max under 0.5 %%", sum.off10, 100*sum.maxErr)
+			if sum.off10 > 0 || sum.maxErr >= 0.003 {
+				t.Errorf("%d samples 10 %% off or more, max error %.3f %%; want none, max under 0.3 %%", sum.off10, 100*sum.maxErr)
 			}
 			// A window narrowed by the fit may miss a refresh later than
 			// the fit's jitter allows by a fraction of a millisecond:
