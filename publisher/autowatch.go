@@ -67,10 +67,12 @@ const (
 	refitWatch = MinWatch / 4
 	// claimWindow is the widest window of reads alone (no fit narrowing
 	// it) that a reply claims while the fit is in doubt or being found
-	// again: the slowed burst's. Its midpoint is off by at most half of
-	// it, 0.5 % of a 1 s span; a wider one (a request after a stretch
-	// without reads) would be a guess.
-	claimWindow = MinWatch
+	// again: twice the fine burst's spacing, room for a read that ran a
+	// little late. Its midpoint is off by at most half of it, so a 1 s
+	// sample between two such windows is off by at most 0.5 %; a wider
+	// one (the slowed burst's, a request after a stretch without reads)
+	// is a gap, not a guess.
+	claimWindow = MinWatch / 2
 	// idleRefreshes is how many predicted refreshes must pass without a
 	// change before unchanged counters are a true zero: a driver that
 	// skips a refresh now and then (1 %) skips two in a row once in
@@ -327,7 +329,7 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 // unplaceable reports whether the change last seen cannot be placed on
 // the predicted refresh t (band ±m, period p); refresh_ns without a
 // window then says so, and the bridge holds the reply until the next
-// window. Two cases:
+// window. Three cases:
 //   - the read that saw the change began within t's band, and the
 //     refresh before t came after the last read that missed it (a
 //     request after a stretch without probes): either refresh may have
@@ -338,13 +340,23 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 //     predict (a new clock's first, 0.2-0.4 s early in the matrix:
 //     20-70 % off where t was claimed). Nor is it evidence against the
 //     fit: the first probe for t begins before the band and sees a
-//     refresh early in it the same way.
+//     refresh early in it the same way;
+//   - the same with the read that saw it begun late, within the band's
+//     first probe step (its slack beyond the fit's error), and the read
+//     before well before the band: the first probe, run late on a busy
+//     machine, saw a new clock's refresh 0.12 s before the band (14 %
+//     off in the matrix, 2026-12-06). Begun later, a read that sees the
+//     change is more likely to have seen t itself than a refresh that
+//     came before, and where the read before was a probe (at most two
+//     steps before the band) no refresh the fit missed hides there.
 func (s *autoState) unplaceable(t, m, p int64) bool {
 	if s.refStart <= 0 {
 		return false // an idle refresh the agent predicted itself
 	}
+	step := int64(probeStep)
 	return s.refStart < t+m && t-p+m > s.refLo ||
-		s.refStart <= t-m && s.refLo < t-m
+		s.refStart <= t-m && s.refLo < t-m ||
+		s.refStart < t-m+step && s.refLo < t-m-2*step
 }
 
 // latestRefresh returns the latest predicted refresh at or before t.

@@ -158,10 +158,17 @@ func simulate(t *testing.T, d *simDriver, dur, reqEvery, warmup time.Duration) s
 // simulateSource is simulate on any driver.
 func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Duration) simResult {
 	t.Helper()
+	return simulateLagged(t, d, dur, reqEvery, warmup, nil)
+}
+
+// simulateLagged is simulateSource with reads that begin lag(now) after
+// they were asked for (nil: none), as on a busy machine.
+func simulateLagged(t *testing.T, d simSource, dur, reqEvery, warmup time.Duration, lag func(now int64) int64) simResult {
+	t.Helper()
 	const start = simStart
 	w := newWatcher(true)
 	res := simResult{w: w, durationNS: int64(dur), warmupNS: int64(warmup)}
-	read := simReader(w, func(data int64) map[string]wire.Counters {
+	read := simReader(w, lag, func(data int64) map[string]wire.Counters {
 		return map[string]wire.Counters{"eth0": d.visible(data)}
 	})
 	wasPeriodic := false
@@ -204,15 +211,21 @@ func simulateSource(t *testing.T, d simSource, dur, reqEvery, warmup time.Durati
 	return res
 }
 
-// simReader returns a read of w's interfaces that begins at now: the
-// kernel makes their values (visible at data) 30 µs later, and the read
-// ends 20–120 µs after that.
-func simReader(w *watcher, visible func(data int64) map[string]wire.Counters) func(now int64) (int64, map[string]wire.Counters) {
+// simReader returns a read of w's interfaces asked for at now, which
+// begins lag(now) later (nil: at once): the kernel makes their values
+// (visible at data) 30 µs after it begins, and the read ends 20–120 µs
+// after that.
+func simReader(w *watcher, lag func(now int64) int64, visible func(data int64) map[string]wire.Counters) func(now int64) (int64, map[string]wire.Counters) {
+	var last int64 // the end of the read before: the agent reads one at a time
 	return func(now int64) (int64, map[string]wire.Counters) {
+		if lag != nil {
+			now = max(now+lag(now), last)
+		}
 		data := now + 30_000
 		mono := data + 20_000 + int64(rand.New(rand.NewPCG(uint64(now), 3)).IntN(100_000))
 		m := visible(data)
 		w.observe(now, mono, m)
+		last = mono
 		return mono, m
 	}
 }
@@ -339,6 +352,40 @@ func TestAutoWatchDrivers(t *testing.T) {
 		}
 		t.Logf("%d of %d replies with a window, %.2f watch reads/s", windows, len(res.replies), float64(res.watchReads)/(dur-warmup).Seconds())
 	})
+	t.Run("one refresh late", func(t *testing.T) {
+		t.Parallel()
+		// A strict 1 s driver whose 71st refresh comes late, beyond any
+		// band of the fit (a timer delayed by a busy CPU): the fit is
+		// doubted, then confirmed by the next two refreshes, never lost.
+		// The doubt costs a burst; this bounds it.
+		run := func(late int64) (simResult, simJudgement) {
+			d := &simDriver{random: true, bytesPerSec: 12_500_000}
+			for k := int64(-2); k < 160; k++ {
+				r := simStart + k*1e9 + 300e6
+				if k == 70 {
+					r += late
+				}
+				d.refreshes = append(d.refreshes, r)
+			}
+			res := simulate(t, d, dur, time.Second, warmup)
+			return res, judge(t, d, res)
+		}
+		base, _ := run(0)
+		for _, late := range []int64{8e6, 150e6, 300e6, 600e6} {
+			res, j := run(late)
+			extra := res.watchReads - base.watchReads
+			if res.lost > 0 || res.missedTruths > 0 {
+				t.Errorf("%d ms late: %d fits lost, %d windows off the refresh; want none", late/1e6, res.lost, res.missedTruths)
+			}
+			if j.gaps > 2 || j.maxErr >= 0.003 {
+				t.Errorf("%d ms late: %d gaps, max error %.3f %%; want at most 2, under 0.3 %%", late/1e6, j.gaps, 100*j.maxErr)
+			}
+			if extra > 500 {
+				t.Errorf("%d ms late: the doubt cost %d watch reads, want at most 500", late/1e6, extra)
+			}
+			t.Logf("%d ms late: %d gaps, max error %.3f %%, the doubt cost %d watch reads (%d without it)", late/1e6, j.gaps, 100*j.maxErr, extra, base.watchReads)
+		}
+	})
 	t.Run("idle, burst, idle", func(t *testing.T) {
 		t.Parallel()
 		// 10 s of traffic in every 30 s: refreshes in the idle stretch
@@ -397,35 +444,57 @@ func TestAutoWatchDrivers(t *testing.T) {
 	})
 	t.Run("the first probe sees the change", func(t *testing.T) {
 		t.Parallel()
-		// A read begun 0.1 ms before the band of the next predicted
-		// refresh, ended 0.5 ms into it, sees new values after a
-		// request that saw none 0.5 s earlier. The values may have been
-		// made before the band (a new clock's first refresh: the
-		// matrix's 19.9 % where the predicted one was claimed) or early
-		// in it: no window is claimed, and the fit is not doubted.
-		d := &simDriver{period: 1e9, phase: 3e6, bytesPerSec: 12_500_000}
-		res := simulate(t, d, 75*time.Second+600*time.Millisecond, time.Second, warmup)
-		w := res.w
-		st := w.ifaces["eth0"]
-		if st.auto.class != classPeriodic || st.auto.doubt {
-			t.Fatalf("class %d, doubt %v after 75 s of a 1 s driver; want periodic, no doubt", st.auto.class, st.auto.doubt)
+		// New values seen by a read around the band of the next
+		// predicted refresh (±m), after a request that saw none 0.5 s
+		// earlier. Where the read began before the band, or within its
+		// first probe step (a probe that ran late on a busy machine), the
+		// values may have been made before the band (a new clock's first
+		// refresh: 19.9 % and 14 % off in the matrix where the predicted
+		// one was claimed) or early in it: no window is claimed, and the
+		// fit is not doubted. Begun later, or after a probe that missed
+		// the change just before the band, the read claims the band.
+		const ms = int64(time.Millisecond)
+		tests := []struct {
+			name       string
+			probe      int64 // a read that saw no change, begun this long before the band (0: none)
+			start, end int64 // the read that saw it, from the band's start
+			claim      bool
+		}{
+			{"begun before the band", 0, -ms / 10, ms / 2, false},
+			{"begun late, in the band's first step", 0, 3 * ms / 10, ms / 2, false},
+			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, true},
+			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, true},
 		}
-		est := st.auto.fit.Estimate()
-		next, _ := latestRefresh(est, simStart+76_100e6)
-		m := margin(est, next)
-		c := st.c
-		c.RxBytes += 2_500_000
-		start, mono := next-m-100e3, next-m+500e3
-		got := map[string]wire.Counters{"eth0": c}
-		w.observe(start, mono, got)
-		w.annotate(mono, got)
-		if g := got["eth0"]; g.ChangedNS != 0 || g.RefreshNS != est.PeriodNS {
-			t.Errorf("read (%.4f, %.4f] against the band (%.4f, %.4f]: window (%d, %d] refresh_ns %d, want none and refresh_ns %d",
-				float64(start-simStart)/1e9, float64(mono-simStart)/1e9, float64(next-m-simStart)/1e9, float64(next+m-simStart)/1e9,
-				g.UnchangedNS, g.ChangedNS, g.RefreshNS, est.PeriodNS)
-		}
-		if st.auto.doubt {
-			t.Errorf("the fit is in doubt: a refresh early in the band looks the same")
+		for _, tt := range tests {
+			d := &simDriver{period: 1e9, phase: 3e6, bytesPerSec: 12_500_000}
+			res := simulate(t, d, 75*time.Second+600*time.Millisecond, time.Second, warmup)
+			w := res.w
+			st := w.ifaces["eth0"]
+			if st.auto.class != classPeriodic || st.auto.doubt {
+				t.Fatalf("class %d, doubt %v after 75 s of a 1 s driver; want periodic, no doubt", st.auto.class, st.auto.doubt)
+			}
+			est := st.auto.fit.Estimate()
+			next, _ := latestRefresh(est, simStart+76_100e6)
+			m := margin(est, next)
+			c := st.c
+			if tt.probe > 0 {
+				at := next - m - tt.probe
+				w.observe(at, at+200e3, map[string]wire.Counters{"eth0": c})
+			}
+			c.RxBytes += 2_500_000
+			start, mono := next-m+tt.start, next-m+tt.end
+			got := map[string]wire.Counters{"eth0": c}
+			w.observe(start, mono, got)
+			w.annotate(mono, got)
+			g := got["eth0"]
+			if claimed := g.ChangedNS != 0; claimed != tt.claim || g.RefreshNS != est.PeriodNS {
+				t.Errorf("%s: read (%.4f, %.4f] against the band (%.4f, %.4f]: window (%d, %d] refresh_ns %d, want a window %v and refresh_ns %d", tt.name,
+					float64(start-simStart)/1e9, float64(mono-simStart)/1e9, float64(next-m-simStart)/1e9, float64(next+m-simStart)/1e9,
+					g.UnchangedNS, g.ChangedNS, g.RefreshNS, tt.claim, est.PeriodNS)
+			}
+			if st.auto.doubt {
+				t.Errorf("%s: the fit is in doubt: a refresh early in the band looks the same", tt.name)
+			}
 		}
 	})
 	t.Run("period changed at run time", func(t *testing.T) {
@@ -533,6 +602,16 @@ func madeBy(d simSource, c wire.Counters) (int64, bool) {
 	return 0, false
 }
 
+// busyLag delays one read in ten by up to 4 ms and the rest by up to
+// 0.2 ms, reproducibly: a read's start on a busy machine.
+func busyLag(now int64) int64 {
+	r := rand.New(rand.NewPCG(uint64(now), 11))
+	if r.IntN(10) == 0 {
+		return r.Int64N(4e6)
+	}
+	return r.Int64N(200e3)
+}
+
 // TestAutoWatchIrregular runs the adaptive watch against netdevtest.Driver
 // clocks as the accuracy matrix has them (4 phases over the period,
 // refreshes up to 2 ms late, 1 s requests): a period changed at run time
@@ -574,20 +653,27 @@ func TestAutoWatchIrregular(t *testing.T) {
 		maxGaps int
 		// rx is the traffic (nil: 100 Mbit/s throughout).
 		rx netdevtest.Rate
+		// busy: reads begin late as on a busy machine (busyLag); the
+		// issue's bound of 0.5 % applies, not 0.3 %.
+		busy bool
 	}{
-		{"0.9765 s, steady", p09765, 0, nil, 1, 0, 0, nil},
-		{"0.9765 s -> 1.024 s", p09765, 0, change(1024 * ms), 1, 0, 8, nil},
-		{"1 s -> 0.9765 s", time.Second, 0, change(p09765), 1, 0, 8, nil},
-		{"2 s -> 1 s", 2 * time.Second, 0, change(time.Second), 1, 0, 8, nil},
-		{"1 s -> 2 s", time.Second, 0, change(2 * time.Second), 1, 0, 8, nil},
-		{"2 s, 1 % missed", 2 * time.Second, 0.01, nil, 4, 0, 4, nil},
-		{"2 s, 1 % missed, the matrix's seeds", 2 * time.Second, 0.01, nil, 1, 1500, 4, nil},
-		{"0.9765 s, 1 % missed", p09765, 0.01, nil, 4, 0, 4, nil},
-		{"1 s, 5 % missed", time.Second, 0.05, nil, 1, 0, 4, nil},
-		{"2 s, 5 % missed", 2 * time.Second, 0.05, nil, 4, 0, 4, nil},
-		{"2 s, idle/burst", 2 * time.Second, 0, nil, 4, 0, 8, idleBurst},
-		{"2 s, idle/burst, the matrix's seeds", 2 * time.Second, 0, nil, 1, 1900, 8, idleBurst},
-		{"0.9765 s, idle/burst", p09765, 0, nil, 4, 0, 8, idleBurst},
+		{"0.9765 s, steady", p09765, 0, nil, 1, 0, 0, nil, false},
+		{"0.9765 s -> 1.024 s", p09765, 0, change(1024 * ms), 1, 0, 8, nil, false},
+		{"1 s -> 0.9765 s", time.Second, 0, change(p09765), 1, 0, 8, nil, false},
+		{"2 s -> 1 s", 2 * time.Second, 0, change(time.Second), 1, 0, 8, nil, false},
+		{"1 s -> 2 s", time.Second, 0, change(2 * time.Second), 1, 0, 8, nil, false},
+		{"2 s, 1 % missed", 2 * time.Second, 0.01, nil, 4, 0, 4, nil, false},
+		{"2 s, 1 % missed, the matrix's seeds", 2 * time.Second, 0.01, nil, 1, 1500, 4, nil, false},
+		{"0.9765 s, 1 % missed", p09765, 0.01, nil, 4, 0, 4, nil, false},
+		{"1 s, 5 % missed", time.Second, 0.05, nil, 1, 0, 4, nil, false},
+		{"2 s, 5 % missed", 2 * time.Second, 0.05, nil, 4, 0, 4, nil, false},
+		{"2 s, idle/burst", 2 * time.Second, 0, nil, 4, 0, 8, idleBurst, false},
+		{"2 s, idle/burst, the matrix's seeds", 2 * time.Second, 0, nil, 1, 1900, 8, idleBurst, false},
+		{"0.9765 s, idle/burst", p09765, 0, nil, 4, 0, 8, idleBurst, false},
+		{"0.9765 s, steady, busy", p09765, 0, nil, 4, 0, 2, nil, true},
+		{"1 s -> 0.9765 s, busy", time.Second, 0, change(p09765), 4, 0, 8, nil, true},
+		{"2 s -> 1 s, busy", 2 * time.Second, 0, change(time.Second), 4, 0, 8, nil, true},
+		{"2 s, idle/burst, busy", 2 * time.Second, 0, nil, 4, 0, 8, idleBurst, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -610,7 +696,11 @@ func TestAutoWatchIrregular(t *testing.T) {
 						in.Changes = append(in.Changes, c)
 					}
 					d := newDriverSource(t, in)
-					res := simulateSource(t, d, dur, time.Second, warmup)
+					var lag func(int64) int64
+					if tt.busy {
+						lag = busyLag
+					}
+					res := simulateLagged(t, d, dur, time.Second, warmup, lag)
 					j := judge(t, d, res)
 					misses += res.missedTruths
 					lost += res.lost
@@ -624,8 +714,12 @@ func TestAutoWatchIrregular(t *testing.T) {
 					sum.maxErr = max(sum.maxErr, j.maxErr)
 				}
 			}
-			if sum.off10 > 0 || sum.maxErr >= 0.003 {
-				t.Errorf("%d samples 10 %% off or more, max error %.3f %%; want none, max under 0.3 %%", sum.off10, 100*sum.maxErr)
+			bound := 0.003
+			if tt.busy {
+				bound = 0.005
+			}
+			if sum.off10 > 0 || sum.maxErr >= bound {
+				t.Errorf("%d samples 10 %% off or more, max error %.3f %%; want none, max under %.1f %%", sum.off10, 100*sum.maxErr, 100*bound)
 			}
 			// A window narrowed by the fit may miss a refresh later than
 			// the fit's jitter allows by a fraction of a millisecond:
@@ -668,7 +762,7 @@ func TestAutoWatchManyClocks(t *testing.T) {
 	}
 	const dur, warmup = 120 * time.Second, 30 * time.Second
 	w := newWatcher(true)
-	read := simReader(w, func(data int64) map[string]wire.Counters {
+	read := simReader(w, nil, func(data int64) map[string]wire.Counters {
 		m := map[string]wire.Counters{}
 		for _, in := range ins {
 			c, _ := d.Visible(in.Name, data)
