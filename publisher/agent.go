@@ -243,7 +243,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	a.client.Disconnect(250)
-	a.log.WithFields(logrus.Fields{"requests": a.requests.Load(), "replies": a.replies.Load(), "watch_reads": a.watchReads.Load()}).Info("stopped")
+	f := logrus.Fields{"requests": a.requests.Load(), "replies": a.replies.Load(), "watch_reads": a.watchReads.Load()}
+	if a.watch != nil && a.watch.auto {
+		// Replies that claimed no window although the fit held: a
+		// measure of how often reads ran too late to place a change.
+		a.readMu.Lock()
+		h := a.watch.withheld
+		a.readMu.Unlock()
+		f["withheld_after_stretch"], f["withheld_before_band"], f["withheld_late_probe"] = h[afterStretch], h[beforeBand], h[lateProbe]
+	}
+	a.log.WithFields(f).Info("stopped")
 	return nil
 }
 

@@ -282,8 +282,9 @@ func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 // annotate sets the window of the refresh the values read at mono are
 // current as of: the latest change or confirmed idle refresh of a
 // periodic driver, narrowed by the fit; the read itself for live
-// counters; nothing while the interface is not fitted.
-func (s *autoState) annotate(mono int64, c *wire.Counters) {
+// counters; nothing while the interface is not fitted. It returns why a
+// window was withheld where the fit holds.
+func (s *autoState) annotate(mono int64, c *wire.Counters) withheld {
 	switch s.class {
 	case classLive:
 		c.UnchangedNS, c.ChangedNS = mono-1, mono
@@ -296,13 +297,13 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 		}
 	case classPeriodic:
 		if s.refLo <= 0 || s.refLo >= s.refHi {
-			return
+			return placed
 		}
 		if s.doubt {
 			if s.refHi-s.refLo <= int64(claimWindow) {
 				c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
 			}
-			return
+			return placed
 		}
 		// The reads' window holds the refresh for certain. Where the
 		// fit's band around the predicted refresh is narrower (a change
@@ -315,15 +316,16 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 		c.RefreshNS = est.PeriodNS
 		m := margin(est, s.refHi)
 		if t, ok := latestRefresh(est, s.refHi+m); ok {
-			if s.unplaceable(t, m, est.PeriodNS) {
+			if why := s.unplaceable(t, m, est.PeriodNS); why != placed {
 				c.UnchangedNS, c.ChangedNS = 0, 0
-				return
+				return why
 			}
 			if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
 				c.UnchangedNS, c.ChangedNS = lo, hi
 			}
 		}
 	}
+	return placed
 }
 
 // unplaceable reports whether the change last seen cannot be placed on
@@ -349,15 +351,32 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) {
 //     change is more likely to have seen t itself than a refresh that
 //     came before, and where the read before was a probe (at most two
 //     steps before the band) no refresh the fit missed hides there.
-func (s *autoState) unplaceable(t, m, p int64) bool {
-	if s.refStart <= 0 {
-		return false // an idle refresh the agent predicted itself
-	}
+func (s *autoState) unplaceable(t, m, p int64) withheld {
 	step := int64(probeStep)
-	return s.refStart < t+m && t-p+m > s.refLo ||
-		s.refStart <= t-m && s.refLo < t-m ||
-		s.refStart < t-m+step && s.refLo < t-m-2*step
+	switch {
+	case s.refStart <= 0:
+		return placed // an idle refresh the agent predicted itself
+	case s.refStart < t+m && t-p+m > s.refLo:
+		return afterStretch
+	case s.refStart <= t-m && s.refLo < t-m:
+		return beforeBand
+	case s.refStart < t-m+step && s.refLo < t-m-2*step:
+		return lateProbe
+	}
+	return placed
 }
+
+// withheld says why a reply claims no window although the fit holds (the
+// cases of unplaceable), for the agent's stop line.
+type withheld uint8
+
+const (
+	placed       withheld = iota
+	afterStretch          // a read in the band after a stretch without reads
+	beforeBand            // the read began before the band
+	lateProbe             // the first probe began late, at the band's start
+	numWithheld
+)
 
 // latestRefresh returns the latest predicted refresh at or before t.
 func latestRefresh(est refresh.Estimate, t int64) (int64, bool) {

@@ -42,6 +42,9 @@ type watcher struct {
 	start int64
 	// bursts counts the adaptive watch's burst reads.
 	bursts uint64
+	// withheld counts the replies, per interface, that claimed no window
+	// although the fit held, by why (see autoState.unplaceable).
+	withheld [numWithheld]uint64
 }
 
 // watchNews is a change of an interface's class, for the log.
@@ -120,7 +123,7 @@ func (w *watcher) annotate(mono int64, ifaces map[string]wire.Counters) {
 	for name, c := range ifaces {
 		st := w.ifaces[name]
 		if st != nil && st.auto != nil {
-			st.auto.annotate(mono, &c)
+			w.withheld[st.auto.annotate(mono, &c)]++
 			ifaces[name] = c
 			continue
 		}
