@@ -530,7 +530,13 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			// over the read span since the last window (-29 % at a
 			// 2 s driver read every second).
 			stillOpen := f.open && !moved(&f.lastRaw, &c)
-			if refreshes && f.seenRaw && ((periodic(&f.lastRaw) || f.open || f.placed) && grew(&f.lastRaw, &c) || stillOpen) {
+			// refresh_ns without a window: the agent's fit holds but it
+			// cannot tell which refresh made the values. Never a rate
+			// over the read span, whatever came before (after a held
+			// interval closed as a gap, a 2 s driver's next such reply
+			// was rated over the second since a still one: 2x).
+			unplaced := c.RefreshNS > 0
+			if refreshes && f.seenRaw && ((periodic(&f.lastRaw) || f.open || f.placed || unplaced) && grew(&f.lastRaw, &c) || stillOpen) {
 				// An adaptive agent that claimed the refreshes of a
 				// periodic driver leaves this one's instant open (its
 				// fit in doubt, the change seen first by this read):
@@ -545,6 +551,13 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 					placed = true
 				} else {
 					smp.Unsure, f.open = true, true
+					if c.RefreshNS > 0 {
+						// Held as long as the agent may take to claim
+						// a window again, not only the stale limit: a
+						// 2 s driver's held reply and the still one
+						// after it pass 3 s.
+						smp.HoldNS = 3*c.RefreshNS + 2*int64(s.cfg.Interval)
+					}
 				}
 			}
 		}

@@ -132,6 +132,28 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 			{mono: 6301 * ms, refresh: 5300 * ms, refreshNS: 2e9},
 			around(7500*ms, 7300*ms, ms/2, 2e9),
 		}
+		// A 2 s driver read every second whose changes are first seen
+		// by a read the agent cannot place (refresh_ns, no window), each
+		// followed by a still reply, as the matrix had them (P 2 s -> 1 s,
+		// 2026-12-06). The held interval passed the 3 s stale limit and
+		// closed as a gap, and the next such reply was rated over the
+		// second since the still one: 2x. Now each is held until the
+		// agent claims a window again, which spans them exactly.
+		unplacedThenStill = []agentRead{
+			around(1500*ms, 1300*ms, ms/2, 2e9),
+			around(2500*ms, 1300*ms, ms/2, 2e9),
+			{mono: 3500 * ms, refresh: 3300 * ms, refreshNS: 2e9},
+			{mono: 4500 * ms, refresh: 3300 * ms, refreshNS: 2e9},
+			{mono: 5500 * ms, refresh: 5300 * ms, refreshNS: 2e9},
+			{mono: 6500 * ms, refresh: 5300 * ms, refreshNS: 2e9},
+			around(7500*ms, 7300*ms, ms/2, 2e9),
+			around(8500*ms, 7300*ms, ms/2, 2e9),
+			{mono: 9500 * ms, refresh: 9300 * ms, refreshNS: 2e9},
+			{mono: 10500 * ms, refresh: 9300 * ms, refreshNS: 2e9},
+			{mono: 11500 * ms, refresh: 11300 * ms, refreshNS: 2e9},
+			around(12500*ms, 11300*ms, ms/2, 2e9),
+			around(13500*ms, 13300*ms, ms/2, 2e9),
+		}
 		// Two replies without a window in a row, both placed.
 		twoNoWindows = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 1e9),
@@ -182,6 +204,9 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		{"a read just after a claimed refresh is held", nearRefresh, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
 		{"a reply with refresh_ns but no window is held", ambiguous, []want{{1, rate.OK, 1e9, false}, {2, rate.Stale, 0, false}, {3, rate.OK, 2e9, false}}},
 		{"a still reply after a held one is held too", heldThenStill, []want{{2, rate.OK, 2e9, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.OK, 4e9, false}}},
+		{"replies the agent cannot place are held until its next window", unplacedThenStill,
+			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.OK, 6e9, false},
+				{8, rate.Stale, 0, false}, {9, rate.Stale, 0, false}, {10, rate.Stale, 0, false}, {11, rate.OK, 4e9, false}, {12, rate.OK, 2e9, false}}},
 		{"two replies without a window are placed", twoNoWindows, []want{{2, rate.OK, 1e9, false}, {3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}}},
 		{"held past the stale limit: gaps, then exact again", longNoWindows,
 			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Gap, 0, false}, {6, rate.Gap, 0, false}, {7, rate.OK, 1e9, false}}},

@@ -82,6 +82,20 @@ func TestUpdatePredicted(t *testing.T) {
 			},
 		},
 		{
+			// With HoldNS (the agent's fit holds, refresh_ns 2 s: 8 s)
+			// an unsure read is held that long, not the stale limit, and
+			// the next window spans the whole interval.
+			name: "unsure held for HoldNS",
+			steps: []step{
+				{predicted(at(1, 1000, 0, 1, 0), 0.5), Result{Status: First}},
+				{hold(unsure(at(2, 2000, 0, 2, 0)), 8*sec), Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: sec}},
+				{hold(unsure(at(4, 4000, 0, 4, 0)), 8*sec), Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: 3 * sec}},
+				{predicted(at(5, 5000, 0, 5, 0), 4.5), Result{Status: OK, DtNS: 4 * sec, ChangeSpan: true, Rate: true,
+					Delta: Values{4000, 0, 4}, Total: Values{4000, 0, 4}}},
+				{hold(unsure(at(14, 14000, 0, 14, 0)), 8*sec), Result{Status: Gap, DtNS: 9 * sec, Delta: Values{9000, 0, 9}, Total: Values{13000, 0, 13}}},
+			},
+		},
+		{
 			// HoldNS: still counters under the baseline's refresh are
 			// held past the stale limit (a driver that skipped a
 			// refresh), and a newer refresh (Live) is a zero at once.

@@ -95,7 +95,9 @@ type Sample struct {
 	// is how long counters that have not moved since the baseline are
 	// held as stale instead of StaleLimitNS: the agent claims the idle
 	// refreshes itself (Live), so a driver that skipped a refresh is
-	// not a zero. 0 means StaleLimitNS; it never shortens it.
+	// not a zero. For an Unsure sample it is how long it is held before
+	// it closes the interval as a Gap. 0 means StaleLimitNS; it never
+	// shortens it.
 	HoldNS int64
 	// Rebase says that the predicted refresh clock was fitted anew and
 	// does not continue the one the baseline was predicted by (if any):
@@ -384,7 +386,7 @@ func (t *Tracker) Update(s Sample) Result {
 
 	moved := res.Delta[RxBytes]|res.Delta[TxBytes]|res.Delta[RxPackets]|res.Delta[TxPackets] != 0
 	if s.Unsure {
-		if limit := t.cfg.staleLimit(); span < uint64(max(limit, DefaultStaleLimitNS)) {
+		if limit := t.cfg.staleLimit(); span < uint64(max(limit, DefaultStaleLimitNS, s.HoldNS)) {
 			t.lastMono = s.MonoNS
 			t.note(s)
 			return Result{Status: Stale, Reason: "read too close to a predicted driver refresh", DtNS: res.DtNS, Total: t.totals}
