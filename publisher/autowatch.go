@@ -343,14 +343,16 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) withheld {
 //     20-70 % off where t was claimed). Nor is it evidence against the
 //     fit: the first probe for t begins before the band and sees a
 //     refresh early in it the same way;
-//   - the same with the read that saw it begun late, within the band's
-//     first probe step (its slack beyond the fit's error), and the read
-//     before well before the band: the first probe, run late on a busy
-//     machine, saw a new clock's refresh 0.12 s before the band (14 %
-//     off in the matrix, 2026-12-06). Begun later, a read that sees the
-//     change is more likely to have seen t itself than a refresh that
-//     came before, and where the read before was a probe (at most two
-//     steps before the band) no refresh the fit missed hides there.
+//   - the same with the read that saw it begun late, in the band, but
+//     ended within its first probe step (the slack beyond the fit's
+//     error), and the read before well before the band: the first probe,
+//     run late on a busy machine, saw a new clock's refresh 0.12 s
+//     before the band (14 % off in the matrix, 2026-12-06). A read that
+//     ended later may have made its values later, where t itself lies
+//     (withheld on the read's start instead, 95 replies of 20 agents in
+//     4 min of the matrix were, 2.6 % gaps), and where the read before
+//     was a probe (at most two steps before the band) no refresh the fit
+//     missed hides there.
 func (s *autoState) unplaceable(t, m, p int64) withheld {
 	step := int64(probeStep)
 	switch {
@@ -360,7 +362,7 @@ func (s *autoState) unplaceable(t, m, p int64) withheld {
 		return afterStretch
 	case s.refStart <= t-m && s.refLo < t-m:
 		return beforeBand
-	case s.refStart < t-m+step && s.refLo < t-m-2*step:
+	case s.refHi < t-m+step && s.refLo < t-m-2*step:
 		return lateProbe
 	}
 	return placed

@@ -446,12 +446,13 @@ func TestAutoWatchDrivers(t *testing.T) {
 		t.Parallel()
 		// New values seen by a read around the band of the next
 		// predicted refresh (±m), after a request that saw none 0.5 s
-		// earlier. Where the read began before the band, or within its
-		// first probe step (a probe that ran late on a busy machine), the
+		// earlier. Where the read began before the band, or began and
+		// ended within its first probe step (a probe that ran late), the
 		// values may have been made before the band (a new clock's first
 		// refresh: 19.9 % and 14 % off in the matrix where the predicted
 		// one was claimed) or early in it: no window is claimed, and the
-		// fit is not doubted. Begun later, or after a probe that missed
+		// fit is not doubted. Ended later (its values may have been made
+		// where the predicted refresh lies), or after a probe that missed
 		// the change just before the band, the read claims the band.
 		const ms = int64(time.Millisecond)
 		tests := []struct {
@@ -461,7 +462,8 @@ func TestAutoWatchDrivers(t *testing.T) {
 			claim      bool
 		}{
 			{"begun before the band", 0, -ms / 10, ms / 2, false},
-			{"begun late, in the band's first step", 0, 3 * ms / 10, ms / 2, false},
+			{"begun late, ended in the band's first step", 0, 3 * ms / 10, ms / 2, false},
+			{"begun late, in the first step, ended past it", 0, 3 * ms / 10, 3 * ms / 2, true},
 			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, true},
 			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, true},
 		}
