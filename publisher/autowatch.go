@@ -348,11 +348,11 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) withheld {
 //     error), and the read before well before the band: the first probe,
 //     run late on a busy machine, saw a new clock's refresh 0.12 s
 //     before the band (14 % off in the matrix, 2026-12-06). A read that
-//     ended later may have made its values later, where t itself lies
-//     (withheld on the read's start instead, 95 replies of 20 agents in
-//     4 min of the matrix were, 2.6 % gaps), and where the read before
-//     was a probe (at most two steps before the band) no refresh the fit
-//     missed hides there.
+//     ended later may have made its values later, where t itself lies:
+//     withheld on its start alone, 95 replies of 20 agents in 4 min of
+//     the matrix were, 2.6 % gaps. Where the read before was a probe (at
+//     most two steps before the band), no refresh the fit missed hides
+//     in between.
 func (s *autoState) unplaceable(t, m, p int64) withheld {
 	step := int64(probeStep)
 	switch {
@@ -376,7 +376,7 @@ const (
 	placed       withheld = iota
 	afterStretch          // a read in the band after a stretch without reads
 	beforeBand            // the read began before the band
-	lateProbe             // the first probe began late, at the band's start
+	lateProbe             // the first probe ran late, within the band's first step
 	numWithheld
 )
 
@@ -487,8 +487,9 @@ func (w *watcher) nextRead(now int64) int64 {
 // predicts pins that refresh to a millisecond, where the burst alone
 // leaves windows of 5-10 ms that the replies claim as they are (0.4-0.6 %
 // of a 1 s sample at their midpoints). The burst goes on beside the
-// probes, so a wrong guess (two windows a missed refresh apart) costs
-// nothing but the probes.
+// probes, slowed to MinWatch, so a wrong guess (two windows a missed
+// refresh apart) costs gaps where the slow burst's windows are too
+// wide to claim, never a wrong window.
 func guidedProbe(f *refresh.Estimator, first, now int64) int64 {
 	if f == nil {
 		return math.MaxInt64
