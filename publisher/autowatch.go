@@ -123,6 +123,20 @@ type autoState struct {
 	// refStart is when the read that saw the change began (0 for a
 	// refresh that changed nothing).
 	refLo, refHi, refStart int64
+	// The claim for the change at refHi, decided when it was seen
+	// (decide): the window, or why none. claimFor is the refHi it was
+	// decided for.
+	claimLo, claimHi, claimFor int64
+	claimWhy                   withheld
+	// lastAt and lastBytes are the latest change placed on a predicted
+	// refresh (its claimed window's midpoint) and the bytes, received
+	// and sent, it brought the counters to; perNS is the traffic between
+	// the two latest such changes, in bytes per ns (0: unknown). A
+	// change that its reads cannot place may be placed by its delta
+	// (deltaFits).
+	lastAt    int64
+	lastBytes uint64
+	perNS     float64
 	// news, when set, is a change of class for the log.
 	news string
 }
@@ -135,10 +149,17 @@ func newAutoState() *autoState {
 // be a new driver, and the old clock says nothing about it.
 func (s *autoState) reset() {
 	s.fit.Reset()
+	s.forgetTraffic()
 	s.class, s.run = classUnknown, 0
 	s.refLo, s.refHi, s.refStart, s.acqSince = 0, 0, 0, 0
 	s.clearDoubt()
 	s.refitting = false
+}
+
+// forgetTraffic drops what deltaFits knows: the clock it was placed on
+// is in doubt, or gone.
+func (s *autoState) forgetTraffic() {
+	s.lastAt, s.lastBytes, s.perNS, s.claimFor = 0, 0, 0, 0
 }
 
 func (s *autoState) clearDoubt() {
@@ -203,6 +224,9 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		s.fit.Observe(prevRead, mono)
 	}
 	s.refLo, s.refHi, s.refStart = prevRead, mono, start
+	if s.class == classPeriodic && !s.doubt {
+		s.decide(c.RxBytes + c.TxBytes)
+	}
 	if s.class != classUnknown {
 		return
 	}
@@ -250,6 +274,7 @@ func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 	case !agrees:
 		if !s.doubt {
 			s.doubt, s.wrong, s.agree = true, 0, 0
+			s.forgetTraffic()
 			s.refit = refresh.New(refresh.Config{MinWindows: agentMinWindows})
 			if mono-prevRead <= int64(fitWindow) {
 				s.refit.Observe(prevRead, mono)
@@ -305,27 +330,84 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) withheld {
 			}
 			return placed
 		}
-		// The reads' window holds the refresh for certain. Where the
-		// fit's band around the predicted refresh is narrower (a change
-		// first seen by a request after an idle stretch, an idle
-		// refresh between two requests, a probe that ran late), the
-		// part of the window inside the band holds it too: the band is
-		// the fit's error plus a millisecond wide on each side.
-		c.UnchangedNS, c.ChangedNS = s.refLo, s.refHi
-		est := s.fit.Estimate()
-		c.RefreshNS = est.PeriodNS
-		m := margin(est, s.refHi)
-		if t, ok := latestRefresh(est, s.refHi+m); ok {
-			if why := s.unplaceable(t, m, est.PeriodNS); why != placed {
-				c.UnchangedNS, c.ChangedNS = 0, 0
-				return why
-			}
-			if lo, hi := max(s.refLo, t-m), min(s.refHi, t+m); lo < hi {
-				c.UnchangedNS, c.ChangedNS = lo, hi
-			}
+		if s.refStart > 0 && s.claimFor == s.refHi {
+			// A change, placed (or not) when it was seen.
+			c.RefreshNS = s.fit.Estimate().PeriodNS
+			c.UnchangedNS, c.ChangedNS = s.claimLo, s.claimHi
+			return s.claimWhy
 		}
+		lo, hi, p, why := s.claim(c.RxBytes + c.TxBytes)
+		c.RefreshNS, c.UnchangedNS, c.ChangedNS = p, lo, hi
+		return why
 	}
 	return placed
+}
+
+// claim returns the window the replies claim for the values a periodic
+// interface last took, with the fit's period, or no window and why.
+//
+// The reads' window holds the refresh for certain. Where the fit's band
+// around the predicted refresh is narrower (a change first seen by a
+// request after an idle stretch, an idle refresh between two requests, a
+// probe that ran late), the part of the window inside the band holds it
+// too: the band is the fit's error plus a millisecond wide on each side.
+// Where the reads cannot tell whether the predicted refresh made the
+// values (unplaceable), their delta may: see deltaFits.
+func (s *autoState) claim(bytes uint64) (lo, hi, p int64, why withheld) {
+	lo, hi = s.refLo, s.refHi
+	est := s.fit.Estimate()
+	m := margin(est, s.refHi)
+	t, ok := latestRefresh(est, s.refHi+m)
+	if !ok {
+		return lo, hi, est.PeriodNS, placed
+	}
+	if why = s.unplaceable(t, m, est.PeriodNS); why != placed {
+		if why == afterStretch || !s.deltaFits(t, est.PeriodNS, bytes) {
+			return 0, 0, est.PeriodNS, why
+		}
+		// The delta places the refresh only to within its tolerance,
+		// 0.5 % of the span since the last placed change: the band
+		// widens by that much, so that the window still holds it.
+		m += (t - s.lastAt) / 200
+	}
+	if l, h := max(lo, t-m), min(hi, t+m); l < h {
+		lo, hi = l, h
+	}
+	return lo, hi, est.PeriodNS, placed
+}
+
+// decide places the change just seen (its values bring the bytes
+// received and sent to bytes) once, so that every reply until the next
+// change claims the same, and notes a placed change for deltaFits.
+func (s *autoState) decide(bytes uint64) {
+	lo, hi, p, why := s.claim(bytes)
+	s.claimLo, s.claimHi, s.claimWhy, s.claimFor = lo, hi, why, s.refHi
+	if why != placed || lo >= hi {
+		return
+	}
+	at := lo + (hi-lo)/2
+	s.perNS = 0
+	if s.lastAt > 0 && at > s.lastAt && 2*(at-s.lastAt) <= 5*p && bytes > s.lastBytes {
+		s.perNS = float64(bytes-s.lastBytes) / float64(at-s.lastAt)
+	}
+	s.lastAt, s.lastBytes = at, bytes
+}
+
+// deltaFits reports whether the values that brought the bytes received
+// and sent to bytes were made by the predicted refresh t: the bytes
+// since the last placed change are what the traffic between the last
+// two placed changes predicts for t, to 0.5 %. A refresh more or fewer
+// changes them by a whole period's worth; one a tenth of a period early
+// (a new clock's first) by a tenth, and one early by less than 0.5 % of
+// the span is within what a claim may be off. Traffic that changed its
+// rate (a burst's start or end, a step) does not fit, and the reply
+// stays without a window.
+func (s *autoState) deltaFits(t, p int64, bytes uint64) bool {
+	if s.perNS <= 0 || t <= s.lastAt || 2*(t-s.lastAt) > 5*p || bytes <= s.lastBytes {
+		return false
+	}
+	want := s.perNS * float64(t-s.lastAt)
+	return math.Abs(float64(bytes-s.lastBytes)-want) <= 0.005*want
 }
 
 // unplaceable reports whether the change last seen cannot be placed on
@@ -343,16 +425,17 @@ func (s *autoState) annotate(mono int64, c *wire.Counters) withheld {
 //     20-70 % off where t was claimed). Nor is it evidence against the
 //     fit: the first probe for t begins before the band and sees a
 //     refresh early in it the same way;
-//   - the same with the read that saw it begun late, in the band, but
-//     ended within its first probe step (the slack beyond the fit's
-//     error), and the read before well before the band: the first probe,
-//     run late on a busy machine, saw a new clock's refresh 0.12 s
-//     before the band (14 % off in the matrix, 2026-12-06). A read that
-//     ended later may have made its values later, where t itself lies:
-//     withheld on its start alone, 95 replies of 20 agents in 4 min of
-//     the matrix were, 2.6 % gaps. Where the read before was a probe (at
-//     most two steps before the band), no refresh the fit missed hides
-//     in between.
+//   - the same with the read that saw it begun late, within the band's
+//     first probe step (the slack beyond the fit's error), and the read
+//     before well before the band: the first probe, run late on a busy
+//     machine, saw a new clock's refresh 25 ms or 0.12 s before the band
+//     (2.6 % and 14 % off in the matrix, 2026-12-06). Where the read
+//     before was a probe (at most two steps before the band), no refresh
+//     the fit missed hides in between.
+//
+// The last two hold back many replies on a busy machine (95 in 4 min of
+// 20 agents in the matrix): claim places them after all where their
+// delta fits the traffic (deltaFits).
 func (s *autoState) unplaceable(t, m, p int64) withheld {
 	step := int64(probeStep)
 	switch {
@@ -362,7 +445,7 @@ func (s *autoState) unplaceable(t, m, p int64) withheld {
 		return afterStretch
 	case s.refStart <= t-m && s.refLo < t-m:
 		return beforeBand
-	case s.refHi < t-m+step && s.refLo < t-m-2*step:
+	case s.refStart < t-m+step && s.refLo < t-m-2*step:
 		return lateProbe
 	}
 	return placed

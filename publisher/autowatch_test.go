@@ -452,26 +452,34 @@ func TestAutoWatchDrivers(t *testing.T) {
 		t.Parallel()
 		// New values seen by a read around the band of the next
 		// predicted refresh (±m), after a request that saw none 0.5 s
-		// earlier. Where the read began before the band, or began and
-		// ended within its first probe step (a probe that ran late), the
-		// values may have been made before the band (a new clock's first
-		// refresh: 19.9 % and 14 % off in the matrix where the predicted
-		// one was claimed) or early in it: no window is claimed, and the
-		// fit is not doubted. Ended later (its values may have been made
-		// where the predicted refresh lies), or after a probe that missed
-		// the change just before the band, the read claims the band.
+		// earlier. Where the read began before the band, or within its
+		// first probe step (a probe that ran late), the values may have
+		// been made before the band (a new clock's first refresh: 19.9 %
+		// and 14 % off in the matrix where the predicted one was claimed)
+		// or early in it: no window is claimed, and the fit is not
+		// doubted, unless the delta settles it. Begun later, or after a
+		// probe that missed the change just before the band, the read
+		// claims the band.
 		const ms = int64(time.Millisecond)
+		const period, early = 12_500_000, 11_000_000 // bytes: a refresh's, and a new clock's 0.12 s early
 		tests := []struct {
 			name       string
 			probe      int64 // a read that saw no change, begun this long before the band (0: none)
 			start, end int64 // the read that saw it, from the band's start
+			delta      uint64
 			claim      bool
 		}{
-			{"begun before the band", 0, -ms / 10, ms / 2, false},
-			{"begun late, ended in the band's first step", 0, 3 * ms / 10, ms / 2, false},
-			{"begun late, in the first step, ended past it", 0, 3 * ms / 10, 3 * ms / 2, true},
-			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, true},
-			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, true},
+			{"begun before the band", 0, -ms / 10, ms / 2, 2_500_000, false},
+			{"begun late, in the band's first step", 0, 3 * ms / 10, ms / 2, 2_500_000, false},
+			{"begun late, in the first step, ended past it", 0, 3 * ms / 10, 3 * ms / 2, 2_500_000, false},
+			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, 2_500_000, true},
+			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, 2_500_000, true},
+			// The delta settles it: a period's worth of bytes at the
+			// steady rate is the predicted refresh's; a new clock's
+			// early refresh brings less.
+			{"begun before the band, a period's bytes", 0, -ms / 10, ms / 2, period, true},
+			{"begun late, a period's bytes", 0, 3 * ms / 10, ms / 2, period, true},
+			{"begun before the band, an early refresh's bytes", 0, -ms / 10, ms / 2, early, false},
 		}
 		for _, tt := range tests {
 			d := &simDriver{period: 1e9, phase: 3e6, bytesPerSec: 12_500_000}
@@ -489,7 +497,7 @@ func TestAutoWatchDrivers(t *testing.T) {
 				at := next - m - tt.probe
 				w.observe(at, at+200e3, map[string]wire.Counters{"eth0": c})
 			}
-			c.RxBytes += 2_500_000
+			c.RxBytes += tt.delta
 			start, mono := next-m+tt.start, next-m+tt.end
 			got := map[string]wire.Counters{"eth0": c}
 			w.observe(start, mono, got)
