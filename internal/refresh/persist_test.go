@@ -246,7 +246,7 @@ func FuzzRestore(f *testing.F) {
 // instant the reads do not prove), and by at most one float32 step.
 func TestWindowWidthRoundsUp(t *testing.T) {
 	t.Parallel()
-	const hi = 1_000_000_000_000
+	const hi int64 = 1_000_000_000_000
 	for _, width := range []int64{1, 999_999, 1<<24 - 1, 1 << 24, 1<<24 + 1, 1_000_000_001, 4_294_967_297, 30_000_000_007} {
 		var e Estimator
 		e.Observe(hi-width, hi)
