@@ -250,7 +250,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.readMu.Lock()
 		h := a.watch.withheld
 		a.readMu.Unlock()
-		f["withheld_after_stretch"], f["withheld_before_band"], f["withheld_late_probe"] = h[afterStretch], h[beforeBand], h[lateProbe]
+		f["withheld_after_stretch"], f["withheld_before_band"], f["withheld_late_probe"], f["withheld_after_band"] = h[afterStretch], h[beforeBand], h[lateProbe], h[afterBand]
 	}
 	a.log.WithFields(f).Info("stopped")
 	return nil

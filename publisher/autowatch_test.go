@@ -459,7 +459,8 @@ func TestAutoWatchDrivers(t *testing.T) {
 		// or early in it: no window is claimed, and the fit is not
 		// doubted, unless the delta settles it. Begun later, or after a
 		// probe that missed the change just before the band, the read
-		// claims the band.
+		// claims the band. The mirror case at the band's end: the last
+		// read that missed the change began in its last probe step.
 		const ms = int64(time.Millisecond)
 		const period, early = 12_500_000, 11_000_000 // bytes: a refresh's, and a new clock's 0.12 s early
 		tests := []struct {
@@ -468,18 +469,28 @@ func TestAutoWatchDrivers(t *testing.T) {
 			start, end int64 // the read that saw it, from the band's start
 			delta      uint64
 			claim      bool
+			// fromEnd: probe, start and end count from the band's end,
+			// probe (a read that saw no change) forwards.
+			fromEnd bool
 		}{
-			{"begun before the band", 0, -ms / 10, ms / 2, 2_500_000, false},
-			{"begun late, in the band's first step", 0, 3 * ms / 10, ms / 2, 2_500_000, false},
-			{"begun late, in the first step, ended past it", 0, 3 * ms / 10, 3 * ms / 2, 2_500_000, false},
-			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, 2_500_000, true},
-			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, 2_500_000, true},
+			{"begun before the band", 0, -ms / 10, ms / 2, 2_500_000, false, false},
+			{"begun late, in the band's first step", 0, 3 * ms / 10, ms / 2, 2_500_000, false, false},
+			{"begun late, in the first step, ended past it", 0, 3 * ms / 10, 3 * ms / 2, 2_500_000, false, false},
+			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, 2_500_000, true, false},
+			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, 2_500_000, true, false},
 			// The delta settles it: a period's worth of bytes at the
 			// steady rate is the predicted refresh's; a new clock's
 			// early refresh brings less.
-			{"begun before the band, a period's bytes", 0, -ms / 10, ms / 2, period, true},
-			{"begun late, a period's bytes", 0, 3 * ms / 10, ms / 2, period, true},
-			{"begun before the band, an early refresh's bytes", 0, -ms / 10, ms / 2, early, false},
+			{"begun before the band, a period's bytes", 0, -ms / 10, ms / 2, period, true, false},
+			{"begun late, a period's bytes", 0, 3 * ms / 10, ms / 2, period, true, false},
+			{"begun before the band, an early refresh's bytes", 0, -ms / 10, ms / 2, early, false, false},
+			// The mirror case: the last read that missed the change began
+			// in the band's last step, and the next read came after the
+			// band (a new clock's refresh 48 ms late, claimed in the
+			// band's last 0.1 ms in the matrix).
+			{"a miss in the band's last step, seen after it", -ms / 10, 48 * ms, 48*ms + ms/5, 2_500_000, false, true},
+			{"a miss in the band's last step, a period's bytes", -ms / 10, 48 * ms, 48*ms + ms/5, period, true, true},
+			{"a miss earlier in the band, seen after it", -3 * ms / 2, ms / 2, 7 * ms / 10, 2_500_000, true, true},
 		}
 		for _, tt := range tests {
 			d := &simDriver{period: 1e9, phase: 3e6, bytesPerSec: 12_500_000}
@@ -493,12 +504,17 @@ func TestAutoWatchDrivers(t *testing.T) {
 			next, _ := latestRefresh(est, simStart+76_100e6)
 			m := margin(est, next)
 			c := st.c
-			if tt.probe > 0 {
-				at := next - m - tt.probe
+			from := next - m
+			if tt.fromEnd {
+				from = next + m
+				at := from + tt.probe
+				w.observe(at, at+50e3, map[string]wire.Counters{"eth0": c})
+			} else if tt.probe > 0 {
+				at := from - tt.probe
 				w.observe(at, at+200e3, map[string]wire.Counters{"eth0": c})
 			}
 			c.RxBytes += tt.delta
-			start, mono := next-m+tt.start, next-m+tt.end
+			start, mono := from+tt.start, from+tt.end
 			got := map[string]wire.Counters{"eth0": c}
 			w.observe(start, mono, got)
 			w.annotate(mono, got)
