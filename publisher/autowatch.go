@@ -414,17 +414,20 @@ func (s *autoState) deltaFits(t, p int64, bytes uint64) bool {
 // the predicted refresh t (band ±m, period p); refresh_ns without a
 // window then says so, and the bridge holds the reply until the next
 // window. Four cases:
+//
 //   - the read that saw the change began within t's band, and the
 //     refresh before t came after the last read that missed it (a
 //     request after a stretch without probes): either refresh may have
 //     made the values (claiming t was 25 or 75 Mbit/s for 50 at a
 //     burst's start);
+//
 //   - that read and the one before it both began before t's band: the
 //     values may have been made before it, by a refresh the fit did not
 //     predict (a new clock's first, 0.2-0.4 s early in the matrix:
 //     20-70 % off where t was claimed). Nor is it evidence against the
 //     fit: the first probe for t begins before the band and sees a
 //     refresh early in it the same way;
+//
 //   - the same with the read that saw it begun late, within the band's
 //     first probe step (the slack beyond the fit's error), and the read
 //     before well before the band: the first probe, run late on a busy
