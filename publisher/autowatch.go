@@ -420,22 +420,19 @@ func (s *autoState) deltaFits(t, p int64, bytes uint64) bool {
 //     request after a stretch without probes): either refresh may have
 //     made the values (claiming t was 25 or 75 Mbit/s for 50 at a
 //     burst's start);
-//
 //   - that read and the one before it both began before t's band: the
 //     values may have been made before it, by a refresh the fit did not
 //     predict (a new clock's first, 0.2-0.4 s early in the matrix:
 //     20-70 % off where t was claimed). Nor is it evidence against the
 //     fit: the first probe for t begins before the band and sees a
 //     refresh early in it the same way;
-//
 //   - the same with the read that saw it begun late, within the band's
 //     first probe step (the slack beyond the fit's error), and the read
 //     before well before the band: the first probe, run late on a busy
 //     machine, saw a new clock's refresh 25 ms or 0.12 s before the band
 //     (2.6 % and 14 % off in the matrix, 2026-12-06). Where the read
 //     before was a probe (at most two steps before the band), no refresh
-//     the fit missed hides in between.
-//
+//     the fit missed hides in between;
 //   - the last read that missed the change began within the band's last
 //     probe step and the one that saw it after the band: the window
 //     meets the band only there, where the fit's error ends, and the
