@@ -379,10 +379,22 @@ func TestPeriodErrCoversJitteredDrivers(t *testing.T) {
 // BenchmarkObserveEstimate is a bridge's per-window work on one
 // interface: a window from the agent, then the estimate (refitted every
 // refitEvery windows over a full history).
-func BenchmarkObserveEstimate(b *testing.B) {
+func BenchmarkObserveEstimate(b *testing.B) { benchObserveEstimate(b, Config{}) }
+
+// BenchmarkObserveEstimateHistory is BenchmarkObserveEstimate for the
+// history lengths an agent may keep (MinWindows 4): the fit pairs every
+// window with every other in float64, which a router without an FPU
+// emulates (run it under qemu-mipsel with GOMIPS=softfloat).
+func BenchmarkObserveEstimateHistory(b *testing.B) {
+	for _, h := range []int{16, 32, 64} {
+		b.Run(strconv.Itoa(h), func(b *testing.B) { benchObserveEstimate(b, Config{History: h, MinWindows: 4}) })
+	}
+}
+
+func benchObserveEstimate(b *testing.B, cfg Config) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	d := periodic(976_500_000, 300*ms, 100_000*sec, 2*ms, 0, rng)
-	est := New(Config{})
+	est := New(cfg)
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -393,30 +405,5 @@ func BenchmarkObserveEstimate(b *testing.B) {
 		est.Observe(r-ms/2, r+ms/2)
 		est.Estimate()
 		i++
-	}
-}
-
-// BenchmarkObserveEstimateHistory is BenchmarkObserveEstimate for the
-// history lengths an agent may keep (MinWindows 4): the fit pairs every
-// window with every other in float64, which a router without an FPU
-// emulates (run it under qemu-mipsel with GOMIPS=softfloat).
-func BenchmarkObserveEstimateHistory(b *testing.B) {
-	for _, h := range []int{16, 32, 64} {
-		b.Run(strconv.Itoa(h), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			d := periodic(976_500_000, 300*ms, 100_000*sec, 2*ms, 0, rng)
-			est := New(Config{History: h, MinWindows: 4})
-			i := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				r := d[i%len(d)]
-				if i > 0 && i%len(d) == 0 {
-					est.Reset()
-				}
-				est.Observe(r-ms/2, r+ms/2)
-				est.Estimate()
-				i++
-			}
-		})
 	}
 }
