@@ -713,7 +713,10 @@ func judgeNaive(a *mxAgent) mxStats {
 //   - but where the agent watches, the middle of the round's last
 //     reply's window whether or not it moved: the refresh its values are
 //     current as of, which for still counters is the idle refresh the
-//     agent claimed, or the change the still reads after it repeat.
+//     agent claimed, or the change the still reads after it repeat;
+//   - and the read again where that claim is no newer than the one of
+//     the last round the bridge closed: the bridge then rated a zero
+//     over the read span.
 func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 	var st mxStats
 	if b == nil {
@@ -730,12 +733,29 @@ func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 		net := b.charts[plugind.TypeID(typ, name+"_net")]
 		spans := b.charts[plugind.TypeID(typ, name+"_raw_span")]
 		ends, aligned := alignRounds(net, monos)
+		var base int64 // the claim of the last round the bridge closed
 		for k := 1; k < len(net); k++ {
 			if !aligned[k] || !aligned[k-1] {
 				st.unaligned++
+				base = 0
 				continue
 			}
 			prev, end := ends[k-1], ends[k]
+			e, moved := claimedEnd(a, name, monos, prev, end)
+			claim := e
+			if e != end && base != 0 && e <= base {
+				// The bridge rates up to a claimed refresh only when it
+				// is newer than its baseline's (rate.Tracker's change
+				// span). A still reply that repeats the baseline's
+				// window, from an agent in doubt on an idle interface,
+				// is held and then rated as a zero over the read span,
+				// which ends at the read. Judged up to the claim, that
+				// zero was set against the burst before it (100 %).
+				e = end
+			}
+			if _, set := net[k].vals["received"]; set || moved {
+				base = claim // a held round leaves the baseline alone
+			}
 			if end <= warm {
 				continue
 			}
@@ -745,7 +765,6 @@ func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 					span = v * 1000 // µs
 				}
 			}
-			e, moved := claimedEnd(a, name, monos, prev, end)
 			from := e - span
 			if !a.mode.exact && e != end {
 				// The sample claims the bytes between two of the driver's

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
+	"github.com/ifstat-mqtt/ifstat-mqtt/netdata-bridge/netdata/plugind"
 )
 
 // TestMxRows checks that every scenario of the matrix makes a driver (the
@@ -133,5 +135,62 @@ func TestSnapRefresh(t *testing.T) {
 		if got := snapRefresh(d, tt.iface, tt.t); got != tt.want {
 			t.Errorf("%s: snapRefresh(%d) = %d, want %d", tt.name, tt.t-origin, got-origin, tt.want-origin)
 		}
+	}
+}
+
+// TestJudgeIdleDoubt: an agent in doubt on an interface that went idle
+// keeps claiming the window of the burst's last refresh. The bridge holds
+// those still replies, then rates a zero over the read span; the judge
+// must set that zero against the idle seconds it spans, not against the
+// three seconds up to the repeated claim, which held the burst (traced at
+// b6abc7e: 2 samples at 100 % in P 2 s, S 1 s, idle/burst).
+func TestJudgeIdleDoubt(t *testing.T) {
+	t.Parallel()
+	const origin = int64(1000 * time.Second)
+	sec := func(s float64) int64 { return origin + int64(s*float64(time.Second)) }
+	const burst = 3_750_000 // B/s: 30 Mbit/s
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
+		Dir:   t.TempDir(),
+		Clock: func() int64 { return origin },
+		Ifaces: []netdevtest.DriverIface{{
+			Name: "eth0", Period: time.Second, Phase: 500 * ms,
+			Tx: netdevtest.Rate{{At: 65 * time.Second, BytesPerSec: burst}, {At: 70200 * ms, BytesPerSec: 0}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
+	// Reads at .8 s; the driver refreshes at .5 s. The refresh at 70.5 s
+	// is the burst's last change; the agent's fit is in doubt after it,
+	// so it claims that window again for the still reads.
+	for _, at := range []float64{69.8, 70.8, 71.8, 72.8, 73.8} {
+		lr, _ := d.LastRefresh("eth0", sec(at))
+		c, _ := d.Visible("eth0", sec(at))
+		c.UnchangedNS, c.ChangedNS = lr-int64(5*ms), lr+int64(5*ms)
+		if at > 71 {
+			c.UnchangedNS, c.ChangedNS = sec(70.5)-int64(5*ms), sec(70.5)+int64(5*ms)
+		}
+		a.replies = append(a.replies, mxReply{mono: sec(at), ifaces: map[string]wire.Counters{"eth0": c}})
+	}
+	edge := int64(burst * 8 * 7 / 10) // 0.7 s of the burst in the 1 s up to 70.5 s
+	set := func(sent int64, spanUS int64) (round, round) {
+		return round{sinceUS: 1_000_000, vals: map[string]int64{"received": 0, "sent": sent}},
+			round{sinceUS: 1_000_000, vals: map[string]int64{"span": spanUS}}
+	}
+	held := round{sinceUS: 1_000_000, vals: map[string]int64{}}
+	n0, s0 := set(burst*8, 1_000_000)
+	n1, s1 := set(edge, 1_000_000)
+	n4, s4 := set(0, 3_000_000) // the zero over (70.8, 73.8] s
+	b := &mxBridge{charts: map[string][]round{
+		plugind.TypeID("ifstat_r1", "eth0_net"):      {n0, n1, held, held, n4},
+		plugind.TypeID("ifstat_r1", "eth0_raw_span"): {s0, s1, held, held, s4},
+	}}
+	st := judgeBridge(a, b)
+	if st.rated != 4 || st.stale != 4 || st.unaligned != 0 {
+		t.Fatalf("rated %d, held %d, unaligned %d; want 4 (two dims of two rounds), 4, 0", st.rated, st.stale, st.unaligned)
+	}
+	if st.maxErr > 1e-9 {
+		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
 	}
 }
