@@ -91,6 +91,15 @@ const (
 	// simulations barely move at 32 (3 % more watch reads); at 16 (0.06
 	// ms) the margins widen and a few windows miss their refresh.
 	agentHistory = 32
+	// rateChanges is how many placed changes the traffic's rate is taken
+	// over, for deltaFits: a rate between two changes a second apart is
+	// off by their claims' error, a few ms in 1 s (0.2-0.4 %), most of
+	// the 0.5 % it allows.
+	rateChanges = 8
+	// rateAgree is how far the rate between the two latest placed
+	// changes may be off the longer one before the traffic counts as
+	// changed and the rate starts over from those two.
+	rateAgree = 0.01
 )
 
 type ifaceClass uint8
@@ -136,15 +145,14 @@ type autoState struct {
 	// decided for.
 	claimLo, claimHi, claimFor int64
 	claimWhy                   withheld
-	// lastAt and lastBytes are the latest change placed on a predicted
-	// refresh (its claimed window's midpoint) and the bytes, received
-	// and sent, it brought the counters to; perNS is the traffic between
-	// the two latest such changes, in bytes per ns (0: unknown). A
-	// change that its reads cannot place may be placed by its delta
-	// (deltaFits).
-	lastAt    int64
-	lastBytes uint64
-	perNS     float64
+	// placed holds the latest changes placed on a predicted refresh
+	// (their claimed windows' midpoints) and the bytes, received and
+	// sent, they brought the counters to, oldest first, while the
+	// traffic between them kept one rate; perNS is that rate, in bytes
+	// per ns (0: unknown). A change that its reads cannot place may be
+	// placed by its delta (deltaFits).
+	placed []placedChange
+	perNS  float64
 	// news, when set, is a change of class for the log.
 	news string
 }
@@ -164,10 +172,17 @@ func (s *autoState) reset() {
 	s.refitting = false
 }
 
-// forgetTraffic drops what deltaFits knows: the clock it was placed on
-// is in doubt, or gone.
+// placedChange is a change placed on a predicted refresh: the instant
+// its claim holds, and the bytes it brought the counters to.
+type placedChange struct {
+	at    int64
+	bytes uint64
+}
+
+// forgetTraffic drops what deltaFits knows: the clock it was placed on is
+// in doubt, or gone.
 func (s *autoState) forgetTraffic() {
-	s.lastAt, s.lastBytes, s.perNS, s.claimFor = 0, 0, 0, 0
+	s.placed, s.perNS, s.claimFor = s.placed[:0], 0, 0
 }
 
 func (s *autoState) clearDoubt() {
@@ -373,10 +388,13 @@ func (s *autoState) claim(bytes uint64) (lo, hi, p int64, why withheld) {
 		if why == afterStretch || !s.deltaFits(t, est.PeriodNS, bytes) {
 			return 0, 0, est.PeriodNS, why
 		}
-		// The delta places the refresh only to within its tolerance,
-		// 0.5 % of the span since the last placed change: the band
-		// widens by that much, so that the window still holds it.
-		m += (t - s.lastAt) / 200
+		// The delta says the predicted refresh made the values: the
+		// band holds it. (The delta places the refresh only to 0.5 %
+		// of the span, 5 ms in a second: a band widened by that much
+		// put the claim's middle up to 5 ms off the refresh, 0.46-0.51 %
+		// where every late first probe was withheld. Nor is the instant
+		// the delta implies a claim: traffic that stopped 5 ms before
+		// the refresh implies an instant 5 ms early.)
 	}
 	if l, h := max(lo, t-m), min(hi, t+m); l < h {
 		lo, hi = l, h
@@ -393,29 +411,51 @@ func (s *autoState) decide(bytes uint64) {
 	if why != placed || lo >= hi {
 		return
 	}
-	at := lo + (hi-lo)/2
-	s.perNS = 0
-	if s.lastAt > 0 && at > s.lastAt && 2*(at-s.lastAt) <= 5*p && bytes > s.lastBytes {
-		s.perNS = float64(bytes-s.lastBytes) / float64(at-s.lastAt)
+	s.notePlaced(placedChange{at: lo + (hi-lo)/2, bytes: bytes}, p)
+}
+
+// notePlaced adds c to the placed changes and takes the traffic's rate
+// over them. Changes more than 2.5 periods apart (refreshes missed, or
+// claimed without a window between) or bytes that did not grow start
+// over; so does a rate between the two latest that is off the longer
+// one by more than rateAgree (the traffic changed: a step, a burst).
+func (s *autoState) notePlaced(c placedChange, p int64) {
+	n := len(s.placed)
+	if n == 0 || c.at <= s.placed[n-1].at || 2*(c.at-s.placed[n-1].at) > 5*p || c.bytes <= s.placed[n-1].bytes {
+		s.placed, s.perNS = append(s.placed[:0], c), 0
+		return
 	}
-	s.lastAt, s.lastBytes = at, bytes
+	last := s.placed[n-1]
+	if r := float64(c.bytes-last.bytes) / float64(c.at-last.at); s.perNS > 0 && math.Abs(r/s.perNS-1) > rateAgree {
+		s.placed = append(s.placed[:0], last)
+	}
+	if len(s.placed) == rateChanges {
+		s.placed = append(s.placed[:0], s.placed[1:]...)
+	}
+	s.placed = append(s.placed, c)
+	first := s.placed[0]
+	s.perNS = float64(c.bytes-first.bytes) / float64(c.at-first.at)
 }
 
 // deltaFits reports whether the values that brought the bytes received
-// and sent to bytes were made by the predicted refresh t: the bytes
-// since the last placed change are what the traffic between the last
-// two placed changes predicts for t, to 0.5 %. A refresh more or fewer
-// changes them by a whole period's worth; one a tenth of a period early
-// (a new clock's first) by a tenth, and one early by less than 0.5 % of
-// the span is within what a claim may be off. Traffic that changed its
-// rate (a burst's start or end, a step) does not fit, and the reply
-// stays without a window.
+// and sent to bytes were made by the predicted refresh t: the bytes since
+// the last placed change are what the traffic's rate (perNS) predicts
+// for t, to 0.5 %. A refresh more or fewer changes them by a whole
+// period's worth; one a tenth of a period early (a new clock's first) by
+// a tenth, and one early by less than 0.5 % of the span is within what a
+// claim may be off. Traffic that changed its rate (a burst's start or
+// end, a step) does not fit, and the reply stays without a window.
 func (s *autoState) deltaFits(t, p int64, bytes uint64) bool {
-	if s.perNS <= 0 || t <= s.lastAt || 2*(t-s.lastAt) > 5*p || bytes <= s.lastBytes {
+	n := len(s.placed)
+	if s.perNS <= 0 || n == 0 {
 		return false
 	}
-	want := s.perNS * float64(t-s.lastAt)
-	return math.Abs(float64(bytes-s.lastBytes)-want) <= 0.005*want
+	last := s.placed[n-1]
+	if t <= last.at || 2*(t-last.at) > 5*p || bytes <= last.bytes {
+		return false
+	}
+	want := s.perNS * float64(t-last.at)
+	return math.Abs(float64(bytes-last.bytes)-want) <= 0.005*want
 }
 
 // unplaceable reports whether the change last seen cannot be placed on
@@ -434,13 +474,14 @@ func (s *autoState) deltaFits(t, p int64, bytes uint64) bool {
 //     20-70 % off where t was claimed). Nor is it evidence against the
 //     fit: the first probe for t begins before the band and sees a
 //     refresh early in it the same way;
-//   - the same with the read that saw it begun late, within the band's
-//     first probe step (the slack beyond the fit's error), and the read
-//     before well before the band: the first probe, run late on a busy
-//     machine, saw a new clock's refresh 25 ms or 0.12 s before the band
-//     (2.6 % and 14 % off in the matrix, 2026-12-06). Where the read
-//     before was a probe (at most two steps before the band), no refresh
-//     the fit missed hides in between;
+//   - the same with the read that saw it begun late, within the band,
+//     and the read before well before the band: the first probe, run
+//     late on a busy machine, saw a new clock's refresh 25 ms, 36 ms or
+//     0.12 s before the band (2.6 %, 3.6 % and 14 % off in the matrix,
+//     2026-12-06; the 3.6 % one began 1-2 ms into the band, past the
+//     first probe step this case once stopped at). Where the read
+//     before was a probe (at most two steps before the band), no
+//     refresh the fit missed hides in between;
 //   - the last read that missed the change began within the band's last
 //     probe step and the one that saw it after the band: the window
 //     meets the band only there, where the fit's error ends, and the
@@ -461,7 +502,7 @@ func (s *autoState) unplaceable(t, m, p int64) withheld {
 		return afterStretch
 	case s.refStart <= t-m && s.refLo < t-m:
 		return beforeBand
-	case s.refStart < t-m+step && s.refLo < t-m-2*step:
+	case s.refStart < t+m && s.refLo < t-m-2*step:
 		return lateProbe
 	case s.refLo >= t+m-step && s.refStart >= t+m:
 		return afterBand
@@ -477,7 +518,7 @@ const (
 	placed       withheld = iota
 	afterStretch          // a read in the band after a stretch without reads
 	beforeBand            // the read began before the band
-	lateProbe             // the first probe ran late, within the band's first step
+	lateProbe             // the first read in the band saw it, and none just before the band
 	afterBand             // the last read that missed began in the band's last step
 	numWithheld
 )

@@ -452,15 +452,18 @@ func TestAutoWatchDrivers(t *testing.T) {
 		t.Parallel()
 		// New values seen by a read around the band of the next
 		// predicted refresh (±m), after a request that saw none 0.5 s
-		// earlier. Where the read began before the band, or within its
-		// first probe step (a probe that ran late), the values may have
-		// been made before the band (a new clock's first refresh: 19.9 %
-		// and 14 % off in the matrix where the predicted one was claimed)
-		// or early in it: no window is claimed, and the fit is not
-		// doubted, unless the delta settles it. Begun later, or after a
-		// probe that missed the change just before the band, the read
-		// claims the band. The mirror case at the band's end: the last
-		// read that missed the change began in its last probe step.
+		// earlier. Where the read began before the band, or in it with
+		// no probe just before the band (the first probe ran late), the
+		// values may have been made before the band (a new clock's first
+		// refresh: 19.9 %, 14 % and 3.6 % off in the matrix where the
+		// predicted one was claimed, the last seen by a probe 1-2 ms
+		// late) or early in it: no window is claimed, and the fit is not
+		// doubted, unless the delta settles it. After a probe that missed
+		// the change just before the band, the read claims the band. The
+		// mirror case at the band's end: the last read that missed the
+		// change began in its last probe step. A claim never reaches
+		// beyond the band: the delta says which refresh made the values,
+		// not when it came to 5 ms.
 		const ms = int64(time.Millisecond)
 		const period, early = 12_500_000, 11_000_000 // bytes: a refresh's, and a new clock's 0.12 s early
 		tests := []struct {
@@ -476,13 +479,15 @@ func TestAutoWatchDrivers(t *testing.T) {
 			{"begun before the band", 0, -ms / 10, ms / 2, 2_500_000, false, false},
 			{"begun late, in the band's first step", 0, 3 * ms / 10, ms / 2, 2_500_000, false, false},
 			{"begun late, in the first step, ended past it", 0, 3 * ms / 10, 3 * ms / 2, 2_500_000, false, false},
-			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, 2_500_000, true, false},
+			{"begun late, past the band's first step", 0, 3 * ms / 2, 17 * ms / 10, 2_500_000, false, false},
 			{"after a probe just before the band", 4 * ms / 10, 6 * ms / 10, 8 * ms / 10, 2_500_000, true, false},
 			// The delta settles it: a period's worth of bytes at the
 			// steady rate is the predicted refresh's; a new clock's
 			// early refresh brings less.
 			{"begun before the band, a period's bytes", 0, -ms / 10, ms / 2, period, true, false},
 			{"begun late, a period's bytes", 0, 3 * ms / 10, ms / 2, period, true, false},
+			{"begun late, past the first step, a period's bytes", 0, 3 * ms / 2, 17 * ms / 10, period, true, false},
+			{"begun late, past the first step, an early refresh's bytes", 0, 3 * ms / 2, 17 * ms / 10, early, false, false},
 			{"begun before the band, an early refresh's bytes", 0, -ms / 10, ms / 2, early, false, false},
 			// The mirror case: the last read that missed the change began
 			// in the band's last step, and the next read came after the
@@ -523,6 +528,10 @@ func TestAutoWatchDrivers(t *testing.T) {
 				t.Errorf("%s: read (%.4f, %.4f] against the band (%.4f, %.4f]: window (%d, %d] refresh_ns %d, want a window %v and refresh_ns %d", tt.name,
 					float64(start-simStart)/1e9, float64(mono-simStart)/1e9, float64(next-m-simStart)/1e9, float64(next+m-simStart)/1e9,
 					g.UnchangedNS, g.ChangedNS, g.RefreshNS, tt.claim, est.PeriodNS)
+			}
+			if g.ChangedNS != 0 && (g.UnchangedNS < next-m || g.ChangedNS > min(next+m, mono)) {
+				t.Errorf("%s: window (%.4f, %.4f] reaches beyond the band (%.4f, %.4f] or the read", tt.name,
+					float64(g.UnchangedNS-simStart)/1e9, float64(g.ChangedNS-simStart)/1e9, float64(next-m-simStart)/1e9, float64(next+m-simStart)/1e9)
 			}
 			if st.auto.doubt {
 				t.Errorf("%s: the fit is in doubt: a refresh early in the band looks the same", tt.name)
@@ -846,4 +855,80 @@ func TestAutoWatchManyClocks(t *testing.T) {
 		t.Errorf("%.1f watch reads/s, want at most 80", perS)
 	}
 	t.Logf("%d replies, %.1f watch reads/s, widest windows %v", replies, perS, widest)
+}
+
+// TestTrafficRate: the rate deltaFits checks a change against is taken
+// over up to rateChanges placed changes while the traffic keeps one rate,
+// so that claims each off by a couple of ms do not make it 0.4 % off, and
+// starts over where the traffic changed or refreshes went unplaced.
+func TestTrafficRate(t *testing.T) {
+	t.Parallel()
+	const p, rate = int64(time.Second), 12.5e-3 // bytes per ns: 100 Mbit/s
+	const ms = int64(time.Millisecond)
+	// Claims alternately 2 ms late and 2 ms early, of refreshes 1 s
+	// apart: a rate between two of them is 0.4 % off.
+	off := func(k int) int64 { return 2 * ms * int64(1-2*(k%2)) }
+	steady := func(s *autoState, from, n int, at0 int64, b0 uint64, r float64) {
+		for k := from; k < from+n; k++ {
+			s.notePlaced(placedChange{at: at0 + int64(k-from)*p + off(k), bytes: b0 + uint64(float64(int64(k-from)*p)*r)}, p)
+		}
+	}
+	within := func(got, want, tol float64) bool { return math.Abs(got/want-1) <= tol }
+	tests := []struct {
+		name string
+		run  func(s *autoState)
+		want float64 // perNS (0: unknown)
+		tol  float64
+	}{
+		{"two changes: off by their claims", func(s *autoState) { steady(s, 0, 2, 1e9, 1e6, rate) }, rate, 0.005},
+		{"eight changes", func(s *autoState) { steady(s, 0, 8, 1e9, 1e6, rate) }, rate, 0.001},
+		{"twenty changes: the latest eight", func(s *autoState) { steady(s, 0, 20, 1e9, 1e6, rate) }, rate, 0.001},
+		{"a step to twice the rate, two changes after", func(s *autoState) {
+			steady(s, 0, 8, 1e9, 1e6, rate)
+			last := s.placed[len(s.placed)-1]
+			steady(s, 8, 3, last.at-off(7)+p, last.bytes+uint64(float64(p)*2*rate), 2*rate)
+		}, 2 * rate, 0.005},
+		{"refreshes unplaced for 3 s", func(s *autoState) {
+			steady(s, 0, 8, 1e9, 1e6, rate)
+			last := s.placed[len(s.placed)-1]
+			s.notePlaced(placedChange{at: last.at + 3*p, bytes: last.bytes + uint64(float64(3*p)*rate)}, p)
+		}, 0, 0},
+		{"counters that did not grow", func(s *autoState) {
+			steady(s, 0, 8, 1e9, 1e6, rate)
+			last := s.placed[len(s.placed)-1]
+			s.notePlaced(placedChange{at: last.at + p, bytes: last.bytes}, p)
+		}, 0, 0},
+	}
+	for _, tt := range tests {
+		s := newAutoState()
+		tt.run(s)
+		if tt.want == 0 && s.perNS != 0 || tt.want != 0 && !within(s.perNS, tt.want, tt.tol) {
+			t.Errorf("%s: rate %.6g bytes/ns over %d changes, want %.6g (to %.2f %%)", tt.name, s.perNS, len(s.placed), tt.want, 100*tt.tol)
+		}
+		if len(s.placed) > rateChanges {
+			t.Errorf("%s: %d placed changes kept, want at most %d", tt.name, len(s.placed), rateChanges)
+		}
+	}
+
+	// Against that rate, a refresh's bytes fit the predicted refresh a
+	// second on; a new clock's first, 36 ms early, does not.
+	s := newAutoState()
+	steady(s, 0, 8, 1e9, 1e6, rate)
+	last := s.placed[len(s.placed)-1]
+	next := last.at + p - off(7) // the refresh after the last placed one
+	for _, c := range []struct {
+		name  string
+		at    int64 // when the values were taken
+		wants bool
+	}{
+		{"the predicted refresh", next, true},
+		{"the predicted refresh, 3 ms late", next + 3*ms, true},
+		{"a new clock's, 36 ms early", next - 36*ms, false},
+		{"two refreshes", next + p, false},
+	} {
+		bytes := 1e6 + uint64(float64(c.at-1e9)*rate)
+		if got := s.deltaFits(next, p, bytes); got != c.wants {
+			t.Errorf("%s: deltaFits = %v, want %v", c.name, got, c.wants)
+		}
+	}
 }
