@@ -44,6 +44,13 @@ const (
 
 func (a *agentFit) valid() bool { return a.periodNS > 0 }
 
+// recent reports whether the clock was claimed within fitMaxAgeNS of
+// mono: an agent without a window since then is in doubt or finding its
+// clock again, not without one.
+func (a *agentFit) recent(mono int64) bool {
+	return a.valid() && mono >= a.anchorNS && mono-a.anchorNS <= fitMaxAgeNS
+}
+
 // claim records the window (lo, hi] that an agent claimed with its
 // period p.
 func (a *agentFit) claim(lo, hi, p int64) {

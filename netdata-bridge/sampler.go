@@ -133,14 +133,16 @@ type iface struct {
 	// has no refresh instant, so the next window starts anew.
 	unanchored bool
 	// fit is the clock the adaptive agent last claimed; base is the
-	// refresh instant of the last reply that became the baseline (0
-	// when unknown or not the last reply), rate its exact rate.
+	// refresh instant of the baseline (0 when unknown, or when the last
+	// reply's values are not the baseline's), rate its exact rate.
 	fit  agentFit
 	base int64
 	rate lastRate
 	// placed: the last reply had no window and agentFit placed it; the
 	// next one without a window is judged like one after a window.
-	placed bool
+	// placedHi is the end of the window it was placed in.
+	placed   bool
+	placedHi int64
 }
 
 type agent struct {
@@ -500,7 +502,11 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 				// may take to claim it (three refreshes) rather than
 				// the stale limit.
 				smp.Predicted = true
-				smp.Live = f.seenRaw && c.ChangedNS > f.lastRaw.ChangedNS
+				// Not over a refresh the bridge placed itself: the
+				// agent's window for it, once the agent has one again,
+				// is no newer (rated, a still reply after a placed one
+				// was a zero over the read span).
+				smp.Live = f.seenRaw && c.ChangedNS > f.lastRaw.ChangedNS && !(f.placed && c.ChangedNS <= f.placedHi)
 				if c.RefreshNS > 0 {
 					smp.HoldNS = 3*c.RefreshNS + 2*int64(s.cfg.Interval)
 				}
@@ -536,7 +542,13 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 			// interval closed as a gap, a 2 s driver's next such reply
 			// was rated over the second since a still one: 2x).
 			unplaced := c.RefreshNS > 0
-			if refreshes && f.seenRaw && ((periodic(&f.lastRaw) || f.open || f.placed || unplaced) && grew(&f.lastRaw, &c) || stillOpen) {
+			// Nor after still replies without a window, while the clock
+			// the agent claimed is recent: sampled every 0.2 s, a 1 s
+			// driver's change comes after four still replies, and an
+			// agent that lost its fit claims nothing on them (read spans
+			// 0.6-1.2 s for 1 s of bytes: 66 % off in the matrix).
+			claimed := f.fit.recent(r.MonoNS)
+			if refreshes && f.seenRaw && ((periodic(&f.lastRaw) || f.open || f.placed || unplaced || claimed) && grew(&f.lastRaw, &c) || stillOpen) {
 				// An adaptive agent that claimed the refreshes of a
 				// periodic driver leaves this one's instant open (its
 				// fit in doubt, the change seen first by this read):
@@ -548,7 +560,7 @@ func (s *Sampler) sample(a *agent, r *wire.Reply) *NodeSample {
 				// read beyond doubt (agentFit.place).
 				if lo, hi, ok := f.fit.place(r.MonoNS, f.base, bytesDelta(&f.lastRaw, &c), f.rate); ok && !f.open {
 					smp.UnchangedNS, smp.ChangedNS, smp.Predicted = lo, hi, true
-					placed = true
+					placed, f.placedHi = true, hi
 				} else {
 					smp.Unsure, f.open = true, true
 					if c.RefreshNS > 0 {
@@ -745,8 +757,12 @@ func lockSample(l *refresh.Lock, smp *rate.Sample, seen bool, last, c *wire.Coun
 // its refresh instant if it became the baseline, and its exact rate.
 func (f *iface) follow(smp *rate.Sample, res *rate.Result) {
 	if res.Status == rate.Stale {
-		// The baseline is older than the last reply.
-		f.base = 0
+		if smp.Unsure {
+			// A held reply: the baseline is older than its values.
+			f.base = 0
+		}
+		// A still reply keeps the baseline's values, so the next delta
+		// from it is the delta from the baseline's refresh.
 		return
 	}
 	f.base = smp.ChangeNS()

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -138,7 +139,11 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		// 2026-12-06). The held interval passed the 3 s stale limit and
 		// closed as a gap, and the next such reply was rated over the
 		// second since the still one: 2x. Now each is held until the
-		// agent claims a window again, which spans them exactly.
+		// agent claims a window again, which spans them exactly. After
+		// that window, the still reply keeps its refresh as the
+		// baseline, so the claimed clock places the next such replies
+		// (a read 200 ms after the refresh, a period's bytes), and the
+		// agent's window for a refresh placed so is no true zero.
 		unplacedThenStill = []agentRead{
 			around(1500*ms, 1300*ms, ms/2, 2e9),
 			around(2500*ms, 1300*ms, ms/2, 2e9),
@@ -206,7 +211,7 @@ func TestSamplerAgentInDoubt(t *testing.T) {
 		{"a still reply after a held one is held too", heldThenStill, []want{{2, rate.OK, 2e9, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.OK, 4e9, false}}},
 		{"replies the agent cannot place are held until its next window", unplacedThenStill,
 			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Stale, 0, false}, {6, rate.OK, 6e9, false},
-				{8, rate.Stale, 0, false}, {9, rate.Stale, 0, false}, {10, rate.Stale, 0, false}, {11, rate.OK, 4e9, false}, {12, rate.OK, 2e9, false}}},
+				{8, rate.OK, 2e9, false}, {9, rate.Stale, 0, false}, {10, rate.OK, 2e9, false}, {11, rate.Stale, 0, false}, {12, rate.OK, 2e9, false}}},
 		{"two replies without a window are placed", twoNoWindows, []want{{2, rate.OK, 1e9, false}, {3, rate.OK, 1e9, false}, {4, rate.OK, 1e9, false}}},
 		{"held past the stale limit: gaps, then exact again", longNoWindows,
 			[]want{{2, rate.Stale, 0, false}, {3, rate.Stale, 0, false}, {4, rate.Stale, 0, false}, {5, rate.Gap, 0, false}, {6, rate.Gap, 0, false}, {7, rate.OK, 1e9, false}}},
@@ -275,5 +280,98 @@ func TestSamplerAgentNewClock(t *testing.T) {
 		if res.Status != rate.OK || !res.ChangeSpan || res.DtNS != wantDt {
 			t.Errorf("sample %d: %v, span %d ns (change span %v), want OK over %d ns, the agent's windows", i, res.Status, res.DtNS, res.ChangeSpan, wantDt)
 		}
+	}
+}
+
+// TestSamplerAgentSilentSubSecond: a bridge asking every 0.2 s an
+// adaptive agent that lost its fit without a word (no window, no
+// refresh_ns) for a few seconds, of a 1 s driver at phase 0.6136 s. Each
+// change then comes after four still replies, none of them periodic.
+// Before, such a change was rated over the read span since the last one:
+// where reads fell just before or just after a refresh (the matrix's
+// trace, 2026-12-06: the read 0.5 ms after a refresh missed it, the one
+// 1.8 ms after saw it), 0.6-1.2 s for a second's bytes, 66 % off. While
+// the claimed clock is recent, such changes are placed by it or held
+// (never a rate over the read span), and exact again once windows
+// return.
+func TestSamplerAgentSilentSubSecond(t *testing.T) {
+	t.Parallel()
+	const phase, p = 613_600_000, int64(1e9)
+	tests := []struct {
+		name string
+		// offsets are the reads of second sec, from the second.
+		offsets func(sec int64) []int64
+		// missed is the offset of a read stamped after a refresh whose
+		// values it read before it (0: none).
+		missed int64
+		// placed: the changes of the silent seconds are placed by the
+		// claimed clock (OK and exact), not held.
+		placed bool
+	}{
+		{"reads 0.5 ms and 1.8 ms after refreshes (the trace)", func(sec int64) []int64 {
+			if sec%2 == 0 {
+				return []int64{14_000_000, 209_800_000, 411_100_000, 614_100_000, 809_500_000}
+			}
+			return []int64{14_000_000, 209_800_000, 411_100_000, 615_400_000, 809_500_000}
+		}, 614_100_000, false},
+		{"reads 80-120 ms after refreshes, 40 ms of jitter", func(sec int64) []int64 {
+			j := int64(20_000_000)
+			if sec%2 == 0 {
+				j = -j
+			}
+			return []int64{100_000_000 + j, 300_000_000 + j, 500_000_000 + j, 713_600_000 + j, 900_000_000 + j}
+		}, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewSampler(SamplerConfig{Interval: 200 * time.Millisecond, RunID: "run", ObsoleteAfter: time.Minute})
+			s.Status("n", true)
+			s.Info(wire.Info{Node: "n", Protocol: wire.ProtocolVersion, Capabilities: []string{"reply", "watch", wire.CapabilityRefresh}})
+			i := 0
+			silentOK, afterOK := 0, 0
+			for sec := int64(95); sec < 112; sec++ {
+				silent := sec >= 101 && sec < 106
+				for _, o := range tt.offsets(sec) {
+					mono := sec*1e9 + o
+					ref := phase + floorDiv(mono-phase, p)*p
+					if o == tt.missed {
+						ref -= p
+					}
+					r := agentRead{mono: mono, refresh: ref}
+					if !silent {
+						r.lo, r.hi, r.refreshNS = ref-ms/2, ref+ms/2, p
+					}
+					tick := t0.Add(time.Duration(i) * 200 * time.Millisecond)
+					i++
+					s.Tick(tick, 0)
+					ns, why := s.Reply("n", &wire.Reply{ID: "run-" + strconv.Itoa(i), Node: "n", MonoNS: mono, TimeNS: tick.UnixNano(), BootID: "b",
+						Ifaces: map[string]wire.Counters{"eth0": r.counters()}}, tick)
+					if ns == nil {
+						t.Fatalf("reply %d dropped: %s", i, why)
+					}
+					res := ns.Ifaces[0].Result
+					if res.Status != rate.OK || res.Delta[rate.RxBytes] == 0 {
+						continue
+					}
+					got := float64(res.Delta[rate.RxBytes]) / (float64(res.DtNS) / 1e9)
+					if math.Abs(got/doubtBps-1) > 0.005 {
+						t.Errorf("read %.4f s (silent %v): %.0f B over %.4f s, %.2f %% off", float64(mono)/1e9, silent, float64(res.Delta[rate.RxBytes]), float64(res.DtNS)/1e9, 100*(got/doubtBps-1))
+					}
+					switch {
+					case silent:
+						silentOK++
+					case sec >= 107:
+						afterOK++
+					}
+				}
+			}
+			if tt.placed && silentOK < 4 {
+				t.Errorf("%d changes of the 5 silent seconds placed, want at least 4", silentOK)
+			}
+			if afterOK < 4 {
+				t.Errorf("%d exact rates in the 5 s after windows returned, want at least 4", afterOK)
+			}
+		})
 	}
 }
