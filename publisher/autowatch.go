@@ -1,6 +1,7 @@
 package publisher
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -153,8 +154,19 @@ type autoState struct {
 	// placed by its delta (deltaFits).
 	placed []placedChange
 	perNS  float64
-	// news, when set, is a change of class for the log.
-	news string
+	// news are the changes of class since the log last took them: a
+	// change lost and a clock found in the same read are both told.
+	news []string
+}
+
+// maxNews bounds the changes kept for the log between two drains.
+const maxNews = 4
+
+// tell records a change of class for the log.
+func (s *autoState) tell(what string) {
+	if len(s.news) < maxNews {
+		s.news = append(s.news, what)
+	}
 }
 
 func newAutoState() *autoState {
@@ -229,7 +241,7 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 	}
 	if countersDecreased(&st.c, &c) || st.c.Ifindex != c.Ifindex {
 		if s.class != classUnknown {
-			s.news = "counters reset: finding the refresh clock again"
+			s.tell("counters reset: finding the refresh clock again")
 		}
 		s.reset()
 		return
@@ -254,14 +266,15 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		return
 	}
 	if s.run >= liveRun {
-		s.news = "counters current at every read"
+		s.tell("counters current at every read")
 		s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
 		s.fit.Reset()
 		s.acqSince, s.backoff, s.refitting = 0, 0, false
 		return
 	}
 	if est := s.fit.Estimate(); est.Confident && est.PrecisionNS+est.JitterNS <= int64(maxMargin)/2 {
-		s.class, s.news, s.refitting = classPeriodic, "refresh clock found", false
+		s.class, s.refitting = classPeriodic, false
+		s.tell("refresh clock found")
 		if est.PeriodNS < int64(minPeriod) {
 			s.class, s.recheckAt = classLive, mono+int64(liveRecheck)
 		}
@@ -302,14 +315,14 @@ func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 			if mono-prevRead <= int64(fitWindow) {
 				s.refit.Observe(prevRead, mono)
 			}
-			s.news = "refresh clock in doubt: a change away from the predicted refreshes"
+			s.tell("refresh clock in doubt: a change away from the predicted refreshes")
 		}
 		s.wrong++
 		s.agree = 0
 		if s.wrong >= doubtWrong {
 			// A new clock: its windows since the doubt arose are the
 			// start of the new fit.
-			s.news = "refresh clock lost: changes away from the predicted refreshes"
+			s.tell("refresh clock lost: changes away from the predicted refreshes")
 			s.fit, s.refit = s.refit, nil
 			s.class, s.run, s.refitting = classUnknown, 0, true
 			s.clearDoubt()
@@ -320,7 +333,7 @@ func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 	case s.doubt:
 		s.agree++
 		if s.agree >= doubtAgree {
-			s.news = "refresh clock confirmed"
+			s.tell("refresh clock confirmed")
 			s.clearDoubt()
 		}
 	}
@@ -569,8 +582,11 @@ func (w *watcher) nextRead(now int64) int64 {
 		if s.class == classPeriodic {
 			est := s.fit.Estimate()
 			if !est.Confident {
-				s.class = classUnknown
+				// Found again like a clock lost to a change: the
+				// replies claim the reads' narrow windows meanwhile.
+				s.class, s.refitting = classUnknown, true
 				s.clearDoubt()
+				s.tell(fmt.Sprintf("refresh clock lost: the fit over %d windows is no longer confident", est.Windows))
 			} else if st.first != 0 && now-st.first <= 2*est.PeriodNS+int64(maxMargin) {
 				next = min(next, probeAt(est, st.first, now))
 			}
@@ -597,7 +613,7 @@ func (w *watcher) nextRead(now int64) int64 {
 			s.backoff = min(max(2*s.backoff, firstBackoff), maxBackoff)
 			s.backoffUntil, s.acqSince = now+int64(s.backoff), 0
 			s.refitting = false
-			s.news = "no refresh clock found: replies carry no refresh window"
+			s.tell("no refresh clock found: replies carry no refresh window")
 			continue
 		}
 		burst = true

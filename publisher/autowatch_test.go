@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -536,6 +537,46 @@ func TestAutoWatchDrivers(t *testing.T) {
 			if st.auto.doubt {
 				t.Errorf("%s: the fit is in doubt: a refresh early in the band looks the same", tt.name)
 			}
+		}
+	})
+	t.Run("a fit that is no longer confident", func(t *testing.T) {
+		t.Parallel()
+		// Whatever makes the fit unconfident (its windows cleared), the
+		// agent says so and finds the clock again as after a change:
+		// the fine burst, whose narrow windows the replies claim
+		// meanwhile. Before, it went silently back to the slow start-up
+		// burst with no window in any reply: 8 s of replies the bridge
+		// rated over read spans at 0.2 s sampling (66 % off in the
+		// matrix, with no line in the agent's log).
+		d := &simDriver{period: 1e9, phase: 3e6, bytesPerSec: 12_500_000}
+		res := simulate(t, d, 60*time.Second+500*time.Millisecond, time.Second, warmup)
+		w := res.w
+		st := w.ifaces["eth0"]
+		if st.auto.class != classPeriodic {
+			t.Fatalf("class %d after 60 s of a 1 s driver; want periodic", st.auto.class)
+		}
+		w.news() // the clock found at the start
+		st.auto.fit.Reset()
+		now := st.last + 1e6
+		next := w.nextRead(now)
+		news := w.news()
+		if st.auto.class != classUnknown || !st.auto.refitting || len(news) != 1 || !strings.HasPrefix(news[0].what, "refresh clock lost") {
+			t.Fatalf("class %d, refitting %v, news %v; want unknown, refitting, the fit lost", st.auto.class, st.auto.refitting, news)
+		}
+		if next-now > int64(refitWatch)*5/4 {
+			t.Errorf("next read in %v, want the fine burst (at most %v)", time.Duration(next-now), refitWatch*5/4)
+		}
+		// The burst's next change, seen by a read 2 ms after the one
+		// that missed it, is claimed as it is.
+		at := d.lastRefresh(now + 1e9) // the next refresh
+		c := st.c
+		w.observe(at-1e6, at-1e6+50e3, map[string]wire.Counters{"eth0": c})
+		c = d.visible(at + 1e6)
+		got := map[string]wire.Counters{"eth0": c}
+		w.observe(at+1e6, at+1e6+50e3, got)
+		w.annotate(at+1e6+50e3, got)
+		if g := got["eth0"]; g.UnchangedNS != at-1e6 || g.ChangedNS != at+1e6+50e3 || g.RefreshNS != 0 {
+			t.Errorf("window (%d, %d] refresh_ns %d, want the reads' (%d, %d] without refresh_ns", g.UnchangedNS, g.ChangedNS, g.RefreshNS, at-1e6, at+1e6+50e3)
 		}
 	})
 	t.Run("period changed at run time", func(t *testing.T) {

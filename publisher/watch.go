@@ -57,10 +57,13 @@ type watchNews struct {
 func (w *watcher) news() []watchNews {
 	var out []watchNews
 	for name, st := range w.ifaces {
-		if st.auto != nil && st.auto.news != "" {
-			out = append(out, watchNews{name, st.auto.news, st.auto.fit.Estimate()})
-			st.auto.news = ""
+		if st.auto == nil {
+			continue
 		}
+		for _, what := range st.auto.news {
+			out = append(out, watchNews{name, what, st.auto.fit.Estimate()})
+		}
+		st.auto.news = st.auto.news[:0]
 	}
 	return out
 }
