@@ -407,3 +407,37 @@ func benchObserveEstimate(b *testing.B, cfg Config) {
 		i++
 	}
 }
+
+// TestEstimateMostlyTwoPeriodsApart: windows of a periodic driver of which
+// more than half are two or three periods apart (the agent's probes saw
+// one change in two or three; requests saw the rest). The median spacing
+// is then a multiple of the period; counted as one period, the single
+// spacings made the period their mean (1.45 s for a 1 s driver in the
+// matrix) and the fit unconfident.
+func TestEstimateMostlyTwoPeriodsApart(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		period int64
+		skips  []int // periods to the next window, repeated
+	}{
+		{"1 s, spacings 1, 2, 2", sec, []int{1, 2, 2}},
+		{"1 s, spacings 2, 3", sec, []int{2, 3}},
+		{"0.5 s, spacings 1, 2, 2, 2", 500 * ms, []int{1, 2, 2, 2}},
+		{"1 s, all one apart", sec, []int{1}},
+	} {
+		rng := rand.New(rand.NewPCG(7, uint64(tt.period)))
+		e := New(Config{MinWindows: 4, History: 32})
+		at := 100*sec + 613*ms
+		for i := range 40 {
+			r := at + rng.Int64N(4*ms) // up to 4 ms late
+			lo := r - rng.Int64N(ms)
+			e.Observe(lo, lo+ms)
+			at += int64(tt.skips[i%len(tt.skips)]) * tt.period
+		}
+		est := e.Estimate()
+		if !est.Confident || math.Abs(float64(est.PeriodNS-tt.period)) > float64(ms) {
+			t.Errorf("%s: period %.3f ms, confident %v; want %.3f ms, confident", tt.name, float64(est.PeriodNS)/1e6, est.Confident, float64(tt.period)/1e6)
+		}
+	}
+}
