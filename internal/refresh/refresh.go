@@ -294,7 +294,6 @@ func fit(ws []window, minWindows int) Estimate {
 		est.AtMostNS = int64(p0)
 		return est
 	}
-	p0 = basePeriod(d, p0)
 	// Missed refreshes make some spacings 2P, 3P: count periods per
 	// spacing, then the mean period over them. A long spacing (the
 	// agent's watch or the bridge was away, a fit restored after a
@@ -303,11 +302,14 @@ func fit(ws []window, minWindows int) Estimate {
 	// counted only with the mean period of the short ones, whose error
 	// is a window's width over their whole span.
 	k := make([]float64, n)
-	var sumD, sumN float64
-	for _, di := range d {
-		if c := max(1, math.Round(di/p0)); c <= longSpacing {
-			sumD += di
-			sumN += c
+	sumD, sumN, whole := periods(d, p0)
+	if 10*whole < 9*len(d) {
+		// The median may be a multiple of the period (basePeriod).
+		// Checked in the same pass: each division costs a router
+		// without an FPU.
+		if q := basePeriod(d, p0); q != p0 {
+			p0 = q
+			sumD, sumN, _ = periods(d, p0)
 		}
 	}
 	p1 := p0
@@ -417,6 +419,23 @@ func fit(ws []window, minWindows int) Estimate {
 	return est
 }
 
+// periods counts the periods of p in each spacing of d: the spacings of
+// at most longSpacing periods and their periods summed, and how many
+// spacings lie within an eighth of a period of a multiple of p.
+func periods(d []float64, p float64) (sumD, sumN float64, whole int) {
+	for _, di := range d {
+		f := di / p
+		if c := max(1, math.Round(f)); c <= longSpacing {
+			sumD += di
+			sumN += c
+		}
+		if f >= 0.5 && math.Abs(f-math.Round(f)) <= 1.0/8 {
+			whole++
+		}
+	}
+	return sumD, sumN, whole
+}
+
 // basePeriod returns the period that the spacings d between windows are
 // whole multiples of, given their median p0. The median is the period
 // while most windows are one period apart; where more than half are two
@@ -427,7 +446,7 @@ func fit(ws []window, minWindows int) Estimate {
 // 0.5 s one, and the fit no longer confident (the matrix, 2026-12-06).
 // The largest p0/k (k up to 4) that 9 in 10 spacings of at most
 // longSpacing periods are within an eighth of a period of a multiple of
-// is taken.
+// is taken; p0 where none is.
 func basePeriod(d []float64, p0 float64) float64 {
 	for k := 1.0; k <= 4; k++ {
 		q := p0 / k
