@@ -93,7 +93,7 @@ type lastRate struct {
 //   - delta matches last's rate over those periods to 0.5 %: a changed
 //     clock (a refresh more or fewer, a moved phase) shows there.
 func (a *agentFit) place(mono, base int64, delta uint64, last lastRate) (lo, hi int64, ok bool) {
-	if !a.valid() || base <= 0 || mono-a.anchorNS > fitMaxAgeNS || mono < a.anchorNS || last.bytes == 0 || last.spanNS <= 0 {
+	if !a.recent(mono) || base <= 0 || last.bytes == 0 || last.spanNS <= 0 {
 		return 0, 0, false
 	}
 	p := a.periodNS
