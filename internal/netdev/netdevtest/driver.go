@@ -133,6 +133,7 @@ type Driver struct {
 	log   bool
 	logMu sync.Mutex
 	at    []int64 // the clock at each copy served, with Log
+	ready []int64 // the clock when Serve began to wait for its reader
 }
 
 type driverIface struct {
@@ -535,19 +536,18 @@ func (d *Driver) ServedAt() []int64 {
 	return append([]int64(nil), d.at...)
 }
 
-// Missed is how many times Serve gave up waiting for a reader to close the
-// pipe (after serveCloseWait) and served the next reader anyway; a reader
-// that lingered that long might have seen two copies of the file.
+// ReadyAt returns, for every copy of ServedAt, the instant Serve began to
+// wait for its reader: a copy served long after it was ready waited for a
+// reader that came late; one served at once kept a reader waiting.
+func (d *Driver) ReadyAt() []int64 {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	return append([]int64(nil), d.ready...)
+}
+
+// Missed is how many copies Serve rendered that no reader took (a reader
+// that opened the pipe and closed it without reading).
 func (d *Driver) Missed() int64 { return d.missed.Load() }
-
-// serveCloseWait bounds the wait for a reader to close the pipe: a reader
-// killed mid-read closes it when it exits, so the bound only guards against
-// a reader stuck without reading to the end.
-const serveCloseWait = 2 * time.Second
-
-// closeSettle is the pause after a reader's close is reported before the
-// pipe is opened for the next reader.
-const closeSettle = time.Millisecond
 
 // Serve replaces proc/net/dev with a named pipe and answers every reader
 // that opens it with Render at the moment of the open, until ctx is done.
@@ -556,26 +556,26 @@ const closeSettle = time.Millisecond
 // differ only by the scheduling delay of one process (a refresh instant
 // falling inside that delay is seen one read late).
 //
-// A writer that reopened the pipe while the last reader had not yet read
-// its end of file would append a second copy to that read, so after each
-// copy Serve waits (inotify IN_CLOSE_NOWRITE) until the reader has closed
-// the pipe. One reader at a time, as an agent reads; concurrent readers
-// may share or split a copy.
+// Each copy has a pipe of its own: a new pipe is renamed over the path
+// before the copy's write end is closed, so a reader that opens the path
+// again, even at once, meets the next copy's pipe, never this one's end.
+// (Reopening one pipe for the next copy while the last reader had not
+// yet closed it would append a second copy to that read. Serve used to
+// wait for the reader's close instead, and so was ready for the next
+// reader only about 2 ms after each copy: an agent probing a
+// millisecond apart was served every 2 ms or more, and its windows were
+// that wide.) One reader at a time, as an agent reads; concurrent
+// readers may share or split a copy.
 func (d *Driver) Serve(ctx context.Context) error {
 	path := d.devPath()
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("serving %s: %w", path, err)
+	next := path + ".next"
+	for _, p := range []string{path, next} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("serving %s: %w", path, err)
+		}
 	}
 	if err := unix.Mkfifo(path, 0o644); err != nil {
 		return fmt.Errorf("serving %s: mkfifo: %w", path, err)
-	}
-	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return fmt.Errorf("serving %s: inotify: %w", path, err)
-	}
-	defer unix.Close(in)
-	if _, err := unix.InotifyAddWatch(in, path, unix.IN_CLOSE_NOWRITE); err != nil {
-		return fmt.Errorf("serving %s: inotify: %w", path, err)
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -594,8 +594,12 @@ func (d *Driver) Serve(ctx context.Context) error {
 		}
 	})
 	defer stop()
-	var ev [4096]byte
 	for ctx.Err() == nil {
+		// The next copy's pipe is made while no reader waits.
+		if err := unix.Mkfifo(next, 0o644); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("serving %s: mkfifo: %w", path, err)
+		}
+		ready := d.clock()
 		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -607,20 +611,18 @@ func (d *Driver) Serve(ctx context.Context) error {
 			unix.Close(fd)
 			break
 		}
-		t := d.clock()
-		b := d.Render(t)
-		// Closes of earlier readers are not this reader's.
-		for {
-			if n, _ := unix.Read(in, ev[:]); n <= 0 {
-				break
-			}
+		if err := os.Rename(next, path); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("serving %s: %w", path, err)
 		}
-		werr := writeAll(fd, b)
+		// Rendered last, so that the reader has its end of file right
+		// after the values were made, as from the kernel.
+		t := d.clock()
+		werr := writeAll(fd, d.Render(t))
 		unix.Close(fd)
 		if errors.Is(werr, unix.EPIPE) {
-			// The open met the last reader before it had quite gone
-			// (see awaitClose), or a reader gave up: nobody got this
-			// copy; serve the next reader.
+			// The reader gave up before reading: nobody got this copy.
+			d.missed.Add(1)
 			continue
 		}
 		if werr != nil {
@@ -630,38 +632,11 @@ func (d *Driver) Serve(ctx context.Context) error {
 		if d.log {
 			d.logMu.Lock()
 			d.at = append(d.at, t)
+			d.ready = append(d.ready, ready)
 			d.logMu.Unlock()
-		}
-		if !d.awaitClose(ctx, in, ev[:]) {
-			d.missed.Add(1)
 		}
 	}
 	return nil
-}
-
-// awaitClose waits until a reader closed the pipe, ctx is done or
-// serveCloseWait has passed; it reports whether a close was seen.
-func (d *Driver) awaitClose(ctx context.Context, in int, ev []byte) bool {
-	deadline := time.Now().Add(serveCloseWait)
-	for ctx.Err() == nil {
-		if n, _ := unix.Read(in, ev); n > 0 {
-			// The kernel reports the close before the pipe drops the
-			// reader (__fput: fsnotify_close, then release); a writer
-			// opening in between would meet the leaving reader, and its
-			// copy would be lost or leave the next reader an empty
-			// file. The release follows within microseconds.
-			time.Sleep(closeSettle)
-			return true
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		// Wake at least every 50 ms to see ctx.
-		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
-		_, _ = unix.Poll(fds, int(min(left, 50*time.Millisecond)/time.Millisecond)+1)
-	}
-	return true
 }
 
 func writeAll(fd int, b []byte) error {

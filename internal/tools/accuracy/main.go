@@ -671,7 +671,7 @@ func report(w io.Writer, results []*result) {
 			continue
 		}
 		sc := res.sc
-		fmt.Fprintf(w, "\n== scenario %s: driver period %v, IFSTAT_INTERVAL=%v, IFSTAT_WATCH=%q, IFSTAT_EXACT=%v, %d interfaces × (100 Mbit/s rx, 50 Mbit/s tx), %d replies, driver served %d reads (missed closes %d), agent warnings %d\n",
+		fmt.Fprintf(w, "\n== scenario %s: driver period %v, IFSTAT_INTERVAL=%v, IFSTAT_WATCH=%q, IFSTAT_EXACT=%v, %d interfaces × (100 Mbit/s rx, 50 Mbit/s tx), %d replies, driver served %d reads (%d rendered copies not read), agent warnings %d\n",
 			sc.name, sc.period, sc.interval, sc.watch, sc.exact, nIfaces, len(res.replies), res.driver.Served(), res.driver.Missed(), res.agentErr)
 		j, err := analyze(res)
 		if err != nil {
