@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,6 +190,63 @@ func TestJudgeIdleDoubt(t *testing.T) {
 	st := judgeBridge(a, b)
 	if st.rated != 4 || st.stale != 4 || st.unaligned != 0 {
 		t.Fatalf("rated %d, held %d, unaligned %d; want 4 (two dims of two rounds), 4, 0", st.rated, st.stale, st.unaligned)
+	}
+	if st.maxErr > 1e-9 {
+		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
+	}
+}
+
+// TestJudgePlacedReply rebuilds a sample of P 0.5 s, S 0.2 s, rate steps
+// judged 41.8 % off: the agent withheld the window of the refresh at
+// 72.96 s (its probes came late), the bridge placed that refresh by the
+// period the agent claimed and rated the bytes since 72.46 s over 0.5 s,
+// exactly. The judge had ended the sample at the read (73.05 s), over
+// (72.55, 73.05] s, across the step of the traffic at 72.6 s.
+func TestJudgePlacedReply(t *testing.T) {
+	t.Parallel()
+	const origin = int64(1000 * time.Second)
+	sec := func(s float64) int64 { return origin + int64(math.Round(s*float64(time.Second))) }
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
+		Dir:   t.TempDir(),
+		Clock: func() int64 { return origin },
+		Ifaces: []netdevtest.DriverIface{{
+			Name: "eth0", Period: 500 * ms, Phase: 460 * ms,
+			Tx: netdevtest.Rate{{At: 0, BytesPerSec: 12_500_000}, {At: 72600 * ms, BytesPerSec: 3_125_000}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
+	for _, at := range []float64{72.45, 72.65, 72.85, 73.05} {
+		lr, _ := d.LastRefresh("eth0", sec(at))
+		c, _ := d.Visible("eth0", sec(at))
+		c.RefreshNS = int64(500 * ms)
+		if at < 73 {
+			c.UnchangedNS, c.ChangedNS = lr-int64(2*ms), lr+int64(2*ms)
+		}
+		a.replies = append(a.replies, mxReply{mono: sec(at), ifaces: map[string]wire.Counters{"eth0": c}})
+	}
+	exact := func(from, to float64) int64 {
+		c0, _ := d.True("eth0", sec(from))
+		c1, _ := d.True("eth0", sec(to))
+		return int64(c1.TxBytes-c0.TxBytes) * 8 * 2 // over 0.5 s
+	}
+	set := func(sent int64) (round, round) {
+		return round{sinceUS: 200_000, vals: map[string]int64{"received": 0, "sent": sent}},
+			round{sinceUS: 200_000, vals: map[string]int64{"span": 500_000}}
+	}
+	held := round{sinceUS: 200_000, vals: map[string]int64{}}
+	n0, s0 := set(exact(71.46, 71.96))
+	n1, s1 := set(exact(71.96, 72.46))
+	n3, s3 := set(exact(72.46, 72.96)) // placed by the bridge
+	b := &mxBridge{charts: map[string][]round{
+		plugind.TypeID("ifstat_r1", "eth0_net"):      {n0, n1, held, n3},
+		plugind.TypeID("ifstat_r1", "eth0_raw_span"): {s0, s1, held, s3},
+	}}
+	st := judgeBridge(a, b)
+	if st.rated != 4 || st.stale != 2 || st.unaligned != 0 {
+		t.Fatalf("rated %d, held %d, unaligned %d; want 4 (two dims of two rounds), 2, 0", st.rated, st.stale, st.unaligned)
 	}
 	if st.maxErr > 1e-9 {
 		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
