@@ -588,13 +588,13 @@ func (w *watcher) nextRead(now int64) int64 {
 				s.clearDoubt()
 				s.tell(fmt.Sprintf("refresh clock lost: the fit over %d windows is no longer confident", est.Windows))
 			} else if st.first != 0 && now-st.first <= 2*est.PeriodNS+int64(maxMargin) {
-				next = min(next, probeAt(est, st.first, now))
+				next = min(next, probeAt(est, st.first, st.lastStart, now))
 			}
 			// A fit in doubt is checked, and a new one found, by a
 			// burst while the interface carries traffic.
 			if s.doubt && st.first != 0 && now-st.first <= int64(activeFor) {
 				burst, refit = true, true
-				g := guidedProbe(s.refit, st.first, now)
+				g := guidedProbe(s.refit, st.first, st.lastStart, now)
 				next, guided = min(next, g), guided && g != math.MaxInt64
 			}
 		}
@@ -618,7 +618,7 @@ func (w *watcher) nextRead(now int64) int64 {
 		}
 		burst = true
 		if s.refitting {
-			g := guidedProbe(s.fit, st.first, now)
+			g := guidedProbe(s.fit, st.first, st.lastStart, now)
 			next, refit, guided = min(next, g), true, guided && g != math.MaxInt64
 		}
 	}
@@ -649,7 +649,7 @@ func (w *watcher) nextRead(now int64) int64 {
 // probes, slowed to MinWatch, so a wrong guess (two windows a missed
 // refresh apart) costs gaps where the slow burst's windows are too
 // wide to claim, never a wrong window.
-func guidedProbe(f *refresh.Estimator, first, now int64) int64 {
+func guidedProbe(f *refresh.Estimator, first, lastStart, now int64) int64 {
 	if f == nil {
 		return math.MaxInt64
 	}
@@ -658,20 +658,26 @@ func guidedProbe(f *refresh.Estimator, first, now int64) int64 {
 		est.PrecisionNS+est.JitterNS+2*est.PeriodErrNS+int64(time.Millisecond) > int64(maxMargin) {
 		return math.MaxInt64
 	}
-	return probeAt(est, first, now)
+	return probeAt(est, first, lastStart, now)
 }
 
 // probeAt returns the next probe read for a periodic interface whose
-// values last changed at first: the first refresh whose change is not
-// yet seen and whose probe window has not passed, probed from margin
-// before it to margin after, probeStep apart.
+// values last changed at first, after a read that began at lastStart and
+// ended at now: the first refresh whose change is not yet seen and whose
+// probe window has not passed, probed from margin before it to margin
+// after, probeStep apart.
+//
+// A read that ran past the next step (it began late, or took long) is
+// followed at once, not at the step after: waiting for the grid would
+// leave two steps between reads, and a window that wide, where the
+// reads around a refresh are the whole point.
 //
 // The probes start at a different fraction of probeStep before each
 // refresh (a golden-ratio sequence over the refresh index): on a fixed
 // grid the refresh would sit at the same place in its window every time,
 // the windows' midpoints would all be off the same way, and the fit,
 // which places the grid, would follow them.
-func probeAt(est refresh.Estimate, first, now int64) int64 {
+func probeAt(est refresh.Estimate, first, lastStart, now int64) int64 {
 	p, d, step := est.PeriodNS, margin(est, now+est.PeriodNS), int64(probeStep)
 	k := floorDiv(now-d-2*step-est.PhaseNS, p) + 1
 	start := func(k int64) int64 {
@@ -688,8 +694,12 @@ func probeAt(est refresh.Estimate, first, now int64) int64 {
 	if now < s {
 		return s
 	}
+	end := est.PhaseNS + k*p + d + step
+	if g := s + (now-s)/step*step; lastStart < g && now <= end {
+		return now // no read began at the step g
+	}
 	t := s + ((now-s)/step+1)*step
-	if t > est.PhaseNS+k*p+d+step {
+	if t > end {
 		return max(start(k+1), now+step)
 	}
 	return t

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/refresh"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/wire"
 )
 
@@ -971,5 +972,50 @@ func TestTrafficRate(t *testing.T) {
 		if got := s.deltaFits(next, p, bytes); got != c.wants {
 			t.Errorf("%s: deltaFits = %v, want %v", c.name, got, c.wants)
 		}
+	}
+}
+
+// TestProbeAtOverrun checks the probe plan around one predicted refresh:
+// reads a step apart from the band's start, the next refresh's band after
+// this one's end, and a read at once where the last read ran past a step
+// (under load a read that waited for the grid would leave two steps, and
+// a window that wide, between the reads around the refresh).
+func TestProbeAtOverrun(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	est := refresh.Estimate{PeriodNS: 1000 * ms, PhaseNS: 100_000 * ms, Windows: 32, PrecisionNS: 100_000, Confident: true}
+	at := est.PhaseNS + 5*est.PeriodNS // the refresh probed below
+	first := at - est.PeriodNS + ms    // its predecessor's change is seen
+	s := probeAt(est, first, first, first+10*ms)
+	d := margin(est, first+10*ms+est.PeriodNS)
+	if s > at-d || s <= at-d-ms {
+		t.Fatalf("band starts at %d ms from the refresh, want within a step before -%d ms", (s-at)/ms, d/ms)
+	}
+	end := at + d + ms
+	tests := []struct {
+		name            string
+		lastStart, now  int64
+		want            int64
+		wantNextRefresh bool
+	}{
+		{"on time: the next step", s, s + ms/4, s + ms, false},
+		{"a read that ran past the next step: at once", s, s + ms + ms/2, s + ms + ms/2, false},
+		{"ran past two steps: at once", s + ms/4, s + 2*ms + ms/4, s + 2*ms + ms/4, false},
+		{"began late, after the step: the next step", s + ms + ms/10, s + ms + ms/2, s + 2*ms, false},
+		{"woke late into the band: at once", first + 10*ms, s + ms/2, s + ms/2, false},
+		{"past the band: the next at's", end - ms/2, end + ms/2, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := probeAt(est, first, tt.lastStart, tt.now)
+			if tt.wantNextRefresh {
+				if got < at+est.PeriodNS-d-ms || got > at+est.PeriodNS-d {
+					t.Errorf("next read at %+.3f ms from the refresh, want the next at's band start", float64(got-at)/1e6)
+				}
+				return
+			}
+			if got != tt.want {
+				t.Errorf("next read at %+.3f ms from the band start, want %+.3f", float64(got-s)/1e6, float64(tt.want-s)/1e6)
+			}
+		})
 	}
 }
