@@ -232,6 +232,19 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		// fit has just been contradicted.
 		est := s.fit.Estimate()
 		m := margin(est, start)
+		if s.doubt && start-st.first > int64(activeFor) && bracketed(est, st.first, start-m) > idleRefreshes {
+			// No traffic since the change that put the fit in doubt:
+			// nothing confirms or replaces it until traffic returns,
+			// and meanwhile every reply claimed that change's window,
+			// no newer. The bridge then rated still reads over their
+			// read spans: zeros, even where traffic had begun and a
+			// slow driver had not shown it yet (a 2 s driver in the
+			// matrix: two samples 100 % off, 43 s after the doubt).
+			// Most doubts are a refresh later than the fit allowed;
+			// the fit is kept, and the next change checks it as any.
+			s.clearDoubt()
+			s.tell("refresh clock kept: no traffic since the doubt")
+		}
 		if !s.doubt && bracketed(est, st.first, start-m) >= idleRefreshes {
 			if t, ok := latestRefresh(est, start-2*m); ok {
 				s.refLo, s.refHi, s.refStart = max(st.first, t-m), min(start, t+m), 0

@@ -394,6 +394,46 @@ func TestAutoWatchDrivers(t *testing.T) {
 			t.Logf("%d ms late: %d gaps, max error %.3f %%, the doubt cost %d watch reads (%d without it)", late/1e6, j.gaps, 100*j.maxErr, extra, base.watchReads)
 		}
 	})
+	t.Run("a doubt as the traffic stops", func(t *testing.T) {
+		t.Parallel()
+		// A strict 1 s driver whose 71st refresh comes 8 ms late and is
+		// the last to change: the traffic stops just before it and
+		// returns 30 s later. Nothing confirms the fit while the
+		// interface is idle; it is kept after activeFor, and the idle
+		// replies claim the predicted refreshes again (true zeros),
+		// where they claimed the doubted change's window for all 30 s.
+		const stop, back = simStart + 70_290_000_000, simStart + 100_000_000_000
+		d := &simDriver{random: true, bytesPerSec: 12_500_000, on: func(t int64) bool { return t < stop || t >= back }}
+		for k := int64(-2); k < 160; k++ {
+			r := simStart + k*1e9 + 300e6
+			if k == 70 {
+				r += 8e6
+			}
+			d.refreshes = append(d.refreshes, r)
+		}
+		res := simulate(t, d, dur, time.Second, warmup)
+		j := judge(t, d, res)
+		if res.doubts != 1 || res.lost > 0 || res.missedTruths > 0 {
+			t.Errorf("%d doubts, %d fits lost, %d windows off the refresh; want one doubt, none lost or off", res.doubts, res.lost, res.missedTruths)
+		}
+		zeros, idle := 0, 0
+		for i, r := range res.replies[1:] {
+			if r.mono < simStart+80e9 || r.mono >= back {
+				continue
+			}
+			idle++
+			if prev := res.replies[i]; r.c.RefreshNS > 0 && r.c.ChangedNS > prev.c.ChangedNS {
+				zeros++
+			}
+		}
+		if idle < 15 || zeros < idle-2 {
+			t.Errorf("%d of %d idle replies from 80 s on proved a true zero, want all but 2", zeros, idle)
+		}
+		if j.gaps > 2 || j.maxErr >= 0.003 {
+			t.Errorf("%d gaps, max error %.3f %%; want at most 2, under 0.3 %%", j.gaps, 100*j.maxErr)
+		}
+		t.Logf("%d of %d idle replies true zeros; %d gaps, max error %.3f %%", zeros, idle, j.gaps, 100*j.maxErr)
+	})
 	t.Run("idle, burst, idle", func(t *testing.T) {
 		t.Parallel()
 		// 10 s of traffic in every 30 s: refreshes in the idle stretch
