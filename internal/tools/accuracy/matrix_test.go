@@ -252,3 +252,66 @@ func TestJudgePlacedReply(t *testing.T) {
 		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
 	}
 }
+
+// TestJudgeRoundBeforeWithheld rebuilds a sample of P 0.5 s, S 0.2 s,
+// idle/burst judged 28 % off: replies every 0.2 s, a round a second. In
+// the round up to 81.40 s the agent claimed the burst's first refresh
+// (80.69 s) and then withheld the next (81.19 s); the bridge rated the
+// interval up to 80.69 s exactly and held the other. The judge had ended
+// the sample at the withheld change, over (80.69, 81.19] s.
+func TestJudgeRoundBeforeWithheld(t *testing.T) {
+	t.Parallel()
+	const origin = int64(1000 * time.Second)
+	sec := func(s float64) int64 { return origin + int64(math.Round(s*float64(time.Second))) }
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
+		Dir:   t.TempDir(),
+		Clock: func() int64 { return origin },
+		Ifaces: []netdevtest.DriverIface{{
+			Name: "eth0", Period: 500 * ms, Phase: 192500 * time.Microsecond,
+			Rx: netdevtest.Rate{{At: 80333 * ms, BytesPerSec: 12_500_000}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
+	for i := range 11 {
+		at := 79.4 + 0.2*float64(i) + 0.004
+		c, _ := d.Visible("eth0", sec(at))
+		c.RefreshNS = int64(500 * ms)
+		switch lr, _ := d.LastRefresh("eth0", sec(at)); {
+		case at > 81.1:
+			// The burst's second change, withheld.
+		case at > 80.7 || sec(at)-lr > int64(100*ms):
+			// The change, or the latest idle refresh, claimed.
+			c.UnchangedNS, c.ChangedNS = lr-int64(8*ms), lr+int64(10*ms)
+		default:
+			// An idle refresh too recent to claim: the one before.
+			c.UnchangedNS, c.ChangedNS = lr-int64(508*ms), lr-int64(490*ms)
+		}
+		a.replies = append(a.replies, mxReply{mono: sec(at), ifaces: map[string]wire.Counters{"eth0": c}})
+	}
+	exact := func(from, to float64) int64 {
+		c0, _ := d.True("eth0", sec(from))
+		c1, _ := d.True("eth0", sec(to))
+		return int64(c1.RxBytes-c0.RxBytes) * 8 * 2 // over 0.5 s
+	}
+	set := func(rx int64) (round, round) {
+		return round{sinceUS: 1_000_000, vals: map[string]int64{"received": rx, "sent": 0}},
+			round{sinceUS: 1_000_000, vals: map[string]int64{"span": 500_000}}
+	}
+	n0, s0 := set(0)
+	n1, s1 := set(0)                       // the idle refresh at 80.19 s
+	n2, s2 := set(exact(80.1925, 80.6925)) // up to the burst's first change
+	b := &mxBridge{charts: map[string][]round{
+		plugind.TypeID("ifstat_r1", "eth0_net"):      {n0, n1, n2},
+		plugind.TypeID("ifstat_r1", "eth0_raw_span"): {s0, s1, s2},
+	}}
+	st := judgeBridge(a, b)
+	if st.rated != 4 || st.unaligned != 0 {
+		t.Fatalf("rated %d, unaligned %d; want 4 (two dims of two rounds), 0", st.rated, st.unaligned)
+	}
+	if st.maxErr > 1e-9 {
+		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
+	}
+}
