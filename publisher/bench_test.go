@@ -1,7 +1,6 @@
 package publisher
 
 import (
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,9 +46,8 @@ func BenchmarkReadEncode(b *testing.B) {
 }
 
 // BenchmarkWatchSleep measures how late a probe's wait of 0.7 ms ends
-// (late-µs/op) and the process's CPU time per wait (cpu-µs/op: the
-// runtime's own threads included), on a Go timer as the watch slept
-// before and on the kernel's timer (sleepPrecise) as it sleeps now.
+// (late-µs/op), on a Go timer as the watch slept before and on the
+// kernel's timer (sleepPrecise) as it sleeps now.
 func BenchmarkWatchSleep(b *testing.B) {
 	const d = 700 * time.Microsecond
 	for _, bc := range []struct {
@@ -61,23 +59,12 @@ func BenchmarkWatchSleep(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var late time.Duration
-			cpu0 := processCPU()
 			for b.Loop() {
 				t0 := time.Now()
 				bc.sleep(d)
 				late += time.Since(t0) - d
 			}
 			b.ReportMetric(float64(late.Microseconds())/float64(b.N), "late-µs/op")
-			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
-}
-
-// processCPU is the CPU time (user and system) the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
