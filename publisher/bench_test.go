@@ -2,7 +2,6 @@ package publisher
 
 import (
 	"testing"
-	"time"
 
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
@@ -42,29 +41,5 @@ func BenchmarkReadEncode(b *testing.B) {
 	}
 	if len(buf) < 8*100 {
 		b.Fatalf("reply of %d bytes is too short for 8 interfaces", len(buf))
-	}
-}
-
-// BenchmarkWatchSleep measures how late a probe's wait of 0.7 ms ends
-// (late-µs/op), on a Go timer as the watch slept before and on the
-// kernel's timer (sleepPrecise) as it sleeps now.
-func BenchmarkWatchSleep(b *testing.B) {
-	const d = 700 * time.Microsecond
-	for _, bc := range []struct {
-		name  string
-		sleep func(time.Duration)
-	}{
-		{"go-timer", func(d time.Duration) { <-time.After(d) }},
-		{"clock_nanosleep", sleepPrecise},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			var late time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				bc.sleep(d)
-				late += time.Since(t0) - d
-			}
-			b.ReportMetric(float64(late.Microseconds())/float64(b.N), "late-µs/op")
-		})
 	}
 }

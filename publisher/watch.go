@@ -148,14 +148,7 @@ func (a *Agent) watchLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d := a.watchOnce()
-			// Probes a millisecond apart need the kernel's timer
-			// (sleepPrecise).
-			for a.cfg.Watch.Auto && d < preciseBelow && ctx.Err() == nil {
-				sleepPrecise(d)
-				d = a.watchOnce()
-			}
-			t.Reset(d)
+			t.Reset(a.watchOnce())
 		}
 	}
 }
