@@ -139,6 +139,30 @@ func TestSnapRefresh(t *testing.T) {
 	}
 }
 
+// judgeOrigin is the driver's origin in the judge's tests, whose clock
+// stands still: the tests ask the driver about given instants.
+const judgeOrigin = int64(1000 * time.Second)
+
+// judgeSec is the instant s seconds after judgeOrigin.
+func judgeSec(s float64) int64 {
+	return judgeOrigin + int64(math.Round(s*float64(time.Second)))
+}
+
+// judgeAgent makes a driver of the one interface in and an agent of the
+// default mode over it, for replies and rounds built by hand.
+func judgeAgent(t *testing.T, in netdevtest.DriverIface) (*netdevtest.Driver, *mxAgent) {
+	t.Helper()
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
+		Dir:    t.TempDir(),
+		Clock:  func() int64 { return judgeOrigin },
+		Ifaces: []netdevtest.DriverIface{in},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
+}
+
 // TestJudgeIdleDoubt: an agent in doubt on an interface that went idle
 // keeps claiming the window of the burst's last refresh. The bridge holds
 // those still replies, then rates a zero over the read span; the judge
@@ -147,21 +171,12 @@ func TestSnapRefresh(t *testing.T) {
 // b6abc7e: 2 samples at 100 % in P 2 s, S 1 s, idle/burst).
 func TestJudgeIdleDoubt(t *testing.T) {
 	t.Parallel()
-	const origin = int64(1000 * time.Second)
-	sec := func(s float64) int64 { return origin + int64(s*float64(time.Second)) }
 	const burst = 3_750_000 // B/s: 30 Mbit/s
-	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
-		Dir:   t.TempDir(),
-		Clock: func() int64 { return origin },
-		Ifaces: []netdevtest.DriverIface{{
-			Name: "eth0", Period: time.Second, Phase: 500 * ms,
-			Tx: netdevtest.Rate{{At: 65 * time.Second, BytesPerSec: burst}, {At: 70200 * ms, BytesPerSec: 0}},
-		}},
+	sec := judgeSec
+	d, a := judgeAgent(t, netdevtest.DriverIface{
+		Name: "eth0", Period: time.Second, Phase: 500 * ms,
+		Tx: netdevtest.Rate{{At: 65 * time.Second, BytesPerSec: burst}, {At: 70200 * ms, BytesPerSec: 0}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
 	// Reads at .8 s; the driver refreshes at .5 s. The refresh at 70.5 s
 	// is the burst's last change; the agent's fit is in doubt after it,
 	// so it claims that window again for the still reads.
@@ -204,20 +219,11 @@ func TestJudgeIdleDoubt(t *testing.T) {
 // (72.55, 73.05] s, across the step of the traffic at 72.6 s.
 func TestJudgePlacedReply(t *testing.T) {
 	t.Parallel()
-	const origin = int64(1000 * time.Second)
-	sec := func(s float64) int64 { return origin + int64(math.Round(s*float64(time.Second))) }
-	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
-		Dir:   t.TempDir(),
-		Clock: func() int64 { return origin },
-		Ifaces: []netdevtest.DriverIface{{
-			Name: "eth0", Period: 500 * ms, Phase: 460 * ms,
-			Tx: netdevtest.Rate{{At: 0, BytesPerSec: 12_500_000}, {At: 72600 * ms, BytesPerSec: 3_125_000}},
-		}},
+	sec := judgeSec
+	d, a := judgeAgent(t, netdevtest.DriverIface{
+		Name: "eth0", Period: 500 * ms, Phase: 460 * ms,
+		Tx: netdevtest.Rate{{At: 0, BytesPerSec: 12_500_000}, {At: 72600 * ms, BytesPerSec: 3_125_000}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
 	for _, at := range []float64{72.45, 72.65, 72.85, 73.05} {
 		lr, _ := d.LastRefresh("eth0", sec(at))
 		c, _ := d.Visible("eth0", sec(at))
@@ -261,20 +267,11 @@ func TestJudgePlacedReply(t *testing.T) {
 // the sample at the withheld change, over (80.69, 81.19] s.
 func TestJudgeRoundBeforeWithheld(t *testing.T) {
 	t.Parallel()
-	const origin = int64(1000 * time.Second)
-	sec := func(s float64) int64 { return origin + int64(math.Round(s*float64(time.Second))) }
-	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{
-		Dir:   t.TempDir(),
-		Clock: func() int64 { return origin },
-		Ifaces: []netdevtest.DriverIface{{
-			Name: "eth0", Period: 500 * ms, Phase: 192500 * time.Microsecond,
-			Rx: netdevtest.Rate{{At: 80333 * ms, BytesPerSec: 12_500_000}},
-		}},
+	sec := judgeSec
+	d, a := judgeAgent(t, netdevtest.DriverIface{
+		Name: "eth0", Period: 500 * ms, Phase: 192500 * time.Microsecond,
+		Rx: netdevtest.Rate{{At: 80333 * ms, BytesPerSec: 12_500_000}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
 	for i := range 11 {
 		at := 79.4 + 0.2*float64(i) + 0.004
 		c, _ := d.Visible("eth0", sec(at))
