@@ -232,7 +232,8 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 		// fit has just been contradicted.
 		est := s.fit.Estimate()
 		m := margin(est, start)
-		if s.doubt && start-st.first > int64(activeFor) && bracketed(est, st.first, start-m) > idleRefreshes {
+		idle := bracketed(est, st.first, start-m)
+		if s.doubt && start-st.first > int64(activeFor) && idle > idleRefreshes {
 			// No traffic since the change that put the fit in doubt:
 			// nothing confirms or replaces it until traffic returns,
 			// and meanwhile every reply claimed that change's window,
@@ -245,7 +246,7 @@ func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) 
 			s.clearDoubt()
 			s.tell("refresh clock kept: no traffic since the doubt")
 		}
-		if !s.doubt && bracketed(est, st.first, start-m) >= idleRefreshes {
+		if !s.doubt && idle >= idleRefreshes {
 			if t, ok := latestRefresh(est, start-2*m); ok {
 				s.refLo, s.refHi, s.refStart = max(st.first, t-m), min(start, t+m), 0
 			}

@@ -761,7 +761,7 @@ func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 				}
 			}
 			e, moved := claimedEnd(a, name, monos, prev, end)
-			if base != 0 && abs64(e-span-base) > int64(baseSlack) && (e == end || e > base) {
+			if base != 0 && abs(e-span-base) > int64(baseSlack) && (e == end || e > base) {
 				// The bridge rates from its baseline, the refresh it
 				// claimed last; a sample that does not start there
 				// ends at another refresh than claimedEnd's.
@@ -921,7 +921,7 @@ func baselineEnd(a *mxAgent, name string, monos []int64, prev, end, base, span i
 		if !ok || c.UnchangedNS <= 0 || c.ChangedNS <= c.UnchangedNS {
 			continue
 		}
-		if m := c.UnchangedNS + (c.ChangedNS-c.UnchangedNS)/2; abs64(m-span-base) <= int64(baseSlack) {
+		if m := c.UnchangedNS + (c.ChangedNS-c.UnchangedNS)/2; abs(m-span-base) <= int64(baseSlack) {
 			return m, true
 		}
 	}
@@ -947,17 +947,10 @@ func placedEnd(a *mxAgent, name string, monos []int64, end, base, span int64) (i
 	}
 	p := c.RefreshNS
 	n := (span + p/2) / p
-	if n < 1 || abs64(span-n*p) > min(p/100, int64(10*ms)) || base+span > end-int64(50*ms) {
+	if n < 1 || abs(span-n*p) > min(p/100, int64(10*ms)) || base+span > end-int64(50*ms) {
 		return 0, false
 	}
 	return base + span, true
-}
-
-func abs64(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // claimedEnd returns the end of the span a sample over the reads (prev,

@@ -163,6 +163,27 @@ func judgeAgent(t *testing.T, in netdevtest.DriverIface) (*netdevtest.Driver, *m
 	return d, &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
 }
 
+// judgeCharts is a bridge of agent "r1" whose eth0 charts had the rounds
+// net (bandwidth) and spans (the raw view's span).
+func judgeCharts(net, spans []round) *mxBridge {
+	return &mxBridge{charts: map[string][]round{
+		plugind.TypeID("ifstat_r1", "eth0_net"):      net,
+		plugind.TypeID("ifstat_r1", "eth0_raw_span"): spans,
+	}}
+}
+
+// wantExact fails t unless the judge rated and held as many dimensions of
+// rounds as given, aligned every round, and found every rated one exact.
+func wantExact(t *testing.T, st mxStats, rated, held int) {
+	t.Helper()
+	if st.rated != rated || st.stale != held || st.unaligned != 0 {
+		t.Fatalf("rated %d, held %d, unaligned %d; want %d, %d, 0", st.rated, st.stale, st.unaligned, rated, held)
+	}
+	if st.maxErr > 1e-9 {
+		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
+	}
+}
+
 // TestJudgeIdleDoubt: an agent in doubt on an interface that went idle
 // keeps claiming the window of the burst's last refresh. The bridge holds
 // those still replies, then rates a zero over the read span; the judge
@@ -198,17 +219,8 @@ func TestJudgeIdleDoubt(t *testing.T) {
 	n0, s0 := set(burst*8, 1_000_000)
 	n1, s1 := set(edge, 1_000_000)
 	n4, s4 := set(0, 3_000_000) // the zero over (70.8, 73.8] s
-	b := &mxBridge{charts: map[string][]round{
-		plugind.TypeID("ifstat_r1", "eth0_net"):      {n0, n1, held, held, n4},
-		plugind.TypeID("ifstat_r1", "eth0_raw_span"): {s0, s1, held, held, s4},
-	}}
-	st := judgeBridge(a, b)
-	if st.rated != 4 || st.stale != 4 || st.unaligned != 0 {
-		t.Fatalf("rated %d, held %d, unaligned %d; want 4 (two dims of two rounds), 4, 0", st.rated, st.stale, st.unaligned)
-	}
-	if st.maxErr > 1e-9 {
-		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
-	}
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, held, held, n4}, []round{s0, s1, held, held, s4}))
+	wantExact(t, st, 4, 4)
 }
 
 // TestJudgePlacedReply rebuilds a sample of P 0.5 s, S 0.2 s, rate steps
@@ -246,17 +258,8 @@ func TestJudgePlacedReply(t *testing.T) {
 	n0, s0 := set(exact(71.46, 71.96))
 	n1, s1 := set(exact(71.96, 72.46))
 	n3, s3 := set(exact(72.46, 72.96)) // placed by the bridge
-	b := &mxBridge{charts: map[string][]round{
-		plugind.TypeID("ifstat_r1", "eth0_net"):      {n0, n1, held, n3},
-		plugind.TypeID("ifstat_r1", "eth0_raw_span"): {s0, s1, held, s3},
-	}}
-	st := judgeBridge(a, b)
-	if st.rated != 4 || st.stale != 2 || st.unaligned != 0 {
-		t.Fatalf("rated %d, held %d, unaligned %d; want 4 (two dims of two rounds), 2, 0", st.rated, st.stale, st.unaligned)
-	}
-	if st.maxErr > 1e-9 {
-		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
-	}
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, held, n3}, []round{s0, s1, held, s3}))
+	wantExact(t, st, 4, 2)
 }
 
 // TestJudgeRoundBeforeWithheld rebuilds a sample of P 0.5 s, S 0.2 s,
@@ -300,15 +303,6 @@ func TestJudgeRoundBeforeWithheld(t *testing.T) {
 	n0, s0 := set(0)
 	n1, s1 := set(0)                       // the idle refresh at 80.19 s
 	n2, s2 := set(exact(80.1925, 80.6925)) // up to the burst's first change
-	b := &mxBridge{charts: map[string][]round{
-		plugind.TypeID("ifstat_r1", "eth0_net"):      {n0, n1, n2},
-		plugind.TypeID("ifstat_r1", "eth0_raw_span"): {s0, s1, s2},
-	}}
-	st := judgeBridge(a, b)
-	if st.rated != 4 || st.unaligned != 0 {
-		t.Fatalf("rated %d, unaligned %d; want 4 (two dims of two rounds), 0", st.rated, st.unaligned)
-	}
-	if st.maxErr > 1e-9 {
-		t.Errorf("max error %.3f %%, want 0: %s", 100*st.maxErr, st.worst)
-	}
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2}, []round{s0, s1, s2}))
+	wantExact(t, st, 4, 0)
 }
