@@ -148,7 +148,14 @@ func (a *Agent) watchLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			t.Reset(a.watchOnce())
+			d := a.watchOnce()
+			// Probes a millisecond apart need the kernel's timer
+			// (sleepPrecise).
+			for a.cfg.Watch.Auto && d < preciseBelow && ctx.Err() == nil {
+				sleepPrecise(d)
+				d = a.watchOnce()
+			}
+			t.Reset(d)
 		}
 	}
 }
