@@ -45,6 +45,8 @@ type watcher struct {
 	// withheld counts the replies, per interface, that claimed no window
 	// although the fit held, by why (see autoState.unplaceable).
 	withheld [numWithheld]uint64
+	// gone are the news of interfaces whose state a read dropped.
+	gone []watchNews
 }
 
 // watchNews is a change of an interface's class, for the log.
@@ -55,7 +57,8 @@ type watchNews struct {
 
 // news drains the adaptive watch's class changes.
 func (w *watcher) news() []watchNews {
-	var out []watchNews
+	out := w.gone
+	w.gone = nil
 	for name, st := range w.ifaces {
 		if st.auto == nil {
 			continue
@@ -114,6 +117,13 @@ func (w *watcher) observe(start, mono int64, ifaces map[string]wire.Counters) {
 	if len(w.ifaces) != len(ifaces) {
 		for name, st := range w.ifaces {
 			if st.gen != w.gen {
+				// A read without the interface (unplugged, ppp0 down):
+				// what the watch learnt of its driver is dropped, and
+				// the interface starts over should it come back.
+				// Said, so that a fit found again is not a mystery.
+				if st.auto != nil && st.auto.class != classUnknown && len(w.gone) < maxNews {
+					w.gone = append(w.gone, watchNews{name, "interface missing from a read: its refresh clock forgotten", st.auto.fit.Estimate()})
+				}
 				delete(w.ifaces, name)
 			}
 		}

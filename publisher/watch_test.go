@@ -66,6 +66,32 @@ func TestWatcher(t *testing.T) {
 	}
 }
 
+// TestWatcherGone: a read without an interface whose counters the
+// adaptive watch had classed drops its state, and says so.
+func TestWatcherGone(t *testing.T) {
+	t.Parallel()
+	w := newWatcher(true)
+	mono := int64(time.Second)
+	for i := range liveRun + 1 {
+		w.observe(mono, mono, map[string]wire.Counters{"eth0": {RxBytes: uint64(1000 * (i + 1)), Ifindex: 2}, "eth1": {Ifindex: 3}})
+		mono += int64(MinWatch)
+	}
+	if got := w.news(); len(got) != 1 || got[0].iface != "eth0" || got[0].what != "counters current at every read" {
+		t.Fatalf("news after %d changing reads: %+v", liveRun+1, got)
+	}
+	w.observe(mono, mono, map[string]wire.Counters{"eth1": {Ifindex: 3}})
+	got := w.news()
+	if len(got) != 1 || got[0].iface != "eth0" || got[0].what != "interface missing from a read: its refresh clock forgotten" {
+		t.Errorf("news after a read without eth0: %+v; want eth0's state dropped and said (eth1, never classed, silent)", got)
+	}
+	if _, ok := w.ifaces["eth0"]; ok {
+		t.Error("eth0's state kept after a read without it")
+	}
+	if got := w.news(); len(got) != 0 {
+		t.Errorf("news drained twice: %+v", got)
+	}
+}
+
 // TestAgentWatch: watch reads between requests set changed_ns and
 // unchanged_ns of the reply; the info lists the watch capability.
 func TestAgentWatch(t *testing.T) {
