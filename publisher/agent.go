@@ -248,9 +248,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		// Replies that claimed no window although the fit held: a
 		// measure of how often reads ran too late to place a change.
 		a.readMu.Lock()
-		h := a.watch.withheld
+		h, late := a.watch.withheld, a.watch.lateProbes
 		a.readMu.Unlock()
 		f["withheld_after_stretch"], f["withheld_before_band"], f["withheld_late_probe"], f["withheld_after_band"] = h[afterStretch], h[beforeBand], h[lateProbe], h[afterBand]
+		f["watch_late_probes"] = late
 	}
 	a.log.WithFields(f).Info("stopped")
 	return nil

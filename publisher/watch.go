@@ -47,6 +47,29 @@ type watcher struct {
 	withheld [numWithheld]uint64
 	// gone are the news of interfaces whose state a read dropped.
 	gone []watchNews
+	// probeAt is when the next watch read is planned, if that is a probe
+	// step away (0 if not); lateProbes counts the probes that began more
+	// than lateBy after it: on a busy router, what widens the windows.
+	probeAt    int64
+	lateProbes uint64
+}
+
+// lateBy is how late a probe must begin to count in lateProbes: more
+// than a probe step (a late Go timer never made it, the kernel's timer
+// wakes 0.1 ms late), so the reader waited for a CPU or for the counters.
+const lateBy = time.Millisecond
+
+// noteProbe counts the watch read that began at start as late if a
+// probe was planned for it and it began more than lateBy after that, and
+// plans the next read at next (a probe if under preciseBelow after mono).
+func (w *watcher) noteProbe(start, mono, next int64) {
+	if w.probeAt > 0 && start-w.probeAt > int64(lateBy) {
+		w.lateProbes++
+	}
+	w.probeAt = 0
+	if next > 0 && next-mono < int64(preciseBelow) {
+		w.probeAt = next
+	}
 }
 
 // watchNews is a change of an interface's class, for the log.
@@ -177,6 +200,7 @@ func (a *Agent) watchOnce() time.Duration {
 	defer a.readMu.Unlock()
 	snap, err := a.reader.Read()
 	if err != nil {
+		a.watch.probeAt = 0
 		a.readErrors.Add(1)
 		a.lim.Warn(a.log.WithError(err), "read", "reading counters for the watch")
 		if !a.cfg.Watch.Auto {
@@ -191,6 +215,11 @@ func (a *Agent) watchOnce() time.Duration {
 		return a.cfg.Watch.Every - time.Since(read)
 	}
 	next := a.watch.nextRead(snap.MonoNS)
+	start := snap.StartNS
+	if start <= 0 {
+		start = snap.MonoNS
+	}
+	a.watch.noteProbe(start, snap.MonoNS, next)
 	a.logNews()
 	// mono_ns advances with Go's monotonic clock (netdev.kernelClock),
 	// so a mono instant is this far from now.

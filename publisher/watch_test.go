@@ -125,3 +125,28 @@ func TestAgentWatch(t *testing.T) {
 		t.Errorf("reply ifaces (-want +got):\n%s", d)
 	}
 }
+
+// TestWatcherLateProbes: a probe counts as late when its read began more
+// than lateBy after it was planned; reads planned further ahead (a Go
+// timer's wait) are not probes.
+func TestWatcherLateProbes(t *testing.T) {
+	t.Parallel()
+	const ms = int64(time.Millisecond)
+	w := newWatcher(true)
+	for _, r := range []struct {
+		start, mono, next int64
+		late              uint64
+	}{
+		{100 * ms, 100 * ms, 101 * ms, 0},      // plans a probe at 101 ms
+		{101 * ms, 101 * ms, 102 * ms, 0},      // on time
+		{103 * ms, 103 * ms, 104 * ms, 0},      // 1 ms late: not more than lateBy
+		{105*ms + 1, 105 * ms, 150 * ms, 1},    // late by more than lateBy; plans no probe
+		{200 * ms, 200 * ms, 201 * ms, 1},      // after a longer wait: not a probe
+		{203 * ms, 203 * ms, 203*ms + ms/2, 2}, // 2 ms late
+	} {
+		w.noteProbe(r.start, r.mono, r.next)
+		if w.lateProbes != r.late {
+			t.Fatalf("after the read begun at %d ns: %d late probes, want %d", r.start, w.lateProbes, r.late)
+		}
+	}
+}
