@@ -4,6 +4,10 @@ package publisher
 
 import "time"
 
-// sleepPrecise: elsewhere (the agent runs on Linux; this keeps the
+// preciseSleeper: elsewhere (the agent runs on Linux; this keeps the
 // package building for tests on other systems) a Go timer's sleep.
-func sleepPrecise(d time.Duration) { time.Sleep(d) }
+type preciseSleeper struct{}
+
+func newPreciseSleeper() preciseSleeper { return preciseSleeper{} }
+
+func (preciseSleeper) sleep(d time.Duration) { time.Sleep(d) }

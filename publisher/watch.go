@@ -176,6 +176,7 @@ func (w *watcher) annotate(mono int64, ifaces map[string]wire.Counters) {
 func (a *Agent) watchLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	precise := newPreciseSleeper()
 	for {
 		select {
 		case <-ctx.Done():
@@ -183,9 +184,9 @@ func (a *Agent) watchLoop(ctx context.Context) {
 		case <-t.C:
 			d := a.watchOnce()
 			// Probes a millisecond apart need the kernel's timer
-			// (sleepPrecise).
+			// (preciseSleeper).
 			for a.cfg.Watch.Auto && d < preciseBelow && ctx.Err() == nil {
-				sleepPrecise(d)
+				precise.sleep(d)
 				d = a.watchOnce()
 			}
 			t.Reset(d)
