@@ -13,12 +13,10 @@ import "time"
 //
 // Only these short waits: every longer one (to the next band, up to
 // idleSleep) stays on a Go timer, which a cancelled context interrupts.
-// A first version (c7b8338) slept every wait under 20 ms in an ordinary
-// system call and was reverted when the agent on the emulated busy
-// driver took 59-69 ms/s of CPU in three of five runs of
-// scripts/bench-watch.sh; alternated with this one on 2026-12-06 it
-// took 9.9-10.7 ms/s against 10.3-10.6, so those runs were noise, not
-// its cost. This one is the cheaper of the two per wait
-// (BenchmarkWatchSleep), and on a Go timer the agent took 13.4-15.0
-// ms/s in runs alternated with this one's 11.9-13.7.
+// A first version (c7b8338) slept every wait under 20 ms this way and
+// was reverted when the agent on the emulated busy driver took 59-69
+// ms/s of CPU in three of five runs of scripts/bench-watch.sh;
+// alternated with the agent of eb03057 on 2026-12-06 it took 9.9-10.7
+// ms/s against 10.3-10.6, so those runs were noise, not its cost. On Go
+// timers the agent takes more (see preciseSleeper.sleep).
 const preciseBelow = 2 * time.Millisecond
