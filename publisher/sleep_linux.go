@@ -9,8 +9,8 @@ import (
 // preciseSleeper sleeps the watch's probe waits on CLOCK_MONOTONIC, to
 // absolute instants it derives from Go's monotonic clock (the vDSO's
 // CLOCK_MONOTONIC, read without a system call) and one reading of the
-// kernel's, taken when it is made: a ClockGettime per sleep cost 100 µs
-// of emulated CPU per wait under qemu-mipsel (BenchmarkWatchSleep).
+// kernel's, taken when it is made; x/sys's ClockGettime is a real system
+// call, which netdev's clock avoids per read for the same reason.
 type preciseSleeper struct {
 	base  int64     // CLOCK_MONOTONIC at start, in ns; 0 if unreadable
 	start time.Time // Go's reading paired with base
@@ -30,15 +30,16 @@ func newPreciseSleeper() preciseSleeper {
 // preempts with SIGURG) only interrupts it, and it sleeps on.
 //
 // An ordinary system call, not a raw one (which the runtime does not
-// see, and during which the goroutine would hold its processor): per
-// 0.7 ms wait, BenchmarkWatchSleep puts the raw call at 40 µs of CPU and
-// this one at 59-67 on amd64, but under qemu-mipsel this one at 107-120
-// µs and the raw one at 240-262, and the whole agent on the busy
-// emulated driver took as much CPU with either on amd64 (9.9-10.7 ms/s
-// this one, 10.3-10.6 the raw one, alternated runs of
-// scripts/bench-watch.sh) and under qemu-mipsel 30.9 and 31.4 ms/s this
-// one, 42.1 and 38.1 the raw one, 34.5 and 37.1 on Go timers (with
-// 1,303-1,361 watch reads against 965-1,084).
+// see, and during which the goroutine would hold its processor). Per
+// 0.7 ms wait, BenchmarkWatchSleep puts the raw call at 28-41 µs of CPU
+// and this one at 53-67 on amd64, but under qemu-mipsel this one at
+// 107-120 µs and the raw one at 240-262. The whole agent on the busy
+// emulated driver (scripts/bench-watch.sh's busy auto run, alternated
+// builds, 2026-12-06): under qemu-mipsel 30.6 and 33.1 ms/s with this
+// one, 42.1 and 38.1 with the raw one, 36.9 and 37.8 on Go timers; on
+// amd64 10.6, 9.7 and 10.4 ms/s with this one, 12.2, 11.9 and 11.2 on
+// Go timers, which skip more probes (1,211-1,231 watch reads against
+// 1,396-1,487).
 func (p preciseSleeper) sleep(d time.Duration) {
 	if d <= 0 {
 		return
