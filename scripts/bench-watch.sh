@@ -7,6 +7,13 @@
 # Usage: scripts/bench-watch.sh
 # Environment:
 #   SECONDS_EACH  measured seconds per run (default 30)
+#   RUNS          which runs, of off-idle auto-idle off-busy auto-busy
+#                 20ms-busy (default: all five). Single runs vary by 2x and
+#                 more: to compare two builds, run RUNS=auto-busy in a
+#                 worktree of each, alternating, three or more rounds.
+#   AGENT_ENV     more VAR=value settings for every agent run, space
+#                 separated, e.g. AGENT_ENV=GOMAXPROCS=1 (a single-core
+#                 router)
 #   AGENT_GOARCH, AGENT_EXEC  as in bench-agent.sh, e.g.
 #       AGENT_GOARCH=mipsle AGENT_EXEC="qemu-mipsel -r 4.14.54-UBNT"
 #     to compare the relative cost under emulation (absolute numbers under
@@ -20,6 +27,17 @@
 # Processes started here are killed by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+runs=${RUNS:-off-idle auto-idle off-busy auto-busy 20ms-busy}
+for r in $runs; do
+	case $r in
+	off-idle | auto-idle | off-busy | auto-busy | 20ms-busy) ;;
+	*)
+		echo "RUNS: unknown run $r (off-idle auto-idle off-busy auto-busy 20ms-busy)" >&2
+		exit 2
+		;;
+	esac
+done
 
 . scripts/lib.sh
 start_work bench-watch
@@ -42,5 +60,19 @@ idle=$work/idle
 
 busy="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
 quiet="IFSTAT_PROC_ROOT=$idle/proc+IFSTAT_SYS_ROOT=$idle/sys"
-TARGETS="agent+IFSTAT_WATCH=off+$quiet agent+IFSTAT_WATCH=auto+$quiet agent+IFSTAT_WATCH=off+$busy agent+IFSTAT_WATCH=auto+$busy agent+IFSTAT_WATCH=20ms+$busy" \
+extra=""
+for e in ${AGENT_ENV:-}; do
+	extra+="+$e"
+done
+targets=()
+for r in $runs; do
+	case $r in
+	off-idle) targets+=("agent+IFSTAT_WATCH=off$extra+$quiet") ;;
+	auto-idle) targets+=("agent+IFSTAT_WATCH=auto$extra+$quiet") ;;
+	off-busy) targets+=("agent+IFSTAT_WATCH=off$extra+$busy") ;;
+	auto-busy) targets+=("agent+IFSTAT_WATCH=auto$extra+$busy") ;;
+	20ms-busy) targets+=("agent+IFSTAT_WATCH=20ms$extra+$busy") ;;
+	esac
+done
+TARGETS="${targets[*]}" \
 	RATES=1 SECONDS_EACH=${SECONDS_EACH:-30} scripts/bench-agent.sh 2>&1 | sed "s|$work|…|g"
