@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,33 +58,45 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestSleepPrecise: a sleep lasts at least what was asked, also when the
-// runtime's signals interrupt it (the GC preempts goroutines with
-// SIGURG, and the raw call then sleeps the rest).
+// TestSleepPrecise: a sleep lasts at least what was asked, also when
+// signals interrupt it: clock_nanosleep is never restarted after a
+// signal handler (signal(7)), and the runtime's preemption signal
+// (SIGURG) is sent here to the sleeping thread itself, every 50 µs, so
+// that each sleep is interrupted and has to sleep on to its instant.
 func TestSleepPrecise(t *testing.T) {
+	p := newPreciseSleeper()
+	if p.base == 0 {
+		t.Fatal("CLOCK_MONOTONIC unreadable")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid, tid := unix.Getpid(), unix.Gettid()
 	done := make(chan struct{})
+	var sent atomic.Int64
 	go func() {
 		for {
 			select {
 			case <-done:
 				return
 			default:
-				runtime.GC()
+				if unix.Tgkill(pid, tid, unix.SIGURG) == nil {
+					sent.Add(1)
+				}
+				time.Sleep(50 * time.Microsecond)
 			}
 		}
 	}()
 	defer close(done)
-	p := newPreciseSleeper()
-	if p.base == 0 {
-		t.Fatal("CLOCK_MONOTONIC unreadable")
-	}
 	for _, d := range []time.Duration{-time.Millisecond, 0, 100 * time.Microsecond, 700 * time.Microsecond, preciseBelow} {
 		for range 20 {
 			t0 := time.Now()
 			p.sleep(d)
 			if got := time.Since(t0); got < d {
-				t.Fatalf("sleep(%v) returned after %v", d, got)
+				t.Fatalf("sleep(%v) returned after %v (%d signals sent)", d, got, sent.Load())
 			}
 		}
+	}
+	if sent.Load() == 0 {
+		t.Fatal("no signal reached the sleeping thread: the test proves nothing")
 	}
 }
