@@ -163,6 +163,16 @@ func judgeAgent(t *testing.T, in netdevtest.DriverIface) (*netdevtest.Driver, *m
 	return d, &mxAgent{node: "r1", driver: d, mode: mxModes[0]}
 }
 
+// judgeBits is eth0's true rates, received and sent, in bit/s over
+// (from, to] s, from driver d's ledger: what an exact bridge charts.
+func judgeBits(d *netdevtest.Driver, from, to float64) (rx, tx int64) {
+	c0, _ := d.True("eth0", judgeSec(from))
+	c1, _ := d.True("eth0", judgeSec(to))
+	span := judgeSec(to) - judgeSec(from)
+	return int64(c1.RxBytes-c0.RxBytes) * 8 * int64(time.Second) / span,
+		int64(c1.TxBytes-c0.TxBytes) * 8 * int64(time.Second) / span
+}
+
 // judgeCharts is a bridge of agent "r1" whose eth0 charts had the rounds
 // net (bandwidth) and spans (the raw view's span).
 func judgeCharts(net, spans []round) *mxBridge {
@@ -245,11 +255,7 @@ func TestJudgePlacedReply(t *testing.T) {
 		}
 		a.replies = append(a.replies, mxReply{mono: sec(at), ifaces: map[string]wire.Counters{"eth0": c}})
 	}
-	exact := func(from, to float64) int64 {
-		c0, _ := d.True("eth0", sec(from))
-		c1, _ := d.True("eth0", sec(to))
-		return int64(c1.TxBytes-c0.TxBytes) * 8 * 2 // over 0.5 s
-	}
+	exact := func(from, to float64) int64 { _, tx := judgeBits(d, from, to); return tx }
 	set := func(sent int64) (round, round) {
 		return round{sinceUS: 200_000, vals: map[string]int64{"received": 0, "sent": sent}},
 			round{sinceUS: 200_000, vals: map[string]int64{"span": 500_000}}
@@ -291,11 +297,7 @@ func TestJudgeRoundBeforeWithheld(t *testing.T) {
 		}
 		a.replies = append(a.replies, mxReply{mono: sec(at), ifaces: map[string]wire.Counters{"eth0": c}})
 	}
-	exact := func(from, to float64) int64 {
-		c0, _ := d.True("eth0", sec(from))
-		c1, _ := d.True("eth0", sec(to))
-		return int64(c1.RxBytes-c0.RxBytes) * 8 * 2 // over 0.5 s
-	}
+	exact := func(from, to float64) int64 { rx, _ := judgeBits(d, from, to); return rx }
 	set := func(rx int64) (round, round) {
 		return round{sinceUS: 1_000_000, vals: map[string]int64{"received": rx, "sent": 0}},
 			round{sinceUS: 1_000_000, vals: map[string]int64{"span": 500_000}}
