@@ -170,7 +170,7 @@ func (s *autoState) tell(what string) {
 }
 
 func newAutoState() *autoState {
-	return &autoState{fit: refresh.New(refresh.Config{MinWindows: agentMinWindows, History: agentHistory})}
+	return &autoState{fit: refresh.New(refresh.Config{MinWindows: agentMinWindows, History: agentHistory, RefitAfterGap: true})}
 }
 
 // reset forgets the fit: a reset counter or a re-created interface may
@@ -325,7 +325,7 @@ func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 		if !s.doubt {
 			s.doubt, s.wrong, s.agree = true, 0, 0
 			s.forgetTraffic()
-			s.refit = refresh.New(refresh.Config{MinWindows: agentMinWindows, History: agentHistory})
+			s.refit = refresh.New(refresh.Config{MinWindows: agentMinWindows, History: agentHistory, RefitAfterGap: true})
 			if mono-prevRead <= int64(fitWindow) {
 				s.refit.Observe(prevRead, mono)
 			}

@@ -19,6 +19,17 @@ type Config struct {
 	// MinWindows is the fewest windows an estimate is trusted with. If
 	// zero, DefaultMinWindows.
 	MinWindows int
+	// RefitAfterGap fits each of the first refitEvery windows after a
+	// stretch of more than longSpacing periods without any (an idle
+	// interface) at once, rather than every refitEvery windows. Those
+	// windows carry the most: with the ones before the stretch they pin
+	// the period across it, and the estimate they replace was
+	// extrapolated over it. For a fit that places probes (the agent's
+	// adaptive watch): with the old cadence its first probes of new
+	// traffic after 45 s of idle fell a millisecond off a 0.5 s
+	// driver's refresh. A bridge keeping thousands of fits, some on
+	// interfaces that only trickle, leaves it off.
+	RefitAfterGap bool
 }
 
 // Estimate is what the windows say about the refresh clock.
@@ -32,7 +43,9 @@ type Estimate struct {
 	// Windows is the number of windows fitted.
 	Windows int
 	// PrecisionNS bounds the error of a predicted refresh instant over the
-	// fitted windows when every window admits the fit (JitterNS 0).
+	// fitted windows when every window admits the fit (JitterNS 0);
+	// otherwise it is the larger of half the windows' median width and
+	// the least-squares error of the fitted instant at the latest window.
 	PrecisionNS int64
 	// JitterNS is how far the fitted instants fall outside their windows
 	// at most: 0 for a strictly periodic driver.
@@ -90,6 +103,9 @@ type Estimator struct {
 	dirty       bool
 	// sinceFit counts windows added since the last fit.
 	sinceFit int
+	// afterGap counts down the windows after a long gap that are each
+	// fitted at once (Config.RefitAfterGap).
+	afterGap int
 }
 
 // refitEvery bounds the work: a fit pairs every window with every other
@@ -134,9 +150,16 @@ func (e *Estimator) Observe(unchangedNS, changedNS int64) {
 		// over rather than fit across it.
 		e.clear()
 	}
+	if p := e.est.PeriodNS; e.cfg.RefitAfterGap && p > 0 && len(e.gaps) > 0 && changedNS-e.last > longSpacing*p {
+		e.afterGap = refitEvery
+	}
 	e.push(unchangedNS, changedNS)
 	e.dirty = true
 	e.sinceFit++
+	if e.afterGap > 0 {
+		e.afterGap--
+		e.sinceFit = refitEvery
+	}
 }
 
 // farGap is the escape in Estimator.gaps: gaps this long or longer (idle
@@ -227,7 +250,7 @@ func (e *Estimator) Reset() {
 	e.prevRead = 0
 	e.est = Estimate{}
 	e.dirty = false
-	e.sinceFit = 0
+	e.sinceFit, e.afterGap = 0, 0
 }
 
 // Estimate returns the fit over the current windows.
@@ -354,7 +377,14 @@ func fit(ws []window, minWindows int) Estimate {
 	// pairs' bound on P counts for no less than the least-squares slope's
 	// standard error, which the jitter widens, times 3 + 6/(n-2): about
 	// Student's t at 99.5 % for the few windows of a new fit.
-	slopeErr := 0.0
+	// The same goes for the line's value at the latest window, where
+	// predictions start: its standard error grows with that window's
+	// distance from the windows' weighted mean. Right after a stretch
+	// without windows (an idle interface) the latest few lie far from
+	// the many before it, and their fitted instant was 1.2 ms off a
+	// 0.5 s driver's (2 ms jitter) where the windows' widths claimed
+	// 0.56 ms: a band that narrowed a probe's window missed its refresh.
+	slopeErr, phaseErr := 0.0, 0.0
 	if n > 2 {
 		ss := 0.0
 		for i := range n {
@@ -362,7 +392,10 @@ func fit(ws []window, minWindows int) Estimate {
 			ss += wt[i] * r * r
 		}
 		dof := float64(n - 2)
-		slopeErr = (3 + 6/dof) * math.Sqrt(ss/dof/sxx)
+		t := 3 + 6/dof
+		slopeErr = t * math.Sqrt(ss/dof/sxx)
+		dk := k[n-1] - mk
+		phaseErr = t * math.Sqrt(ss/dof*(1/sw+dk*dk/sxx))
 	}
 	lo := func(i int) float64 { return float64(ws[i].lo - base) }
 	hi := func(i int) float64 { return float64(ws[i].hi - base) }
@@ -406,6 +439,7 @@ func fit(ws []window, minWindows int) Estimate {
 		}
 		precision = median(widths) / 2
 		periodErr = 2 * (precision + jitter) / max(k[n-1], 1)
+		precision = max(precision, phaseErr)
 	}
 	periodErr = max(periodErr, slopeErr)
 	est.PeriodNS = int64(math.Round(p))
