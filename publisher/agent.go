@@ -89,6 +89,8 @@ type Agent struct {
 	queue *fairQueue
 	info  []byte // current retained P/N/info payload
 	wake  chan struct{}
+	// watchWake tells the watch loop to read now (watcher.takeWake).
+	watchWake chan struct{}
 
 	requests, replies, bad, dropped, readErrors, watchReads atomic.Uint64
 
@@ -129,17 +131,18 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:    cfg,
-		log:    log,
-		topics: wire.Topics{Prefix: cfg.TopicPrefix, Node: cfg.Node},
-		reader: deps.Reader,
-		now:    deps.Now,
-		runID:  runID,
-		lim:    logx.NewLimiter(3, time.Minute, deps.Now),
-		queue:  newFairQueue(MaxRequesters, PerRequester),
-		wake:   make(chan struct{}, 1),
-		bucket: newTokenBucket(cfg.MaxRate, burst(cfg.MaxRate), deps.Now()),
-		buf:    make([]byte, 0, 4096),
+		cfg:       cfg,
+		log:       log,
+		topics:    wire.Topics{Prefix: cfg.TopicPrefix, Node: cfg.Node},
+		reader:    deps.Reader,
+		now:       deps.Now,
+		runID:     runID,
+		lim:       logx.NewLimiter(3, time.Minute, deps.Now),
+		queue:     newFairQueue(MaxRequesters, PerRequester),
+		wake:      make(chan struct{}, 1),
+		watchWake: make(chan struct{}, 1),
+		bucket:    newTokenBucket(cfg.MaxRate, burst(cfg.MaxRate), deps.Now()),
+		buf:       make([]byte, 0, 4096),
 	}
 	caps := capabilities
 	if cfg.Watch.On() {
@@ -365,6 +368,12 @@ func (a *Agent) reply(id string) {
 		a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 		a.watch.annotate(snap.MonoNS, snap.Ifaces)
 		a.logNews()
+		if a.watch.takeWake() {
+			select {
+			case a.watchWake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	a.seq++
 	r := wire.Reply{

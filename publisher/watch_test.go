@@ -150,3 +150,102 @@ func TestWatcherLateProbes(t *testing.T) {
 		}
 	}
 }
+
+// TestWatcherWakes: a change that a read sees on an interface the watch's
+// plan left idle wakes the watch, where the plan is more than a burst step
+// away; a change on an interface the plan already covers does not.
+func TestWatcherWakes(t *testing.T) {
+	t.Parallel()
+	const s = int64(time.Second)
+	periodic := func() *autoState {
+		a := newAutoState()
+		for k := range int64(6) {
+			a.fit.Observe(k*s+100*s, k*s+100*s+s/1000) // a 1 s clock, 1 ms windows
+		}
+		if !a.fit.Estimate().Confident {
+			t.Fatal("the test's fit is not confident")
+		}
+		a.class = classPeriodic
+		return a
+	}
+	tests := []struct {
+		name    string
+		class   ifaceClass
+		first   int64 // the interface's latest change before now
+		planned int64 // the watch's next read, from now
+		want    bool
+	}{
+		{"periodic, idle for 10 s, watch asleep for 3 s", classPeriodic, -10 * s, 3 * s, true},
+		{"periodic, changed 1 s ago: probed anyway", classPeriodic, -s, 3 * s, false},
+		{"periodic, idle, the watch reads within a step", classPeriodic, -10 * s, int64(MinWatch), false},
+		{"unknown, never changed", classUnknown, 0, 3 * s, true},
+		{"unknown, changed 2 s ago: bursting anyway", classUnknown, -2 * s, 3 * s, false},
+		{"unknown, idle for 6 s", classUnknown, -6 * s, 3 * s, true},
+		{"live: not probed", classLive, -10 * s, 3 * s, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const now = 200 * s
+			st := &watchState{auto: newAutoState()}
+			if tt.class == classPeriodic {
+				st.auto = periodic()
+			}
+			st.auto.class = tt.class
+			if tt.first != 0 {
+				st.first = now + tt.first
+			}
+			w := newWatcher(true)
+			w.noteProbe(now-s, now-s, now+tt.planned)
+			if got := w.wakes(st, now); got != tt.want {
+				t.Errorf("wakes = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAgentWatchWakes: a request whose read sees traffic on an interface
+// idle since the watch planned its next read (3 s of idle sleep away)
+// tells the watch loop to read now; the watch's own next read clears it.
+func TestAgentWatchWakes(t *testing.T) {
+	t.Parallel()
+	fr := &fakeReader{ifaces: map[string]wire.Counters{"eth0": {RxBytes: 1, Ifindex: 2}}}
+	cfg := validConfig()
+	cfg.Watch = WatchMode{Auto: true}
+	a, fc := newTestAgent(t, fr, cfg) // New reads once: mono 1 s
+	woken := func() bool {
+		select {
+		case <-a.watchWake:
+			return true
+		default:
+			return false
+		}
+	}
+	for range 8 {
+		a.watchOnce() // the start's burst, then idle: plans 3 s ahead
+	}
+	a.reply("still")
+	fc.next(t)
+	if woken() {
+		t.Fatal("a request that saw no change woke the watch")
+	}
+	fr.set(map[string]wire.Counters{"eth0": {RxBytes: 500, Ifindex: 2}})
+	a.reply("traffic")
+	fc.next(t)
+	if !woken() {
+		t.Fatal("a request that saw an idle interface change did not wake the watch")
+	}
+	fr.set(map[string]wire.Counters{"eth0": {RxBytes: 900, Ifindex: 2}})
+	a.reply("more")
+	fc.next(t)
+	if woken() {
+		t.Error("a second change, the watch not yet run, woke it again")
+	}
+	a.watchOnce()
+	fr.set(map[string]wire.Counters{"eth0": {RxBytes: 1300, Ifindex: 2}})
+	a.reply("after the watch read")
+	fc.next(t)
+	if woken() {
+		t.Error("a change on an interface the watch had just read woke it")
+	}
+}
