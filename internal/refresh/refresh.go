@@ -339,8 +339,9 @@ func fit(ws []window, minWindows int) Estimate {
 	if sumN > 0 {
 		p1 = sumD / sumN
 	}
+	inv := 1 / p1
 	for i, di := range d { // again with the better period
-		k[i+1] = k[i] + max(1, math.Round(di/p1))
+		k[i+1] = k[i] + max(1, math.Round(di*inv))
 	}
 	// Least squares m = φ + P·k, each midpoint weighted by its
 	// precision: a 60 ms window (a change first seen by a request) says
@@ -397,16 +398,30 @@ func fit(ws []window, minWindows int) Estimate {
 		dk := k[n-1] - mk
 		phaseErr = t * math.Sqrt(ss/dof*(1/sw+dk*dk/sxx))
 	}
-	lo := func(i int) float64 { return float64(ws[i].lo - base) }
-	hi := func(i int) float64 { return float64(ws[i].hi - base) }
-	pLo, pHi := math.Inf(-1), math.Inf(1)
+	los, his := make([]float64, n), make([]float64, n)
+	for i, w := range ws {
+		los[i], his[i] = float64(w.lo-base), float64(w.hi-base)
+	}
+	lo := func(i int) float64 { return los[i] }
+	hi := func(i int) float64 { return his[i] }
+	// The bounds are fractions num/dk (dk ≥ 1), kept as num and den and
+	// compared by cross-multiplying: on a router without an FPU a
+	// float64 division costs about 4,000 instructions (a 64-bit integer
+	// division inside), and these two per pair were four fifths of a
+	// fit under qemu-mipsel.
+	loN, loD, hiN, hiD := math.Inf(-1), 1.0, math.Inf(1), 1.0
 	for i := range n {
 		for j := i + 1; j < n; j++ {
 			dk := k[j] - k[i]
-			pLo = max(pLo, (lo(j)-hi(i))/dk)
-			pHi = min(pHi, (hi(j)-lo(i))/dk)
+			if a := los[j] - his[i]; a*loD > loN*dk {
+				loN, loD = a, dk
+			}
+			if b := his[j] - los[i]; b*hiD < hiN*dk {
+				hiN, hiD = b, dk
+			}
 		}
 	}
+	pLo, pHi := loN/loD, hiN/hiD
 	precision, jitter, periodErr := 0.0, 0.0, 0.0
 	if pLo <= pHi {
 		periodErr = (pHi - pLo) / 2
@@ -416,7 +431,7 @@ func fit(ws []window, minWindows int) Estimate {
 		kl := k[n-1]
 		tLo, tHi := math.Inf(1), math.Inf(-1)
 		for g := range 33 {
-			pg := pLo + (pHi-pLo)*float64(g)/32
+			pg := pLo + (pHi-pLo)*float64(g)*(1.0/32)
 			fLo, fHi := math.Inf(-1), math.Inf(1)
 			for i := range n {
 				fLo = max(fLo, lo(i)+(kl-k[i])*pg)
@@ -457,8 +472,9 @@ func fit(ws []window, minWindows int) Estimate {
 // at most longSpacing periods and their periods summed, and how many
 // spacings lie within an eighth of a period of a multiple of p.
 func periods(d []float64, p float64) (sumD, sumN float64, whole int) {
+	inv := 1 / p
 	for _, di := range d {
-		f := di / p
+		f := di * inv
 		if c := max(1, math.Round(f)); c <= longSpacing {
 			sumD += di
 			sumN += c
@@ -484,13 +500,14 @@ func periods(d []float64, p float64) (sumD, sumN float64, whole int) {
 func basePeriod(d []float64, p0 float64) float64 {
 	for k := 1.0; k <= 4; k++ {
 		q := p0 / k
+		inv := k / p0
 		n, whole := 0, 0
 		for _, di := range d {
 			if di > longSpacing*q {
 				continue
 			}
 			n++
-			if f := di / q; f >= 0.5 && math.Abs(f-math.Round(f)) <= 1.0/8 {
+			if f := di * inv; f >= 0.5 && math.Abs(f-math.Round(f)) <= 1.0/8 {
 				whole++
 			}
 		}
