@@ -308,3 +308,36 @@ func TestJudgeRoundBeforeWithheld(t *testing.T) {
 	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2}, []round{s0, s1, s2}))
 	wantExact(t, st, 4, 0)
 }
+
+// TestJudgeLiveServed: live counters are judged between the instants the
+// fixture served the copies the replies carried, not the replies' stamps
+// 2 ms later. A trickle that stopped in between was set against the next
+// sample, which never had it: +Inf % where that sample was otherwise
+// still.
+func TestJudgeLiveServed(t *testing.T) {
+	t.Parallel()
+	sec := judgeSec
+	d, a := judgeAgent(t, netdevtest.DriverIface{
+		Name: "eth0",
+		Rx:   netdevtest.Rate{{At: 99500 * ms, BytesPerSec: 125_000}, {At: 100001 * time.Millisecond, BytesPerSec: 0}},
+	})
+	a.served = []int64{sec(98), sec(99), sec(100), sec(101)}
+	for _, at := range []float64{98, 99, 100, 101} {
+		c, _ := d.Visible("eth0", sec(at)) // served at .000
+		a.replies = append(a.replies, mxReply{mono: sec(at + 0.002), ifaces: map[string]wire.Counters{"eth0": c}})
+	}
+	exact := func(from, to float64) int64 { rx, _ := judgeBits(d, from, to); return rx }
+	set := func(rx int64) (round, round) {
+		return round{sinceUS: 1_000_000, vals: map[string]int64{"received": rx, "sent": 0}},
+			round{sinceUS: 1_000_000, vals: map[string]int64{"span": 1_000_000}}
+	}
+	n0, s0 := set(0)
+	n1, s1 := set(0)
+	n2, s2 := set(exact(99, 100))  // the trickle's 0.5 s
+	n3, s3 := set(exact(100, 101)) // its last millisecond
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2, n3}, []round{s0, s1, s2, s3}))
+	wantExact(t, st, 6, 0)
+	if naive := judgeNaive(a); naive.maxErr > 1e-9 {
+		t.Errorf("naive reader: max error %.3f %%, want 0 (its spans are the served ones): %s", 100*naive.maxErr, naive.worst)
+	}
+}
