@@ -8,7 +8,8 @@
 # Environment:
 #   SECONDS_EACH  measured seconds per run (default 30)
 #   RUNS          which runs, of off-idle auto-idle off-busy auto-busy
-#                 20ms-busy (default: all five). Single runs vary by 2x and
+#                 auto-oneclock 20ms-busy (default: all but auto-oneclock).
+#                 Single runs vary by 2x and
 #                 more: to compare two builds, run RUNS=auto-busy in a
 #                 worktree of each, alternating, three or more rounds.
 #   AGENT_ENV     more VAR=value settings for every agent run, space
@@ -22,8 +23,9 @@
 # The busy tree is internal/tools/accuracy's emulated driver (netdevtest.Driver):
 # 8 interfaces refreshing every 0.9765 s at phases spread over the period,
 # 100/50 Mbit/s each, so the adaptive watch probes 8 refreshes per period:
-# the worst case; a driver that refreshes all its ports at once costs an
-# eighth of that. The idle tree is the same interfaces as a regular file.
+# the worst case. auto-oneclock is the same driver refreshing all its ports
+# at once (one probe burst per period). The idle tree is the same
+# interfaces as a regular file.
 # Processes started here are killed by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +33,9 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-off-idle auto-idle off-busy auto-busy 20ms-busy}
 for r in $runs; do
 	case $r in
-	off-idle | auto-idle | off-busy | auto-busy | 20ms-busy) ;;
+	off-idle | auto-idle | off-busy | auto-busy | auto-oneclock | 20ms-busy) ;;
 	*)
-		echo "RUNS: unknown run $r (off-idle auto-idle off-busy auto-busy 20ms-busy)" >&2
+		echo "RUNS: unknown run $r (off-idle auto-idle off-busy auto-busy auto-oneclock 20ms-busy)" >&2
 		exit 2
 		;;
 	esac
@@ -57,9 +59,24 @@ done
 }
 idle=$work/idle
 "$work/accuracy" -serve "$idle" -static
+one=$work/oneclock
+if [[ " $runs " == *" auto-oneclock "* ]]; then
+	"$work/accuracy" -serve "$one" -one-clock 2>>"$work/serve.log" &
+	pids+=("$!")
+	for _ in $(seq 200); do
+		[[ -p $one/proc/net/dev ]] && break
+		sleep 0.05
+	done
+	[[ -p $one/proc/net/dev ]] || {
+		echo "one-clock driver tree did not come up" >&2
+		cat "$work/serve.log" >&2
+		exit 1
+	}
+fi
 
 busy="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
 quiet="IFSTAT_PROC_ROOT=$idle/proc+IFSTAT_SYS_ROOT=$idle/sys"
+oneclock="IFSTAT_PROC_ROOT=$one/proc+IFSTAT_SYS_ROOT=$one/sys"
 extra=""
 for e in ${AGENT_ENV:-}; do
 	extra+="+$e"
@@ -71,6 +88,7 @@ for r in $runs; do
 	auto-idle) targets+=("agent+IFSTAT_WATCH=auto$extra+$quiet") ;;
 	off-busy) targets+=("agent+IFSTAT_WATCH=off$extra+$busy") ;;
 	auto-busy) targets+=("agent+IFSTAT_WATCH=auto$extra+$busy") ;;
+	auto-oneclock) targets+=("agent+IFSTAT_WATCH=auto$extra+$oneclock") ;;
 	20ms-busy) targets+=("agent+IFSTAT_WATCH=20ms$extra+$busy") ;;
 	esac
 done

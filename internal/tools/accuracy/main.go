@@ -47,6 +47,7 @@ type options struct {
 	duration                 time.Duration
 	serve                    string
 	static                   bool
+	oneClock                 bool
 	period                   time.Duration
 	work                     string
 	matrix                   string
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.serve, "serve", "", "only serve a driver tree in this directory until killed")
 	fs.DurationVar(&o.period, "period", 976500*time.Microsecond, "refresh period of the -serve tree")
 	fs.BoolVar(&o.static, "static", false, "with -serve: write the tree with a regular net/dev file (the counters at start) and exit")
+	fs.BoolVar(&o.oneClock, "one-clock", false, "with -serve: every interface refreshes at the same instants (a switch whose ports share one timer), not at phases spread over the period")
 	fs.StringVar(&o.work, "work", "", "directory for logs and trees (default: a new temporary one)")
 	fs.StringVar(&o.matrix, "matrix", "", "run the scenario matrix for these modes (default,watch10,off,exact,auto; ';' separates batches run one after the other)")
 	fs.StringVar(&o.only, "only", "", "with -matrix: run only the scenarios whose name contains one of these '|'-separated substrings (e.g. \"-> |missed\")")
@@ -95,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if o.serve != "" {
-		d, err := newDriver(o.serve, o.period)
+		d, err := newDriver(o.serve, o.period, o.oneClock)
 		if err == nil && o.static {
 			return 0
 		}
@@ -154,17 +156,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // newDriver makes the 8-interface tree: eth0…eth7 on one period, phases
 // spread over it so that every position against the bridge's clock occurs.
-func newDriver(dir string, period time.Duration) (*netdevtest.Driver, error) {
+// newDriver writes the tree of nIfaces interfaces refreshing every period,
+// at phases spread over it, or all at once with oneClock.
+func newDriver(dir string, period time.Duration, oneClock bool) (*netdevtest.Driver, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var ifaces []netdevtest.DriverIface
 	for i := range nIfaces {
+		phase := time.Duration(int64(period) * int64(2*i+1) / (2 * nIfaces))
+		if oneClock {
+			phase = period / (2 * nIfaces)
+		}
 		ifaces = append(ifaces, netdevtest.DriverIface{
 			Name: fmt.Sprintf("eth%d", i), Ifindex: int64(i + 2), SpeedMbps: 1000,
 			Base: wire.Counters{RxBytes: uint64(i) << 30, TxBytes: uint64(i) << 28},
 			Rx:   netdevtest.Constant(rxBps), Tx: netdevtest.Constant(txBps),
-			Period: period, Phase: time.Duration(int64(period) * int64(2*i+1) / (2 * nIfaces)),
+			Period: period, Phase: phase,
 		})
 	}
 	return netdevtest.NewDriver(netdevtest.DriverOptions{Dir: dir, Ifaces: ifaces})
@@ -195,7 +203,7 @@ type result struct {
 
 func runScenario(ctx context.Context, o options, sc scenario, logw io.Writer) (*result, error) {
 	dir := filepath.Join(o.work, sc.name)
-	d, err := newDriver(filepath.Join(dir, "tree"), sc.period)
+	d, err := newDriver(filepath.Join(dir, "tree"), sc.period, false)
 	if err != nil {
 		return nil, err
 	}

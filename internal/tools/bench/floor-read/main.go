@@ -24,11 +24,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	proc := fs.String("proc", "/proc", "where /proc is mounted")
 	rate := fs.Int("rate", 10, "reads per second")
+	count := fs.Int("count", -1, "read this many times back to back, then -sleeps, and exit (-1: read at -rate until stopped)")
+	sleeps := fs.Int("sleeps", 0, "with -count: then sleep this many times for 1 ms to an absolute CLOCK_MONOTONIC instant, as the agent's probe steps do")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *rate < 1 {
 		fmt.Fprintln(stderr, "floor-read: -rate must be at least 1")
+		return 2
+	}
+	if *count < -1 || *sleeps < 0 || *sleeps > 0 && *count < 0 {
+		fmt.Fprintln(stderr, "floor-read: -count must be at least 0 (or -1, the default), -sleeps at least 0 and only with -count")
 		return 2
 	}
 	path := filepath.Join(*proc, "net", "dev")
@@ -38,6 +44,33 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if _, err := readFile(path, buf); err != nil {
 		fmt.Fprintf(stderr, "floor-read: %v\n", err)
 		return 1
+	}
+	if *count >= 0 {
+		// scripts/bench-insn-kernel.sh counts what these cost a MIPS
+		// kernel: each boot's instructions, with and without them.
+		bytes := 0
+		for range *count {
+			n, err := readFile(path, buf)
+			if err != nil {
+				fmt.Fprintf(stderr, "floor-read: %v\n", err)
+				return 1
+			}
+			bytes += n
+		}
+		var ts unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+			fmt.Fprintf(stderr, "floor-read: %v\n", err)
+			return 1
+		}
+		at := ts.Nano()
+		for range *sleeps {
+			at += int64(time.Millisecond)
+			t := unix.NsecToTimespec(at)
+			for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &t, nil) == unix.EINTR {
+			}
+		}
+		fmt.Fprintf(stderr, "floor-read: %d reads, %d bytes, %d sleeps\n", *count, bytes, *sleeps)
+		return 0
 	}
 	tick := time.NewTicker(time.Second / time.Duration(*rate))
 	defer tick.Stop()
