@@ -398,30 +398,13 @@ func fit(ws []window, minWindows int) Estimate {
 		dk := k[n-1] - mk
 		phaseErr = t * math.Sqrt(ss/dof*(1/sw+dk*dk/sxx))
 	}
-	los, his := make([]float64, n), make([]float64, n)
-	for i, w := range ws {
-		los[i], his[i] = float64(w.lo-base), float64(w.hi-base)
-	}
-	lo := func(i int) float64 { return los[i] }
-	hi := func(i int) float64 { return his[i] }
-	// The bounds are fractions num/dk (dk ≥ 1), kept as num and den and
-	// compared by cross-multiplying: on a router without an FPU a
-	// float64 division costs about 4,000 instructions (a 64-bit integer
-	// division inside), and these two per pair were four fifths of a
-	// fit under qemu-mipsel.
-	loN, loD, hiN, hiD := math.Inf(-1), 1.0, math.Inf(1), 1.0
+	lo := func(i int) float64 { return float64(ws[i].lo - base) }
+	hi := func(i int) float64 { return float64(ws[i].hi - base) }
+	ks := make([]int64, n)
 	for i := range n {
-		for j := i + 1; j < n; j++ {
-			dk := k[j] - k[i]
-			if a := los[j] - his[i]; a*loD > loN*dk {
-				loN, loD = a, dk
-			}
-			if b := his[j] - los[i]; b*hiD < hiN*dk {
-				hiN, hiD = b, dk
-			}
-		}
+		ks[i] = int64(k[i])
 	}
-	pLo, pHi := loN/loD, hiN/hiD
+	pLo, pHi := periodBounds(ws, ks)
 	precision, jitter, periodErr := 0.0, 0.0, 0.0
 	if pLo <= pHi {
 		periodErr = (pHi - pLo) / 2
@@ -429,18 +412,7 @@ func fit(ws []window, minWindows int) Estimate {
 		// a grid of the feasible periods: its centre is the phase, its
 		// half-width the precision of a prediction near the last window.
 		kl := k[n-1]
-		tLo, tHi := math.Inf(1), math.Inf(-1)
-		for g := range 33 {
-			pg := pLo + (pHi-pLo)*float64(g)*(1.0/32)
-			fLo, fHi := math.Inf(-1), math.Inf(1)
-			for i := range n {
-				fLo = max(fLo, lo(i)+(kl-k[i])*pg)
-				fHi = min(fHi, hi(i)+(kl-k[i])*pg)
-			}
-			if fLo <= fHi {
-				tLo, tHi = min(tLo, fLo), max(tHi, fHi)
-			}
-		}
+		tLo, tHi := instantRange(ws, ks, base, pLo, pHi)
 		if tLo <= tHi {
 			p = (pLo + pHi) / 2
 			phi = (tLo+tHi)/2 - kl*p
@@ -466,6 +438,122 @@ func fit(ws []window, minWindows int) Estimate {
 	est.PeriodErrNS = int64(math.Ceil(periodErr))
 	est.Confident = n >= minWindows && median(widths) <= p/2 && jitter <= p/10
 	return est
+}
+
+// periodBounds returns the periods that a strictly periodic clock with a
+// refresh in every window ws[i] at index ks[i] (ascending) allows: the
+// largest (lo_j - hi_i)/(k_j - k_i) and the smallest (hi_j - lo_i)/(k_j
+// - k_i) over the pairs; pLo > pHi when none does.
+//
+// A router without an FPU runs this O(n²) loop in software: a float64
+// division there is about 4,000 instructions (a 64-bit integer division
+// inside) and a multiplication about 100, where a 64-bit integer
+// multiplication is a few. So the fractions are compared by
+// cross-multiplying integers, and divided once; in float64 only where
+// the products could overflow (windows spanning hours).
+func periodBounds(ws []window, ks []int64) (pLo, pHi float64) {
+	n := len(ws)
+	span, kmax := ws[n-1].hi-ws[0].lo, ks[n-1]-ks[0]
+	if span < 0 || kmax <= 0 || span >= math.MaxInt64/4/kmax {
+		return periodBoundsFloat(ws, ks)
+	}
+	var loN, loD, hiN, hiD int64
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			dk := ks[j] - ks[i]
+			a, b := ws[j].lo-ws[i].hi, ws[j].hi-ws[i].lo
+			if loD == 0 || a*loD > loN*dk {
+				loN, loD = a, dk
+			}
+			if hiD == 0 || b*hiD < hiN*dk {
+				hiN, hiD = b, dk
+			}
+		}
+	}
+	return float64(loN) / float64(loD), float64(hiN) / float64(hiD)
+}
+
+// periodBoundsFloat is periodBounds in float64.
+func periodBoundsFloat(ws []window, ks []int64) (pLo, pHi float64) {
+	loN, loD, hiN, hiD := math.Inf(-1), 1.0, math.Inf(1), 1.0
+	for i := range ws {
+		for j := i + 1; j < len(ws); j++ {
+			dk := float64(ks[j] - ks[i])
+			if a := float64(ws[j].lo - ws[i].hi); a*loD > loN*dk {
+				loN, loD = a, dk
+			}
+			if b := float64(ws[j].hi - ws[i].lo); b*hiD < hiN*dk {
+				hiN, hiD = b, dk
+			}
+		}
+	}
+	return loN / loD, hiN / hiD
+}
+
+// gridSteps is how many steps the feasible periods are tried in.
+const gridSteps = 32
+
+// instantRange returns the instants (relative to base) at the latest
+// window's index that the strict clocks through every window allow, with
+// periods on a grid of [pLo, pHi]: the lowest and the highest, tLo > tHi
+// when none is found. Integer arithmetic as in periodBounds, each period
+// in fixed point (1/1024 ns); float64 where that could overflow.
+func instantRange(ws []window, ks []int64, base int64, pLo, pHi float64) (tLo, tHi float64) {
+	n := len(ws)
+	const q = 1024
+	kl := ks[n-1]
+	if kmax := kl - ks[0]; kmax <= 0 || pHi*q >= float64(math.MaxInt64/4/kmax) ||
+		max(abs64(ws[0].lo-base), abs64(ws[n-1].hi-base)) >= math.MaxInt64/4/q {
+		return instantRangeFloat(ws, ks, base, pLo, pHi)
+	}
+	// A period rounded to the fixed point moves an instant k periods on
+	// by up to k/2 units: at the grid's ends, where pLo and pHi make a
+	// window's bound tight, that must not pass for infeasible.
+	tol := (kl-ks[0])/2 + 1
+	iLo, iHi := int64(math.MaxInt64), int64(math.MinInt64)
+	for g := range gridSteps + 1 {
+		pg := int64(math.Round((pLo + (pHi-pLo)*float64(g)*(1.0/gridSteps)) * q))
+		fLo, fHi := int64(math.MinInt64), int64(math.MaxInt64)
+		for i, w := range ws {
+			d := (kl - ks[i]) * pg
+			fLo = max(fLo, (w.lo-base)*q+d)
+			fHi = min(fHi, (w.hi-base)*q+d)
+		}
+		if fLo <= fHi+tol {
+			iLo, iHi = min(iLo, fLo), max(iHi, fHi)
+		}
+	}
+	if iLo > iHi {
+		return math.Inf(1), math.Inf(-1)
+	}
+	return float64(iLo) / q, float64(iHi) / q
+}
+
+// instantRangeFloat is instantRange in float64.
+func instantRangeFloat(ws []window, ks []int64, base int64, pLo, pHi float64) (tLo, tHi float64) {
+	kl := ks[len(ws)-1]
+	tol := float64((kl-ks[0])/2+1) / 1024 // as instantRange's
+	tLo, tHi = math.Inf(1), math.Inf(-1)
+	for g := range gridSteps + 1 {
+		pg := pLo + (pHi-pLo)*float64(g)*(1.0/gridSteps)
+		fLo, fHi := math.Inf(-1), math.Inf(1)
+		for i, w := range ws {
+			d := float64(kl-ks[i]) * pg
+			fLo = max(fLo, float64(w.lo-base)+d)
+			fHi = min(fHi, float64(w.hi-base)+d)
+		}
+		if fLo <= fHi+tol {
+			tLo, tHi = min(tLo, fLo), max(tHi, fHi)
+		}
+	}
+	return tLo, tHi
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // periods counts the periods of p in each spacing of d: the spacings of

@@ -538,3 +538,39 @@ func TestEstimateMostlyTwoPeriodsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundsIntegerAsFloat: the integer paths of periodBounds and
+// instantRange (cheap on a router without an FPU) give what their
+// float64 versions give, on windows of jittered and strict drivers.
+func TestBoundsIntegerAsFloat(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 500 {
+		period := 400*ms + rng.Int64N(2600*ms)
+		jitter := []int64{0, 10_000, 2 * ms}[trial%3]
+		n := 4 + rng.IntN(61)
+		ws := make([]window, n)
+		ks := make([]int64, n)
+		k := int64(0)
+		for i := range n {
+			k += 1 + rng.Int64N(2) // a missed refresh now and then
+			r := 10*sec + k*period + rng.Int64N(jitter+1)
+			lo := r - rng.Int64N(ms)
+			ws[i], ks[i] = window{lo, lo + ms}, k
+		}
+		base := ws[0].lo + ms/2
+		lo, hi := periodBounds(ws, ks)
+		flo, fhi := periodBoundsFloat(ws, ks)
+		if lo != flo || hi != fhi {
+			t.Fatalf("trial %d: periodBounds = (%v, %v), float64 (%v, %v)", trial, lo, hi, flo, fhi)
+		}
+		if lo > hi {
+			continue
+		}
+		tlo, thi := instantRange(ws, ks, base, lo, hi)
+		ftlo, fthi := instantRangeFloat(ws, ks, base, lo, hi)
+		if (tlo > thi) != (ftlo > fthi) || tlo <= thi && (math.Abs(tlo-ftlo) > 1 || math.Abs(thi-fthi) > 1) {
+			t.Fatalf("trial %d: instantRange = (%v, %v), float64 (%v, %v)", trial, tlo, thi, ftlo, fthi)
+		}
+	}
+}
