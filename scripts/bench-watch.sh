@@ -45,33 +45,28 @@ done
 start_work bench-watch
 
 go build -o "$work/accuracy" ./internal/tools/accuracy
-tree=$work/tree
-"$work/accuracy" -serve "$tree" 2>>"$work/serve.log" &
-pids+=("$!")
-for _ in $(seq 200); do
-	[[ -p $tree/proc/net/dev ]] && break
-	sleep 0.05
-done
-[[ -p $tree/proc/net/dev ]] || {
-	echo "driver tree did not come up" >&2
+
+# serve DIR [FLAG...]: the emulated driver's tree in DIR, served until exit.
+serve() {
+	local dir=$1
+	shift
+	"$work/accuracy" -serve "$dir" "$@" 2>>"$work/serve.log" &
+	pids+=("$!")
+	for _ in $(seq 200); do
+		[[ -p $dir/proc/net/dev ]] && return 0
+		sleep 0.05
+	done
+	echo "driver tree $dir did not come up" >&2
 	cat "$work/serve.log" >&2
 	exit 1
 }
+tree=$work/tree
+serve "$tree"
 idle=$work/idle
 "$work/accuracy" -serve "$idle" -static
 one=$work/oneclock
 if [[ " $runs " == *" auto-oneclock "* ]]; then
-	"$work/accuracy" -serve "$one" -one-clock 2>>"$work/serve.log" &
-	pids+=("$!")
-	for _ in $(seq 200); do
-		[[ -p $one/proc/net/dev ]] && break
-		sleep 0.05
-	done
-	[[ -p $one/proc/net/dev ]] || {
-		echo "one-clock driver tree did not come up" >&2
-		cat "$work/serve.log" >&2
-		exit 1
-	}
+	serve "$one" -one-clock
 fi
 
 busy="IFSTAT_PROC_ROOT=$tree/proc+IFSTAT_SYS_ROOT=$tree/sys"
