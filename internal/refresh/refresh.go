@@ -502,7 +502,7 @@ func instantRange(ws []window, ks []int64, base int64, pLo, pHi float64) (tLo, t
 	n := len(ws)
 	const q = 1024
 	kl := ks[n-1]
-	if kmax := kl - ks[0]; kmax <= 0 || pHi*q >= float64(math.MaxInt64/4/kmax) ||
+	if kmax := kl - ks[0]; kmax <= 0 || max(math.Abs(pLo), math.Abs(pHi))*q >= float64(math.MaxInt64/4/kmax) ||
 		max(abs64(ws[0].lo-base), abs64(ws[n-1].hi-base)) >= math.MaxInt64/4/q {
 		return instantRangeFloat(ws, ks, base, pLo, pHi)
 	}
