@@ -207,8 +207,16 @@ func TestParseUint(t *testing.T) {
 	}{
 		{"0", 0, true},
 		{"42", 42, true},
+		{"999999999", 999_999_999, true}, // the 32-bit loop's last digit
+		{"1000000000", 1_000_000_000, true},
+		{"4294967295", 1<<32 - 1, true},
+		{"4294967296", 1 << 32, true},
+		{"389114425016", 389_114_425_016, true},
+		{"12345678x", 0, false},
+		{"1234567890x", 0, false},
 		{"18446744073709551615", 1<<64 - 1, true},
-		{"18446744073709551616", 0, false},
+		{"18446744073709551616", 0, false}, // overflows in the last addition
+		{"18446744073709551620", 0, false}, // too large before the last multiplication
 		{"99999999999999999999", 0, false},
 		{"", 0, false},
 		{"-1", 0, false},
