@@ -55,6 +55,9 @@ type Deps struct {
 	NewClient func(mqttx.Options) (mqtt.Client, error)
 	// Now is the clock of the reply rate limit; nil means time.Now.
 	Now func() time.Time
+	// CPUTime returns the CPU time (ns) the agent has used, for the
+	// watch's CPU budget; nil means the process's, from getrusage.
+	CPUTime func() (int64, error)
 }
 
 // Stats counts what the agent did since it started.
@@ -84,6 +87,10 @@ type Agent struct {
 	// and the watch, and guards watch.
 	readMu sync.Mutex
 	watch  *watcher // nil unless watch mode is on
+	// budget thins the adaptive watch over IFSTAT_WATCH_CPU, with the
+	// agent's CPU time from cpuTime; guarded by readMu.
+	budget  *cpuBudget
+	cpuTime func() (int64, error)
 
 	mu    sync.Mutex
 	queue *fairQueue
@@ -111,6 +118,9 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.CPUTime == nil {
+		deps.CPUTime = processCPU
 	}
 	if deps.NewClient == nil {
 		deps.NewClient = mqttx.NewClient
@@ -143,6 +153,8 @@ func New(cfg Config, log *logrus.Entry, deps Deps) (*Agent, error) {
 		watchWake: make(chan struct{}, 1),
 		bucket:    newTokenBucket(cfg.MaxRate, burst(cfg.MaxRate), deps.Now()),
 		buf:       make([]byte, 0, 4096),
+		budget:    newCPUBudget(cfg.WatchCPU),
+		cpuTime:   deps.CPUTime,
 	}
 	caps := capabilities
 	if cfg.Watch.On() {
@@ -252,9 +264,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		// measure of how often reads ran too late to place a change.
 		a.readMu.Lock()
 		h, late := a.watch.withheld, a.watch.lateProbes
+		thin, thinned := a.budget.thin, a.budget.thinnedNS
 		a.readMu.Unlock()
 		f["withheld_after_stretch"], f["withheld_before_band"], f["withheld_late_probe"], f["withheld_after_band"] = h[afterStretch], h[beforeBand], h[lateProbe], h[afterBand]
 		f["watch_late_probes"] = late
+		// Time over the CPU budget (IFSTAT_WATCH_CPU), probing sparsely.
+		f["watch_probe_every"], f["watch_thinned_s"] = thin, thinned/1e9
 	}
 	a.log.WithFields(f).Info("stopped")
 	return nil

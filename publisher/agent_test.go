@@ -68,6 +68,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "watch too fine", edit: func(c *Config) { c.Watch = WatchMode{Every: 9 * time.Millisecond} }, wantVar: "IFSTAT_WATCH"},
 		{name: "watch negative", edit: func(c *Config) { c.Watch = WatchMode{Every: -time.Second} }, wantVar: "IFSTAT_WATCH"},
 		{name: "rate huge", edit: func(c *Config) { c.MaxRate = MaxRateLimit + 1 }, wantVar: "IFSTAT_MAX_RATE"},
+		{name: "watch cpu negative", edit: func(c *Config) { c.WatchCPU = -1 }, wantVar: "IFSTAT_WATCH_CPU"},
+		{name: "watch cpu whole core", edit: func(c *Config) { c.WatchCPU = 100 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,10 +126,20 @@ func TestLoadConfig(t *testing.T) {
 		{name: "watch garbage", env: map[string]string{"IFSTAT_WATCH": "sometimes"}, wantVar: "IFSTAT_WATCH"},
 		{name: "watch negative", env: map[string]string{"IFSTAT_WATCH": "-1s"}, wantVar: "IFSTAT_WATCH"},
 		{name: "watch too fine", env: map[string]string{"IFSTAT_WATCH": "1ms"}, wantVar: "IFSTAT_WATCH"},
+		{name: "watch cpu", env: map[string]string{"IFSTAT_WATCH_CPU": "2.5%"}, want: func(c *Config) {
+			c.Node = "edgerouter_x_lan"
+			c.WatchCPU = 2.5
+		}},
+		{name: "watch cpu off", env: map[string]string{"IFSTAT_WATCH_CPU": "off"}, want: func(c *Config) {
+			c.Node = "edgerouter_x_lan"
+			c.WatchCPU = 0
+		}},
+		{name: "watch cpu over 100", env: map[string]string{"IFSTAT_WATCH_CPU": "101"}, wantVar: "IFSTAT_WATCH_CPU"},
+		{name: "watch cpu garbage", env: map[string]string{"IFSTAT_WATCH_CPU": "lots"}, wantVar: "IFSTAT_WATCH_CPU"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"IFSTAT_NODE", "IFSTAT_INTERFACES", "IFSTAT_MAX_RATE", "IFSTAT_BROKER", "IFSTAT_CA_FILE", "IFSTAT_WATCH"} {
+			for _, k := range []string{"IFSTAT_NODE", "IFSTAT_INTERFACES", "IFSTAT_MAX_RATE", "IFSTAT_BROKER", "IFSTAT_CA_FILE", "IFSTAT_WATCH", "IFSTAT_WATCH_CPU"} {
 				t.Setenv(k, "")
 				os.Unsetenv(k)
 			}
@@ -146,7 +158,8 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := validConfig()
-			want.Watch = WatchMode{Auto: true} // the default
+			want.Watch = WatchMode{Auto: true} // the defaults
+			want.WatchCPU = DefaultWatchCPU
 			tt.want(&want)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("LoadConfig() (-want +got):\n%s", diff)

@@ -34,6 +34,9 @@ type Config struct {
 	// unchanged_ns): around each predicted driver refresh (auto, the
 	// default), on a fixed timer, or never.
 	Watch WatchMode `split_words:"true" default:"auto" desc:"when to read the counters between requests to note the driver's refresh instants: auto (a short burst to find each driver's refresh clock, then a few reads around each predicted refresh), a fixed period such as 20ms (at least 10ms), or off"`
+	// WatchCPU bounds the adaptive watch's cost: over it, measured as
+	// the agent's own CPU time, the watch probes fewer refreshes.
+	WatchCPU CPUShare `envconfig:"WATCH_CPU" default:"1%" desc:"with IFSTAT_WATCH=auto: the most CPU the agent may use, in percent of one core, before the watch probes only half, then a quarter, of the refreshes (the others placed by the fit); off for no limit"`
 }
 
 // LoadConfig reads the configuration from the environment over the
@@ -82,6 +85,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Watch.Every != 0 && c.Watch.Every < MinWatch {
 		return config.Errorf("WATCH", c.Watch.String(), "must be auto, off or at least %v", MinWatch)
+	}
+	if c.WatchCPU < 0 || c.WatchCPU > 100 || c.WatchCPU != c.WatchCPU {
+		return config.Errorf("WATCH_CPU", c.WatchCPU.String(), "must be a percent of one core from 0 to 100, or off")
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -57,6 +58,9 @@ type watcher struct {
 	// that plan left idle (see wakes).
 	planned int64
 	woken   bool
+	// thin > 1 probes only 1 in thin of the refreshes of each clock (the
+	// agent over its CPU budget, see cpuBudget).
+	thin int64
 }
 
 // lateBy is how late a probe must begin to count in lateProbes: more
@@ -261,6 +265,9 @@ func (a *Agent) watchOnce() time.Duration {
 	if !a.cfg.Watch.Auto {
 		return a.cfg.Watch.Every - time.Since(read)
 	}
+	if a.budget.due(snap.MonoNS) {
+		a.noteCPU(snap.MonoNS)
+	}
 	next := a.watch.nextRead(snap.MonoNS)
 	start := snap.StartNS
 	if start <= 0 {
@@ -271,6 +278,29 @@ func (a *Agent) watchOnce() time.Duration {
 	// mono_ns advances with Go's monotonic clock (netdev.kernelClock),
 	// so a mono instant is this far from now.
 	return time.Duration(next-snap.MonoNS) - time.Since(read)
+}
+
+// noteCPU ends a span of the CPU budget at mono and thins or thickens the
+// adaptive watch's probes.
+func (a *Agent) noteCPU(mono int64) {
+	cpu, err := a.cpuTime()
+	if err != nil {
+		a.lim.Warn(a.log.WithError(err), "cpu", "reading the agent's CPU time: the watch's CPU budget is not kept")
+		return
+	}
+	if !a.budget.note(mono, cpu) {
+		return
+	}
+	a.watch.thin = a.budget.thin
+	e := a.log.WithFields(logrus.Fields{"cpu_pct": fmt.Sprintf("%.2f", 100*a.budget.used), "budget_pct": a.cfg.WatchCPU.String(), "probe_every": a.budget.thin})
+	if ok, _ := a.lim.Allow("watch cpu"); !ok {
+		return
+	}
+	if a.budget.used > a.budget.share {
+		e.Info("adaptive watch over its CPU budget: probing fewer refreshes, the others placed by the fit")
+	} else {
+		e.Info("adaptive watch well under its CPU budget: probing more refreshes")
+	}
 }
 
 // logNews logs what the adaptive watch learnt or lost; a flapping driver

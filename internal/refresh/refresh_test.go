@@ -411,6 +411,81 @@ func TestRefitAfterGap(t *testing.T) {
 	}
 }
 
+// TestRefitSparse: with RefitAfterGap, a window more than two periods
+// after the one before is fitted at once (an agent over its CPU budget
+// probes pairs of refreshes four or eight periods apart); without it the
+// fit waits for refitEvery windows.
+func TestRefitSparse(t *testing.T) {
+	t.Parallel()
+	const period = 976_500_000
+	for _, tt := range []struct {
+		name string
+		on   bool
+	}{
+		{"off: every refitEvery windows", false},
+		{"on: each pair's first at once", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := New(Config{MinWindows: 4, History: 32, RefitAfterGap: tt.on})
+			win := func(k int64) { r := 10*sec + k*period; e.Observe(r-ms/2, r+ms/2) }
+			for k := range int64(40) {
+				win(k)
+			}
+			e.Estimate()
+			fits := 0
+			for pair := range int64(8) {
+				for j := range int64(2) {
+					before := e.Estimate().PhaseNS
+					win(43 + 4*pair + j)
+					if e.Estimate().PhaseNS != before { // a fit places the phase at its latest window
+						fits++
+						if tt.on && j == 1 {
+							t.Errorf("pair %d: its second window, a period after the first, fitted at once", pair)
+						}
+					} else if tt.on && j == 0 {
+						t.Errorf("pair %d: its first window, after 3 periods without one, not fitted at once", pair)
+					}
+				}
+			}
+			if want := map[bool]int{false: 16 / refitEvery, true: 8}[tt.on]; fits != want {
+				t.Errorf("%d fits over 8 pairs, want %d", fits, want)
+			}
+		})
+	}
+}
+
+// TestPeriodFromSparse: windows a period apart only now and then, most
+// several periods apart (an agent over its CPU budget probes pairs of
+// refreshes; one of a pair may find the interface idle), give the
+// period. Their median spacing lies between the two spacings or is the
+// longer one, and of its quotients p0/k either its thirds fit every
+// spacing too (half the period) or none does.
+func TestPeriodFromSparse(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		at   []int64 // refresh indices with a window
+	}{
+		{"three single, three double", []int64{0, 1, 2, 3, 5, 7, 9}},
+		{"pairs every 4", []int64{0, 1, 4, 5, 8, 9, 12, 13, 16, 17}},
+		{"one pair, then every 7", []int64{0, 1, 8, 15, 22, 29, 36}},
+		{"pairs every 8, some halves", []int64{0, 1, 8, 16, 17, 24, 32, 40, 41}},
+	} {
+		for _, period := range []int64{500 * ms, 976_500_000, 2 * sec} {
+			e := New(Config{MinWindows: 4, History: 32})
+			for i, k := range tt.at {
+				r := 10*sec + k*period + int64(i%3)*100_000
+				e.Observe(r-ms/2, r+ms/2)
+			}
+			est := e.Estimate()
+			if !est.Confident || abs64(est.PeriodNS-period) > period/1000 {
+				t.Errorf("%s, period %.1f ms: %.3f ms (confident %v)", tt.name, float64(period)/1e6, float64(est.PeriodNS)/1e6, est.Confident)
+			}
+		}
+	}
+}
+
 // TestPrecisionAfterIdle: the agent's fit (32 windows, refitted at once
 // after a gap) of a driver late by up to 2 ms, probed to 1 ms, then idle
 // for 45 s, then a few windows of new traffic: the next refresh must lie

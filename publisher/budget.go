@@ -1,0 +1,124 @@
+package publisher
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The adaptive watch's CPU budget (IFSTAT_WATCH_CPU). Each watch read
+// costs a router a /proc/net/dev rendered by the kernel and parsed by the
+// agent, a few hundred thousand instructions on an ER-X. Where the
+// ports share one refresh clock the watch reads about four times per
+// refresh for all of them; where each port has its own clock it reads
+// four times per refresh per port, eight times as much on an 8-port
+// switch: 1.5-3 % of an ER-X core by docs/accuracy.md's estimate, over
+// the 1 % the agent may cost. Rather than guess a router's speed, the
+// agent measures its own CPU time and, over budget, probes only every
+// half or a quarter of the refreshes of each clock (two in a row of every four or eight). The refreshes in between are
+// claimed in the fit's band, as idle refreshes always are (a window of
+// the fit's error plus a millisecond each side instead of one
+// millisecond), and the fit stays honest on the probed ones.
+const (
+	// budgetSpan is how long the agent's CPU time is measured before the
+	// watch is thinned or thickened: long enough that a request burst
+	// or a refit burst does not flip it.
+	budgetSpan = 10 * time.Second
+	// maxThin is the sparsest probing: two refreshes in a row of every
+	// eight. Sparser, the pairs would be more than refresh.Config's
+	// longSpacing periods apart, and the agent's fit would start over
+	// after each gap (RefitAfterGap).
+	maxThin = 4
+	// DefaultWatchCPU is IFSTAT_WATCH_CPU's default, in percent of one
+	// core.
+	DefaultWatchCPU = 1
+)
+
+// CPUShare is the value of IFSTAT_WATCH_CPU: the most CPU the agent may
+// spend before the adaptive watch probes fewer refreshes, as a percent
+// of one core. Zero is no limit.
+type CPUShare float64
+
+// Decode parses a percent of one core, with or without the % sign (1,
+// 0.5%), or off (also 0) for no limit; it implements envconfig.Decoder.
+func (c *CPUShare) Decode(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "off") {
+		*c = 0
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s, "%")), 64)
+	if err != nil || v < 0 || v > 100 || v != v {
+		return fmt.Errorf("want a percent of one core from 0 to 100, such as 1%%, or off")
+	}
+	*c = CPUShare(v)
+	return nil
+}
+
+// String is the value as IFSTAT_WATCH_CPU accepts it.
+func (c CPUShare) String() string {
+	if c == 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(float64(c), 'g', -1, 64) + "%"
+}
+
+// cpuBudget decides, from the agent's CPU time, how sparsely the adaptive
+// watch probes (watcher.thin).
+type cpuBudget struct {
+	share float64 // the budget, as a fraction of one core; 0: no limit
+	thin  int64   // probe 1 in thin of the refreshes: 1, 2 or maxThin (probeAt)
+	// since is when the span being measured began (mono ns; 0: not
+	// yet), sinceCPU the agent's CPU time then.
+	since, sinceCPU int64
+	// used is the share of a core the last full span used.
+	used float64
+	// thinnedNS is how long the watch probed sparsely, for the stop line.
+	thinnedNS int64
+}
+
+func newCPUBudget(c CPUShare) *cpuBudget { return &cpuBudget{share: float64(c) / 100, thin: 1} }
+
+// due reports whether a span has ended at mono: the caller then reads its
+// CPU time and calls note.
+func (b *cpuBudget) due(mono int64) bool {
+	return b.share > 0 && (b.since == 0 || mono-b.since >= int64(budgetSpan))
+}
+
+// note ends the span at mono with the agent's CPU time cpu (ns), and
+// reports whether thin changed. Over budget, the probes halve; well
+// under it (under 45 %, so that twice the probes, if probes were all
+// the agent spent, would still fit with room), they double again.
+func (b *cpuBudget) note(mono, cpu int64) bool {
+	if b.since == 0 || mono <= b.since || cpu < b.sinceCPU {
+		b.since, b.sinceCPU = mono, cpu
+		return false
+	}
+	b.used = float64(cpu-b.sinceCPU) / float64(mono-b.since)
+	if b.thin > 1 {
+		b.thinnedNS += mono - b.since
+	}
+	b.since, b.sinceCPU = mono, cpu
+	switch {
+	case b.used > b.share && b.thin < maxThin:
+		b.thin *= 2
+		return true
+	case b.thin > 1 && 2*b.used < 0.9*b.share:
+		b.thin /= 2
+		return true
+	}
+	return false
+}
+
+// processCPU returns the CPU time the agent has used, user and system (the
+// kernel's work rendering /proc/net/dev is most of a watch read's cost).
+func processCPU() (int64, error) {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano(), nil
+}
