@@ -17,10 +17,11 @@ import (
 // four times per refresh per port, eight times as much on an 8-port
 // switch: 1.5-3 % of an ER-X core by docs/accuracy.md's estimate, over
 // the 1 % the agent may cost. Rather than guess a router's speed, the
-// agent measures its own CPU time and, over budget, probes only every
-// half or a quarter of the refreshes of each clock (two in a row of every four or eight). The refreshes in between are
-// claimed in the fit's band, as idle refreshes always are (a window of
-// the fit's error plus a millisecond each side instead of one
+// agent measures its own CPU time and, over budget, probes only half, a
+// quarter or an eighth of the refreshes of each clock (two in a row of
+// every four, eight or sixteen; see probeAt). The refreshes in between
+// are claimed in the fit's band, as idle refreshes always are (a window
+// of the fit's error plus a millisecond each side instead of one
 // millisecond), and the fit stays honest on the probed ones.
 const (
 	// budgetSpan is how long the agent's CPU time is measured before the
@@ -28,10 +29,10 @@ const (
 	// or a refit burst does not flip it.
 	budgetSpan = 10 * time.Second
 	// maxThin is the sparsest probing: two refreshes in a row of every
-	// eight. Sparser, the pairs would be more than refresh.Config's
-	// longSpacing periods apart, and the agent's fit would start over
-	// after each gap (RefitAfterGap).
-	maxThin = 4
+	// sixteen, a pair every 16 s at 1 s (TestAutoWatchThin: 1.4-1.7
+	// reads per refresh, most of them the single reads before the
+	// unprobed refreshes' bands; 4-4.9 probing every refresh).
+	maxThin = 8
 	// DefaultWatchCPU is IFSTAT_WATCH_CPU's default, in percent of one
 	// core.
 	DefaultWatchCPU = 1
@@ -70,7 +71,7 @@ func (c CPUShare) String() string {
 // watch probes (watcher.thin).
 type cpuBudget struct {
 	share float64 // the budget, as a fraction of one core; 0: no limit
-	thin  int64   // probe 1 in thin of the refreshes: 1, 2 or maxThin (probeAt)
+	thin  int64   // probe 1 in thin of the refreshes: 1, 2, 4 or maxThin (probeAt)
 	// since is when the span being measured began (mono ns; 0: not
 	// yet), sinceCPU the agent's CPU time then.
 	since, sinceCPU int64

@@ -67,7 +67,7 @@ func TestCPUBudget(t *testing.T) {
 		want  []int64   // thin after each span
 	}{
 		{"under budget", 1, []float64{0.3, 0.9, 1.0}, []int64{1, 1, 1}},
-		{"over, then down to maxThin", 1, []float64{3, 2.5, 1.5, 1.2}, []int64{2, 4, 4, 4}},
+		{"over, then down to maxThin", 1, []float64{3, 2.5, 1.5, 1.2}, []int64{2, 4, 8, 8}},
 		{"over, then fits", 1, []float64{2.5, 0.8, 0.8}, []int64{2, 2, 2}},
 		{"well under again", 1, []float64{2.5, 1.2, 0.4, 0.44, 0.6, 0.2}, []int64{2, 4, 2, 1, 1, 1}},
 		{"at the edges", 1, []float64{1.01, 0.46, 0.44, 0.99}, []int64{2, 2, 1, 1}},
@@ -170,8 +170,8 @@ func TestProbeAtThin(t *testing.T) {
 	}
 }
 
-// TestAutoWatchThin runs the adaptive watch probing half and a quarter
-// of the refreshes, as over its CPU budget: every window a reply claims still
+// TestAutoWatchThin runs the adaptive watch probing a half, a quarter
+// and an eighth of the refreshes, as over its CPU budget: every window a reply claims still
 // holds the refresh that made its values, the reads fall with thin, and
 // through the bridge's rule the samples stay within the default's
 // targets (0.5 %, gaps at most 2 %): the refreshes between the probed
@@ -191,7 +191,7 @@ func TestAutoWatchThin(t *testing.T) {
 		t.Run(dt.name, func(t *testing.T) {
 			t.Parallel()
 			var base float64
-			for _, thin := range []int64{1, 2, 4} {
+			for _, thin := range []int64{1, 2, 4, 8} {
 				d := dt.d
 				d.bytesPerSec = 12_500_000
 				res := simulateThinned(t, &d, dur, time.Second, warmup, nil, thin)
@@ -225,12 +225,12 @@ func TestAutoWatchThin(t *testing.T) {
 func TestAutoWatchManyClocksThin(t *testing.T) {
 	t.Parallel()
 	perS := map[int64]float64{}
-	for _, thin := range []int64{1, 2, 4} {
+	for _, thin := range []int64{1, 2, 4, 8} {
 		reads, widest := manyClocks(t, thin)
 		perS[thin] = reads
 		t.Logf("thin %d: %.1f watch reads/s, widest windows %v", thin, reads, widest)
 	}
-	for _, thin := range []int64{2, 4} {
+	for _, thin := range []int64{2, 4, 8} {
 		// Eight clocks of two refreshes a second.
 		if want := 1.05 * (perS[1]/float64(thin) + 16*(1-1/float64(thin))); perS[thin] > want {
 			t.Errorf("thin %d: %.1f watch reads/s, want at most %.1f (%.1f probing all)", thin, perS[thin], want, perS[1])
@@ -260,11 +260,13 @@ func TestAgentWatchBudget(t *testing.T) {
 			{11, 5 * time.Millisecond, 1},  // 0.5 %: the first span starts at the first read
 			{10, 20 * time.Millisecond, 2}, // 2 %
 			{10, 20 * time.Millisecond, 4}, // still over
-			{10, 20 * time.Millisecond, 4}, // at most 1 in 4
-			{10, 4 * time.Millisecond, 2},  // 0.4 %: twice would still fit
-			{10, 6 * time.Millisecond, 2},  // 0.6 %: twice would not
-			{10, time.Millisecond, 1},      // 0.1 %
-		}, wantLog: []string{"over its CPU budget", "probe_every=2", "probe_every=4", "well under its CPU budget", "cpu_pct=2.00", `budget_pct="1%"`}},
+			{10, 20 * time.Millisecond, 8}, // still over
+			{10, 20 * time.Millisecond, 8}, // at most 1 in 8
+			{10, 4 * time.Millisecond, 4},  // 0.4 %: twice would still fit
+			{10, 6 * time.Millisecond, 4},  // 0.6 %: twice would not
+			{10, time.Millisecond, 2},      // 0.1 %
+			{10, time.Millisecond, 1},
+		}, wantLog: []string{"over its CPU budget", "probe_every=2", "probe_every=8", "well under its CPU budget", "cpu_pct=2.00", `budget_pct="1%"`}},
 		{name: "off", share: 0, steps: []step{{30, 500 * time.Millisecond, 1}}},
 		{name: "CPU time unreadable", share: 1, failing: true, steps: []step{{30, 500 * time.Millisecond, 1}}, wantLog: []string{"reading the agent's CPU time"}},
 	}

@@ -293,10 +293,11 @@ func (a *Agent) noteCPU(mono int64) {
 	}
 	a.watch.thin = a.budget.thin
 	e := a.log.WithFields(logrus.Fields{"cpu_pct": fmt.Sprintf("%.2f", 100*a.budget.used), "budget_pct": a.cfg.WatchCPU.String(), "probe_every": a.budget.thin})
-	if ok, _ := a.lim.Allow("watch cpu"); !ok {
+	over := a.budget.used > a.budget.share
+	if ok, _ := a.lim.Allow(fmt.Sprintf("watch cpu %v", over)); !ok {
 		return
 	}
-	if a.budget.used > a.budget.share {
+	if over {
 		e.Info("adaptive watch over its CPU budget: probing fewer refreshes, the others placed by the fit")
 	} else {
 		e.Info("adaptive watch well under its CPU budget: probing more refreshes")

@@ -32,7 +32,7 @@ type Config struct {
 	//
 	// It also fits at once a window more than two periods after the one
 	// before: an agent over its CPU budget probes two refreshes in a
-	// row of every four or eight, and waiting for refitEvery windows left
+	// row of every four, eight or sixteen, and waiting for refitEvery windows left
 	// its fit 30 periods old and 3 ms off a 0.9765 s driver.
 	RefitAfterGap bool
 }

@@ -413,7 +413,7 @@ func TestRefitAfterGap(t *testing.T) {
 
 // TestRefitSparse: with RefitAfterGap, a window more than two periods
 // after the one before is fitted at once (an agent over its CPU budget
-// probes pairs of refreshes four or eight periods apart); without it the
+// probes pairs of refreshes 4, 8 or 16 periods apart); without it the
 // fit waits for refitEvery windows.
 func TestRefitSparse(t *testing.T) {
 	t.Parallel()
