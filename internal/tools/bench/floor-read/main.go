@@ -26,6 +26,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	rate := fs.Int("rate", 10, "reads per second")
 	count := fs.Int("count", -1, "read this many times back to back, then -sleeps, and exit (-1: read at -rate until stopped)")
 	sleeps := fs.Int("sleeps", 0, "with -count: then sleep this many times for 1 ms to an absolute CLOCK_MONOTONIC instant, as the agent's probe steps do")
+	file := fs.String("file", "", "read this file instead of -proc's net/dev, e.g. /sys/class/net/eth0/statistics/rx_packets")
+	keep := fs.Bool("keep", false, "keep the file open and re-read it with pread from offset 0, as the agent reads /proc/net/dev (default: open, read and close each time)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -38,10 +40,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	path := filepath.Join(*proc, "net", "dev")
-	buf := make([]byte, 64<<10)
+	if *file != "" {
+		path = *file
+	}
+	r := &reader{path: path, keep: *keep, fd: -1, buf: make([]byte, 64<<10)}
+	defer r.close()
 	// One read up front, so a wrong path fails at once rather than being
 	// measured as a cheap no-op.
-	if _, err := readFile(path, buf); err != nil {
+	if _, err := r.read(); err != nil {
 		fmt.Fprintf(stderr, "floor-read: %v\n", err)
 		return 1
 	}
@@ -50,7 +56,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		// kernel: each boot's instructions, with and without them.
 		bytes := 0
 		for range *count {
-			n, err := readFile(path, buf)
+			n, err := r.read()
 			if err != nil {
 				fmt.Fprintf(stderr, "floor-read: %v\n", err)
 				return 1
@@ -82,7 +88,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			return 0
 		case <-tick.C:
 		}
-		n, err := readFile(path, buf)
+		n, err := r.read()
 		if err != nil {
 			fmt.Fprintf(stderr, "floor-read: %v\n", err)
 			return 1
@@ -92,22 +98,46 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 }
 
-// readFile reads path into buf with raw system calls: os.Open would add
+// reader reads path into buf with raw system calls: os.Open would add
 // the runtime poller's registration, which is not part of the floor.
-func readFile(path string, buf []byte) (int, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("opening %s: %w", path, err)
+// With keep, the file stays open and each read is preads from offset 0
+// to the end, which makes the kernel's seq_file render it again (as the
+// agent reads /proc/net/dev, netdev.Reader).
+type reader struct {
+	path string
+	keep bool
+	fd   int
+	buf  []byte
+}
+
+func (r *reader) read() (int, error) {
+	fd := r.fd
+	if fd < 0 {
+		var err error
+		fd, err = unix.Open(r.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 0, fmt.Errorf("opening %s: %w", r.path, err)
+		}
+		if r.keep {
+			r.fd = fd
+		} else {
+			defer unix.Close(fd)
+		}
 	}
-	defer unix.Close(fd)
 	total := 0
-	for total < len(buf) {
-		n, err := unix.Read(fd, buf[total:])
+	for total < len(r.buf) {
+		var n int
+		var err error
+		if r.keep {
+			n, err = unix.Pread(fd, r.buf[total:], int64(total))
+		} else {
+			n, err = unix.Read(fd, r.buf[total:])
+		}
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
-			return total, fmt.Errorf("reading %s: %w", path, err)
+			return total, fmt.Errorf("reading %s: %w", r.path, err)
 		}
 		if n == 0 {
 			break
@@ -115,4 +145,10 @@ func readFile(path string, buf []byte) (int, error) {
 		total += n
 	}
 	return total, nil
+}
+
+func (r *reader) close() {
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+	}
 }
