@@ -25,9 +25,17 @@ import (
 // millisecond), and the fit stays honest on the probed ones.
 const (
 	// budgetSpan is how long the agent's CPU time is measured before the
-	// watch is thinned or thickened: long enough that a request burst
-	// or a refit burst does not flip it.
-	budgetSpan = 10 * time.Second
+	// watch is thinned or thickened: the budget is a router's sustained
+	// load, and a refit burst (a few seconds at 400 reads a second, 3-4 %
+	// of a core on this project's test fixtures for 10 s) should not
+	// flip it. With 10 s spans, the 22 agents of the accuracy matrix
+	// thinned for 10-70 s each, after their start and after a period
+	// change.
+	budgetSpan = time.Minute
+	// budgetWarmup is how long after its first watch read the agent
+	// begins to measure: its start-up burst and the first fits cost a
+	// minute's worth of reads once, not for good.
+	budgetWarmup = time.Minute
 	// maxThin is the sparsest probing: two refreshes in a row of every
 	// sixteen, a pair every 16 s at 1 s (TestAutoWatchThin: 1.4-1.7
 	// reads per refresh, most of them the single reads before the
@@ -72,9 +80,10 @@ func (c CPUShare) String() string {
 type cpuBudget struct {
 	share float64 // the budget, as a fraction of one core; 0: no limit
 	thin  int64   // probe 1 in thin of the refreshes: 1, 2, 4 or maxThin (probeAt)
-	// since is when the span being measured began (mono ns; 0: not
-	// yet), sinceCPU the agent's CPU time then.
-	since, sinceCPU int64
+	// start is the first watch read (mono ns); since is when the span
+	// being measured began (0: not yet), sinceCPU the agent's CPU time
+	// then.
+	start, since, sinceCPU int64
 	// used is the share of a core the last full span used.
 	used float64
 	// thinnedNS is how long the watch probed sparsely, for the stop line.
@@ -83,10 +92,18 @@ type cpuBudget struct {
 
 func newCPUBudget(c CPUShare) *cpuBudget { return &cpuBudget{share: float64(c) / 100, thin: 1} }
 
-// due reports whether a span has ended at mono: the caller then reads its
-// CPU time and calls note.
+// due reports whether a span ends (or the first begins) at mono: the
+// caller then reads its CPU time and calls note.
 func (b *cpuBudget) due(mono int64) bool {
-	return b.share > 0 && (b.since == 0 || mono-b.since >= int64(budgetSpan))
+	switch {
+	case b.share <= 0:
+		return false
+	case b.since != 0:
+		return mono-b.since >= int64(budgetSpan)
+	case b.start == 0:
+		b.start = mono
+	}
+	return mono-b.start >= int64(budgetWarmup)
 }
 
 // note ends the span at mono with the agent's CPU time cpu (ns), and

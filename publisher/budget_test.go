@@ -63,7 +63,7 @@ func TestCPUBudget(t *testing.T) {
 	tests := []struct {
 		name  string
 		share CPUShare
-		used  []float64 // share of a core per 10 s span, in percent
+		used  []float64 // share of a core per span, in percent
 		want  []int64   // thin after each span
 	}{
 		{"under budget", 1, []float64{0.3, 0.9, 1.0}, []int64{1, 1, 1}},
@@ -77,12 +77,20 @@ func TestCPUBudget(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newCPUBudget(tt.share)
 			mono, cpu := 100*s, int64(7e9)
+			if b.due(mono) {
+				t.Fatal("due at the first read")
+			}
+			mono += int64(budgetWarmup) - 1
+			if b.due(mono) {
+				t.Fatalf("due before %v", budgetWarmup)
+			}
+			mono++
 			if tt.share == 0 {
 				if b.due(mono) {
 					t.Fatal("due without a limit")
 				}
 			} else if !b.due(mono) || b.note(mono, cpu) {
-				t.Fatal("the first note starts a span and changes nothing")
+				t.Fatalf("not due after %v, or the first note (which starts a span) changed thin", budgetWarmup)
 			}
 			var thinned int64
 			for i, u := range tt.used {
@@ -239,7 +247,7 @@ func TestAutoWatchManyClocksThin(t *testing.T) {
 }
 
 // TestAgentWatchBudget: the agent's CPU time, read once per budget span
-// of watch reads, thins the adaptive watch while over IFSTAT_WATCH_CPU
+// of watch reads from a minute after its first, thins the adaptive watch while over IFSTAT_WATCH_CPU
 // and thickens it again well under, and says so in its log; a CPU clock
 // that fails changes nothing, and off never thins.
 func TestAgentWatchBudget(t *testing.T) {
@@ -257,18 +265,18 @@ func TestAgentWatchBudget(t *testing.T) {
 		wantLog []string
 	}{
 		{name: "over, then under", share: 1, steps: []step{
-			{11, 5 * time.Millisecond, 1},  // 0.5 %: the first span starts at the first read
-			{10, 20 * time.Millisecond, 2}, // 2 %
-			{10, 20 * time.Millisecond, 4}, // still over
-			{10, 20 * time.Millisecond, 8}, // still over
-			{10, 20 * time.Millisecond, 8}, // at most 1 in 8
-			{10, 4 * time.Millisecond, 4},  // 0.4 %: twice would still fit
-			{10, 6 * time.Millisecond, 4},  // 0.6 %: twice would not
-			{10, time.Millisecond, 2},      // 0.1 %
-			{10, time.Millisecond, 1},
+			{61, 50 * time.Millisecond, 1}, // the start-up minute is not measured; then a span begins
+			{60, 20 * time.Millisecond, 2}, // 2 %
+			{60, 20 * time.Millisecond, 4}, // still over
+			{60, 20 * time.Millisecond, 8}, // still over
+			{60, 20 * time.Millisecond, 8}, // at most 1 in 8
+			{60, 4 * time.Millisecond, 4},  // 0.4 %: twice would still fit
+			{60, 6 * time.Millisecond, 4},  // 0.6 %: twice would not
+			{60, time.Millisecond, 2},      // 0.1 %
+			{60, time.Millisecond, 1},
 		}, wantLog: []string{"over its CPU budget", "probe_every=2", "probe_every=8", "well under its CPU budget", "cpu_pct=2.00", `budget_pct="1%"`}},
-		{name: "off", share: 0, steps: []step{{30, 500 * time.Millisecond, 1}}},
-		{name: "CPU time unreadable", share: 1, failing: true, steps: []step{{30, 500 * time.Millisecond, 1}}, wantLog: []string{"reading the agent's CPU time"}},
+		{name: "off", share: 0, steps: []step{{200, 500 * time.Millisecond, 1}}},
+		{name: "CPU time unreadable", share: 1, failing: true, steps: []step{{200, 500 * time.Millisecond, 1}}, wantLog: []string{"reading the agent's CPU time"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
