@@ -132,6 +132,9 @@ for rate in $rates; do
 			# The agent's own count of the reads it made between
 			# requests (start-up included).
 			grep -o 'watch_reads=[0-9]*' "$work/agent.log" | tail -1 | sed "s|^|$t: |" >&2 || true
+			# What its CPU budget (IFSTAT_WATCH_CPU) did, if anything.
+			grep -h 'CPU budget' "$work/agent.log" | sed "s|^|$t: |" >&2 || true
+			grep -o 'watch_probe_every=[0-9]* .*watch_thinned_s=[0-9]*' "$work/agent.log" | tail -1 | sed "s|^|$t: |" >&2 || true
 			;;
 		floor-transport | floor-transport+*)
 			payload=()
