@@ -2,6 +2,9 @@ package netdev
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/prometheus/procfs"
@@ -54,6 +57,36 @@ func BenchmarkProcfsNetDev(b *testing.B) {
 				if _, err := procfsNetDev(fsys); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkParse parses the er-x fixture's /proc/net/dev: again and again
+// (the adaptive watch's reads between refreshes, every line as before)
+// and alternating with a copy whose counters all differ (every line
+// parsed).
+func BenchmarkParse(b *testing.B) {
+	same, err := os.ReadFile(filepath.Join(erxProc, "net", "dev"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The same lines with a 1 before every rx bytes counter.
+	other := regexp.MustCompile(`(:\s*)(\d)`).ReplaceAll(same, []byte("${1}1$2"))
+	visit := func([]byte, wire.Counters, int) {}
+	for _, tt := range []struct {
+		name string
+		bufs [2][]byte
+	}{{"unchanged", [2][]byte{same, same}}, {"all-changed", [2][]byte{same, other}}} {
+		b.Run(tt.name, func(b *testing.B) {
+			var p lineParser
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := p.parse(tt.bufs[i&1], visit); err != nil || p.skipped() != nil {
+					b.Fatal(err, p.skipped())
+				}
+				i++
 			}
 		})
 	}

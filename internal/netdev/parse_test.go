@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,4 +237,112 @@ func TestParseUint(t *testing.T) {
 			t.Errorf("parseUint(%d) = %d, %v", v, got, ok)
 		}
 	}
+}
+
+// parseRecord is everything a parse hands on: each visit and the
+// skipped lines' errors.
+type parseRecord struct {
+	Visits  []string
+	Skipped string
+	Err     string
+}
+
+func recordParse(p *lineParser, b []byte) parseRecord {
+	var r parseRecord
+	err := p.parse(b, func(name []byte, c wire.Counters, line int) {
+		r.Visits = append(r.Visits, fmt.Sprintf("%d %q %+v", line, name, c))
+	})
+	if err != nil {
+		r.Err = err.Error()
+	}
+	if s := p.skipped(); s != nil {
+		r.Skipped = s.Error()
+	}
+	return r
+}
+
+// TestParseReusesLines: a parser that reuses the lines unchanged since
+// its last parse hands on exactly what a fresh one does, over a sequence
+// of reads in which counters move, interfaces come and go, lines turn
+// bad and good again, and the order changes.
+func TestParseReusesLines(t *testing.T) {
+	t.Parallel()
+	var cases []string
+	for _, tt := range hostileCases() {
+		if len(tt.content) < 64<<10 {
+			cases = append(cases, tt.content)
+		}
+	}
+	names := []string{"lo", "eth0", "eth0.10", "pppoe-wan", "br-lan", "eth0:1", "wlan0-1", "💩0"}
+	cur := map[string]wire.Counters{}
+	for i, n := range names {
+		cur[n] = wire.Counters{RxBytes: uint64(i) << 33, RxPackets: uint64(i), TxBytes: 999_999_999, TxPackets: 7}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300 {
+		switch rng.IntN(6) {
+		case 0: // a refresh: every counter moves
+			for n, c := range cur {
+				c.RxBytes += rng.Uint64N(1 << 20)
+				c.TxPackets++
+				cur[n] = c
+			}
+		case 1: // one interface moves
+			n := names[rng.IntN(len(names))]
+			if c, ok := cur[n]; ok {
+				c.RxBytes += 1 + rng.Uint64N(1000)
+				cur[n] = c
+			}
+		case 2: // one comes or goes
+			n := names[rng.IntN(len(names))]
+			if _, ok := cur[n]; ok {
+				delete(cur, n)
+			} else {
+				cur[n] = wire.Counters{RxBytes: rng.Uint64()}
+			}
+		}
+		b := string(netdevtest.Format(cur))
+		switch rng.IntN(8) {
+		case 0: // a bad line somewhere
+			lines := strings.SplitAfter(b, "\n")
+			k := 2 + rng.IntN(len(lines)-1)
+			lines = append(lines[:k], append([]string{"  bad: 1 2 x\n"}, lines[k:]...)...)
+			b = strings.Join(lines, "")
+		case 1: // lines in another order (a re-created interface)
+			lines := strings.SplitAfter(b, "\n")
+			body := lines[2:]
+			rng.Shuffle(len(body), func(i, j int) { body[i], body[j] = body[j], body[i] })
+			b = strings.Join(lines, "")
+		case 2: // a hostile file
+			b = cases[rng.IntN(len(cases))]
+		}
+		cases = append(cases, b)
+	}
+	var reused lineParser
+	for i, b := range cases {
+		got, want := recordParse(&reused, []byte(b)), recordParse(new(lineParser), []byte(b))
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("read %d: reusing lines differs (-fresh +reused):\n%s\ncontent:\n%s", i, diff, b)
+		}
+	}
+}
+
+// FuzzParseReusesLines: after any first read, a second read parses as it
+// would alone.
+func FuzzParseReusesLines(f *testing.F) {
+	cases := hostileCases()
+	for i, tt := range cases {
+		if len(tt.content) < 64<<10 {
+			f.Add([]byte(tt.content), []byte(cases[(i+1)%len(cases)].content))
+			f.Add([]byte(tt.content), []byte(strings.Replace(tt.content, "1", "2", 1)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		var p lineParser
+		recordParse(&p, first)
+		got, want := recordParse(&p, second), recordParse(new(lineParser), second)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("after %q, %q parses differently (-alone +after):\n%s", first, second, diff)
+		}
+	})
 }
