@@ -313,6 +313,9 @@ func TestAgentWatchBudget(t *testing.T) {
 					t.Errorf("log lacks %q:\n%s", w, logged.String())
 				}
 			}
+			if n := strings.Count(logged.String(), "CPU time"); tt.failing && n != 1 {
+				t.Errorf("the failing CPU clock was logged %d times, want once:\n%s", n, logged.String())
+			}
 			if tt.share == 0 && strings.Contains(logged.String(), "CPU") {
 				t.Errorf("without a budget the log speaks of CPU:\n%s", logged.String())
 			}

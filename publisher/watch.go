@@ -285,7 +285,10 @@ func (a *Agent) watchOnce() time.Duration {
 func (a *Agent) noteCPU(mono int64) {
 	cpu, err := a.cpuTime()
 	if err != nil {
-		a.lim.Warn(a.log.WithError(err), "cpu", "reading the agent's CPU time: the watch's CPU budget is not kept")
+		// Not asked again at every read: a clock that failed once
+		// (getrusage never does on Linux) is not worth a call per probe.
+		a.budget.share = 0
+		a.log.WithError(err).Warn("reading the agent's CPU time: the watch's CPU budget is not kept")
 		return
 	}
 	if !a.budget.note(mono, cpu) {
