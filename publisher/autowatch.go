@@ -570,6 +570,16 @@ func bracketed(est refresh.Estimate, lo, hi int64) int {
 	return int((last-m-lo-1)/est.PeriodNS) + 1
 }
 
+// spread returns the fractional part of k·0.618… (the golden ratio's
+// inverse, a sequence whose values spread evenly over [0, 1) for any run
+// of k) times span, which must be below 2³². In integers: the router's
+// CPU has no FPU, and math.Mod in software cost 26 % of the watch's
+// instructions under qemu-mipsel (BenchmarkWatchClocks).
+func spread(k, span int64) int64 {
+	f := uint64(k) * 0x9E3779B97F4A7C15 // frac(k·0.618…)·2⁶⁴, for negative k too
+	return int64((f >> 32) * uint64(span) >> 32)
+}
+
 func floorDiv(a, b int64) int64 {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
@@ -647,12 +657,11 @@ func (w *watcher) nextRead(now int64) int64 {
 		// The probes of a fit in doubt still run: their narrow windows
 		// tell whether the changes agree with it.
 		w.bursts++
-		frac := math.Mod(float64(w.bursts)*0.6180339887498949, 1)
-		every := MinWatch
+		every := int64(MinWatch)
 		if refit && !guided {
-			every = refitWatch
+			every = int64(refitWatch)
 		}
-		return min(next, now+int64(float64(every)*(0.75+frac/2)))
+		return min(next, now+every*3/4+spread(int64(w.bursts), every/2))
 	}
 	return max(next, now+int64(probeStep)/2)
 }
@@ -710,13 +719,7 @@ func guidedProbe(f *refresh.Estimator, first, lastStart, now int64) int64 {
 func probeAt(est refresh.Estimate, first, lastStart, now, thin int64) int64 {
 	p, d, step := est.PeriodNS, margin(est, now+est.PeriodNS), int64(probeStep)
 	k := floorDiv(now-d-2*step-est.PhaseNS, p) + 1
-	start := func(k int64) int64 {
-		frac := math.Mod(float64(k)*0.6180339887498949, 1)
-		if frac < 0 {
-			frac++
-		}
-		return est.PhaseNS + k*p - d - int64(frac*float64(step))
-	}
+	start := func(k int64) int64 { return est.PhaseNS + k*p - d - spread(k, step) }
 	probed := func(int64) bool { return true }
 	if thin > 1 {
 		// Two refreshes in a row in every 2·thin: windows only thin
@@ -737,11 +740,11 @@ func probeAt(est refresh.Estimate, first, lastStart, now, thin int64) int64 {
 			k++
 			continue
 		}
-		if first >= start(k) {
+		s := start(k)
+		if first >= s {
 			k++
 			continue
 		}
-		s := start(k)
 		if now < s {
 			return s
 		}

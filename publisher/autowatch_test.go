@@ -1151,3 +1151,32 @@ func TestProbeAtOverrun(t *testing.T) {
 		})
 	}
 }
+
+// TestSpread: the integer golden-ratio sequence is frac(k·0.618…)·span,
+// as math.Mod computed it before (to a nanosecond of a 1 ms span), for
+// negative k too, and always within [0, span).
+func TestSpread(t *testing.T) {
+	t.Parallel()
+	for _, span := range []int64{1, int64(probeStep), int64(MinWatch) / 2, 1<<32 - 1} {
+		ks := []int64{math.MinInt64, -1e12, -999_999, 1e6, 1e9, 1<<53 - 1, math.MaxInt64}
+		for k := int64(-1000); k <= 1000; k++ {
+			ks = append(ks, k)
+		}
+		for _, k := range ks {
+			got := spread(k, span)
+			if got < 0 || got >= span {
+				t.Errorf("spread(%d, %d) = %d, outside [0, span)", k, span, got)
+			}
+			if k < -1e6 || k > 1e6 || span > 1e9 {
+				continue // float64 keeps too few digits of the product
+			}
+			frac := math.Mod(float64(k)*0.6180339887498949, 1)
+			if frac < 0 {
+				frac++
+			}
+			if want := int64(frac * float64(span)); got < want-1 || got > want+1 {
+				t.Errorf("spread(%d, %d) = %d, want %d", k, span, got, want)
+			}
+		}
+	}
+}
