@@ -213,11 +213,12 @@ func margin(est refresh.Estimate, t int64) int64 {
 }
 
 // observe updates the adaptive state of st with a read that ended at mono
-// and saw c. It runs before st's own fields move: st.last is the read
-// before, and a change happened after st.lastStart.
-func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters) {
+// and saw c, the same values as st.c if same. It runs before st's own
+// fields move: st.last is the read before, and a change happened after
+// st.lastStart.
+func (s *autoState) observe(st *watchState, start, mono int64, c wire.Counters, same bool) {
 	prevRead := st.lastStart
-	if c == st.c {
+	if same {
 		s.run = 0
 		if s.class != classPeriodic || st.first == 0 {
 			return

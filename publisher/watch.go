@@ -166,19 +166,21 @@ func (w *watcher) observe(start, mono int64, ifaces map[string]wire.Counters) {
 		case mono <= st.last:
 			// A read stamped no later than the last one cannot order the
 			// change; keep what we have.
-		case w.auto:
-			if c != st.c && w.wakes(st, mono) {
-				w.woken = true
-			}
-			st.auto.observe(st, start, mono, c)
-			if c == st.c {
-				st.last, st.lastStart = mono, start
-			} else {
-				st.prev, st.first, st.last, st.lastStart, st.c = st.lastStart, mono, mono, start, c
-			}
 		case c == st.c:
+			// Compared once: 104 bytes, eleven interfaces, every
+			// probe (a tenth of the watch's work on a router when
+			// it was compared three times).
+			if w.auto {
+				st.auto.observe(st, start, mono, c, true)
+			}
 			st.last, st.lastStart = mono, start
 		default:
+			if w.auto {
+				if w.wakes(st, mono) {
+					w.woken = true
+				}
+				st.auto.observe(st, start, mono, c, false)
+			}
 			st.prev, st.first, st.last, st.lastStart, st.c = st.lastStart, mono, mono, start, c
 		}
 		st.gen = w.gen
