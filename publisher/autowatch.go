@@ -207,7 +207,7 @@ func (s *autoState) clearDoubt() {
 func margin(est refresh.Estimate, t int64) int64 {
 	d := est.PrecisionNS + est.JitterNS + int64(time.Millisecond)
 	if est.PeriodNS > 0 && t > est.PhaseNS {
-		d += est.PeriodErrNS * ((t-est.PhaseNS)/est.PeriodNS + 1)
+		d += est.PeriodErrNS * (floorDiv(t-est.PhaseNS, est.PeriodNS) + 1)
 	}
 	return min(max(d, int64(minMargin)), int64(maxMargin))
 }
@@ -568,7 +568,7 @@ func bracketed(est refresh.Estimate, lo, hi int64) int {
 	if !ok || last-m <= lo {
 		return 0
 	}
-	return int((last-m-lo-1)/est.PeriodNS) + 1
+	return int(floorDiv(last-m-lo-1, est.PeriodNS)) + 1
 }
 
 // spread returns the fractional part of k·0.618… (the golden ratio's
@@ -581,7 +581,18 @@ func spread(k, span int64) int64 {
 	return int64((f >> 32) * uint64(span) >> 32)
 }
 
+// floorDiv is a/b rounded down. A router's 32-bit CPU divides 64-bit
+// integers in software, bit by bit (runtime.int64div: several hundred
+// instructions); the quotients here are mostly a few periods (an instant
+// near the fit's latest refresh), which subtraction finds in a few steps.
 func floorDiv(a, b int64) int64 {
+	if b > 0 && b < 1<<58 && a >= -b && a < 8*b {
+		q := int64(-1)
+		for a += b; a >= b; a -= b {
+			q++
+		}
+		return q
+	}
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
 		q--

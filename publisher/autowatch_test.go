@@ -1180,3 +1180,32 @@ func TestSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestFloorDiv: the subtraction path for small quotients agrees with
+// division rounded down, at its edges and at random.
+func TestFloorDiv(t *testing.T) {
+	t.Parallel()
+	ref := func(a, b int64) int64 {
+		q := a / b
+		if a%b != 0 && (a < 0) != (b < 0) {
+			q--
+		}
+		return q
+	}
+	check := func(a, b int64) {
+		if got, want := floorDiv(a, b), ref(a, b); got != want {
+			t.Errorf("floorDiv(%d, %d) = %d, want %d", a, b, got, want)
+		}
+	}
+	bs := []int64{1, 2, 3, 7, 500_000_000, 976_562_500, 1<<58 - 1, 1 << 58, math.MaxInt64, -1, -500_000_000, math.MinInt64 + 1}
+	for _, b := range bs {
+		for _, a := range []int64{0, 1, -1, b, -b, b - 1, -b - 1, -b + 1, 8 * b, 8*b - 1, 8*b + 1, 3*b + 1, -2 * b, math.MaxInt64, math.MinInt64 + 1} {
+			check(a, b)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 100_000 {
+		b := rng.Int64N(2_000_000_000) + 1
+		check(rng.Int64N(20*b)-10*b, b)
+	}
+}
