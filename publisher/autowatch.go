@@ -114,6 +114,7 @@ const (
 // autoState is what the adaptive watch knows about one interface beyond
 // its watchState.
 type autoState struct {
+	cfg   refresh.Config // of fit and refit
 	fit   *refresh.Estimator
 	class ifaceClass
 	// run counts consecutive quick reads that saw new values.
@@ -169,8 +170,12 @@ func (s *autoState) tell(what string) {
 	}
 }
 
-func newAutoState() *autoState {
-	return &autoState{fit: refresh.New(refresh.Config{MinWindows: agentMinWindows, History: agentHistory, RefitAfterGap: true})}
+// newAutoState returns the state of a new interface, whose fits share
+// with the other interfaces' through sh (nil: none).
+func newAutoState(sh *refresh.Shared) *autoState {
+	s := &autoState{cfg: refresh.Config{MinWindows: agentMinWindows, History: agentHistory, RefitAfterGap: true, Shared: sh}}
+	s.fit = refresh.New(s.cfg)
+	return s
 }
 
 // reset forgets the fit: a reset counter or a re-created interface may
@@ -326,7 +331,7 @@ func (s *autoState) check(st *watchState, prevRead, mono int64) bool {
 		if !s.doubt {
 			s.doubt, s.wrong, s.agree = true, 0, 0
 			s.forgetTraffic()
-			s.refit = refresh.New(refresh.Config{MinWindows: agentMinWindows, History: agentHistory, RefitAfterGap: true})
+			s.refit = refresh.New(s.cfg)
 			if mono-prevRead <= int64(fitWindow) {
 				s.refit.Observe(prevRead, mono)
 			}

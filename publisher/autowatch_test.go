@@ -1074,7 +1074,7 @@ func TestTrafficRate(t *testing.T) {
 		}, 0, 0},
 	}
 	for _, tt := range tests {
-		s := newAutoState()
+		s := newAutoState(nil)
 		tt.run(s)
 		if tt.want == 0 && s.perNS != 0 || tt.want != 0 && !within(s.perNS, tt.want, tt.tol) {
 			t.Errorf("%s: rate %.6g bytes/ns over %d changes, want %.6g (to %.2f %%)", tt.name, s.perNS, len(s.placed), tt.want, 100*tt.tol)
@@ -1086,7 +1086,7 @@ func TestTrafficRate(t *testing.T) {
 
 	// Against that rate, a refresh's bytes fit the predicted refresh a
 	// second on; a new clock's first, 36 ms early, does not.
-	s := newAutoState()
+	s := newAutoState(nil)
 	steady(s, 0, 8, 1e9, 1e6, rate)
 	last := s.placed[len(s.placed)-1]
 	next := last.at + p - off(7) // the refresh after the last placed one

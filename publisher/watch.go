@@ -61,6 +61,10 @@ type watcher struct {
 	// thin > 1 probes only 1 in thin of the refreshes of each clock (the
 	// agent over its CPU budget, see cpuBudget).
 	thin int64
+	// shared lets the fits of interfaces on one refresh clock (a switch
+	// chip's ports), fed the same windows by the same reads, be
+	// computed once.
+	shared refresh.Shared
 }
 
 // lateBy is how late a probe must begin to count in lateProbes: more
@@ -159,7 +163,7 @@ func (w *watcher) observe(start, mono int64, ifaces map[string]wire.Counters) {
 		case st == nil:
 			st = &watchState{c: c, last: mono, lastStart: start, gen: w.gen}
 			if w.auto {
-				st.auto = newAutoState()
+				st.auto = newAutoState(&w.shared)
 			}
 			w.ifaces[name] = st
 			continue

@@ -158,7 +158,7 @@ func TestWatcherWakes(t *testing.T) {
 	t.Parallel()
 	const s = int64(time.Second)
 	periodic := func() *autoState {
-		a := newAutoState()
+		a := newAutoState(nil)
 		for k := range int64(6) {
 			a.fit.Observe(k*s+100*s, k*s+100*s+s/1000) // a 1 s clock, 1 ms windows
 		}
@@ -187,7 +187,7 @@ func TestWatcherWakes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			const now = 200 * s
-			st := &watchState{auto: newAutoState()}
+			st := &watchState{auto: newAutoState(nil)}
 			if tt.class == classPeriodic {
 				st.auto = periodic()
 			}

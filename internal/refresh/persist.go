@@ -55,7 +55,7 @@ func (e *Estimator) Restore(ws []Change) error {
 	}
 	// Fit at the next Estimate whatever the count: the restored windows
 	// were fitted in another process, not in this one.
-	e.dirty = len(ws) > 0
+	e.dirty, e.looked = len(ws) > 0, false
 	e.sinceFit = refitEvery
 	return nil
 }

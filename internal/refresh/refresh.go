@@ -35,6 +35,9 @@ type Config struct {
 	// row of every four, eight or sixteen, and waiting for refitEvery windows left
 	// its fit 30 periods old and 3 ms off a 0.9765 s driver.
 	RefitAfterGap bool
+	// Shared, if set, holds fits that Estimators fed the same windows
+	// take from each other (see Shared).
+	Shared *Shared
 }
 
 // Estimate is what the windows say about the refresh clock.
@@ -111,6 +114,9 @@ type Estimator struct {
 	// afterGap counts down the windows after a long gap that are each
 	// fitted at once (Config.RefitAfterGap).
 	afterGap int
+	// looked is set once Config.Shared was searched for the current
+	// windows.
+	looked bool
 }
 
 // refitEvery bounds the work: a fit pairs every window with every other
@@ -163,7 +169,7 @@ func (e *Estimator) Observe(unchangedNS, changedNS int64) {
 		}
 	}
 	e.push(unchangedNS, changedNS)
-	e.dirty = true
+	e.dirty, e.looked = true, false
 	e.sinceFit++
 	if e.afterGap > 0 {
 		e.afterGap--
@@ -258,15 +264,28 @@ func (e *Estimator) Reset() {
 	e.clear()
 	e.prevRead = 0
 	e.est = Estimate{}
-	e.dirty = false
+	e.dirty, e.looked = false, false
 	e.sinceFit, e.afterGap = 0, 0
 }
 
 // Estimate returns the fit over the current windows.
 func (e *Estimator) Estimate() Estimate {
-	if e.dirty && (len(e.gaps) < 2*e.minWindows() || e.sinceFit >= refitEvery) {
+	if !e.dirty {
+		return e.est
+	}
+	if sh := e.cfg.Shared; sh != nil && !e.looked {
+		e.looked = true
+		if est, ok := sh.find(e); ok {
+			e.est, e.dirty, e.sinceFit = est, false, 0
+			return e.est
+		}
+	}
+	if len(e.gaps) < 2*e.minWindows() || e.sinceFit >= refitEvery {
 		e.est = fit(e.windows(), e.minWindows())
 		e.dirty, e.sinceFit = false, 0
+		if sh := e.cfg.Shared; sh != nil {
+			sh.keep(e, e.est)
+		}
 	}
 	return e.est
 }
