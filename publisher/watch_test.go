@@ -2,6 +2,7 @@ package publisher
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -247,5 +248,33 @@ func TestAgentWatchWakes(t *testing.T) {
 	fc.next(t)
 	if woken() {
 		t.Error("a change on an interface the watch had just read woke it")
+	}
+}
+
+// TestSameCounters: sameCounters is ==, field by field, for every field
+// of wire.Counters (a field added to the struct and not to sameCounters
+// fails here).
+func TestSameCounters(t *testing.T) {
+	t.Parallel()
+	base := wire.Counters{RxBytes: 1, TxBytes: 2, RxPackets: 3, TxPackets: 4, RxErrors: 5, TxErrors: 6,
+		RxDropped: 7, TxDropped: 8, Ifindex: 9, SpeedMbps: 10, ChangedNS: 11, UnchangedNS: 12, RefreshNS: 13}
+	if !sameCounters(&base, &base) {
+		t.Fatal("a value differs from itself")
+	}
+	v := reflect.ValueOf(&base).Elem()
+	for i := range v.NumField() {
+		c := base
+		f := reflect.ValueOf(&c).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Uint64:
+			f.SetUint(f.Uint() + 1)
+		case reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		default:
+			t.Fatalf("field %s of kind %s: sameCounters does not know it", v.Type().Field(i).Name, f.Kind())
+		}
+		if sameCounters(&base, &c) || sameCounters(&c, &base) || c == base {
+			t.Errorf("a change of %s is not seen", v.Type().Field(i).Name)
+		}
 	}
 }
