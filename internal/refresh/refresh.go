@@ -323,25 +323,33 @@ func fit(ws []window, minWindows int) Estimate {
 	if n < 2 {
 		return est
 	}
+	// The spacings and widths are whole ns, and their medians are
+	// taken in integers: a router without an FPU compares float64 in
+	// software, a few hundred instructions each.
 	m := make([]float64, n) // midpoints relative to the first
 	widths := make([]float64, n)
+	tmp := make([]int64, n)
 	base := ws[0].lo + (ws[0].hi-ws[0].lo)/2
 	for i, w := range ws {
 		m[i] = float64(w.lo + (w.hi-w.lo)/2 - base)
 		widths[i] = float64(w.hi - w.lo)
+		tmp[i] = w.hi - w.lo
 	}
+	mw := median(tmp)
 	d := make([]float64, n-1)
 	adjacent := 0
 	for i := range d {
-		d[i] = m[i+1] - m[i]
+		mid := func(w window) int64 { return w.lo + (w.hi-w.lo)/2 }
+		tmp[i] = mid(ws[i+1]) - mid(ws[i])
+		d[i] = float64(tmp[i])
 		if ws[i+1].lo == ws[i].hi {
 			adjacent++
 		}
 	}
-	p0 := median(d)
+	p0 := median(tmp[:n-1])
 	// Counters that changed at every read: the reads, not the driver,
 	// set the spacing.
-	if 2*adjacent > len(d) || median(widths) > p0/2 || p0 <= 0 {
+	if 2*adjacent > len(d) || mw > p0/2 || p0 <= 0 {
 		est.AtMostNS = int64(p0)
 		return est
 	}
@@ -369,7 +377,7 @@ func fit(ws []window, minWindows int) Estimate {
 	}
 	inv := 1 / p1
 	for i, di := range d { // again with the better period
-		k[i+1] = k[i] + max(1, math.Round(di*inv))
+		k[i+1] = k[i] + atLeast1(math.Round(di*inv))
 	}
 	// Least squares m = φ + P·k, each midpoint weighted by its
 	// precision: a 60 ms window (a change first seen by a request) says
@@ -450,9 +458,14 @@ func fit(ws []window, minWindows int) Estimate {
 	if precision == 0 {
 		for i := range n {
 			t := phi + k[i]*p
-			jitter = max(jitter, lo(i)-t, t-hi(i))
+			if j := lo(i) - t; j > jitter {
+				jitter = j
+			}
+			if j := t - hi(i); j > jitter {
+				jitter = j
+			}
 		}
-		precision = median(widths) / 2
+		precision = mw / 2
 		periodErr = 2 * (precision + jitter) / max(k[n-1], 1)
 		precision = max(precision, phaseErr)
 	}
@@ -464,7 +477,7 @@ func fit(ws []window, minWindows int) Estimate {
 	est.PrecisionNS = int64(math.Ceil(precision))
 	est.JitterNS = int64(math.Ceil(jitter))
 	est.PeriodErrNS = int64(math.Ceil(periodErr))
-	est.Confident = n >= minWindows && median(widths) <= p/2 && jitter <= p/10
+	est.Confident = n >= minWindows && mw <= p/2 && jitter <= p/10
 	return est
 }
 
@@ -591,7 +604,7 @@ func periods(d []float64, p float64) (sumD, sumN float64, whole int) {
 	inv := 1 / p
 	for _, di := range d {
 		f := di * inv
-		if c := max(1, math.Round(f)); c <= longSpacing {
+		if c := atLeast1(math.Round(f)); c <= longSpacing {
 			sumD += di
 			sumN += c
 		}
@@ -649,14 +662,24 @@ func basePeriod(d []float64, p0 float64) float64 {
 	return best
 }
 
-func median(v []float64) float64 {
+// median sorts v and returns its median.
+func median(v []int64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return float64(v[len(v)/2])
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return (float64(v[len(v)/2-1]) + float64(v[len(v)/2])) / 2
+}
+
+// atLeast1 is max(1, x) for a number (not NaN) in one comparison: the
+// builtin max of float64 checks for NaN and signed zeros, a dozen
+// comparisons in software on a router without an FPU.
+func atLeast1(x float64) float64 {
+	if x < 1 {
+		return 1
+	}
+	return x
 }
