@@ -118,18 +118,27 @@ func (p *lineParser) parse(b []byte, visit func(name []byte, c wire.Counters, li
 	p.next, p.nextL = p.next[:0], p.nextL[:0]
 	for line, i := 3, 0; len(rest) > 0; line, i = line+1, i+1 {
 		var l []byte
-		l, rest, _ = bytes.Cut(rest, []byte{'\n'})
 		pl := parsedLine{off: len(p.next)}
-		p.next = append(p.next, l...)
-		pl.end = len(p.next)
-		if i < len(p.lines) {
-			if old := p.lines[i]; old.ok && bytes.Equal(l, p.prev[old.off:old.end]) {
+		if i < len(p.lines) && p.lines[i].ok {
+			// The same bytes as the line here last time, followed by
+			// the end of a line: compared without looking for the
+			// newline first (IndexByte, like the comparison, goes byte
+			// by byte on 32-bit MIPS: 12 % of a read's instructions).
+			old := p.lines[i]
+			ol := p.prev[old.off:old.end]
+			if n := len(ol); len(rest) >= n && (len(rest) == n || rest[n] == '\n') && bytes.Equal(rest[:n], ol) {
+				l, rest = rest[:n], rest[min(n+1, len(rest)):]
+				p.next = append(p.next, l...)
+				pl.end = len(p.next)
 				pl.nameOff, pl.nameEnd, pl.c, pl.ok = old.nameOff, old.nameEnd, old.c, true
 				p.nextL = append(p.nextL, pl)
 				visit(l[pl.nameOff:pl.nameEnd], pl.c, line)
 				continue
 			}
 		}
+		l, rest, _ = bytes.Cut(rest, []byte{'\n'})
+		p.next = append(p.next, l...)
+		pl.end = len(p.next)
 		p.nextL = append(p.nextL, pl)
 		if len(bytes.TrimSpace(l)) == 0 {
 			continue
