@@ -1117,7 +1117,7 @@ func TestProbeAtOverrun(t *testing.T) {
 	est := refresh.Estimate{PeriodNS: 1000 * ms, PhaseNS: 100_000 * ms, Windows: 32, PrecisionNS: 100_000, Confident: true}
 	at := est.PhaseNS + 5*est.PeriodNS // the refresh probed below
 	first := at - est.PeriodNS + ms    // its predecessor's change is seen
-	s := probeAt(est, first, first, first+10*ms, 1)
+	s := probeAt(est, first, first, first+10*ms, 1, 0)
 	d := margin(est, first+10*ms+est.PeriodNS)
 	if s > at-d || s <= at-d-ms {
 		t.Fatalf("band starts at %d ms from the refresh, want within a step before -%d ms", (s-at)/ms, d/ms)
@@ -1138,7 +1138,7 @@ func TestProbeAtOverrun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := probeAt(est, first, tt.lastStart, tt.now, 1)
+			got := probeAt(est, first, tt.lastStart, tt.now, 1, 0)
 			if tt.wantNextRefresh {
 				if got < at+est.PeriodNS-d-ms || got > at+est.PeriodNS-d {
 					t.Errorf("next read at %+.3f ms from the refresh, want the next at's band start", float64(got-at)/1e6)

@@ -22,7 +22,10 @@ import (
 // every four, eight or sixteen; see probeAt). The refreshes in between
 // are claimed in the fit's band, as idle refreshes always are (a window
 // of the fit's error plus a millisecond each side instead of one
-// millisecond), and the fit stays honest on the probed ones.
+// millisecond), and the fit stays honest on the probed ones. A driver
+// whose refreshes come late by a few ms has them anywhere in that band,
+// so its probes are first spaced 2 ms apart instead, and thinned only
+// from the next step on (see probing).
 const (
 	// budgetSpan is how long the agent's CPU time is measured before the
 	// watch is thinned or thickened: the budget is a router's sustained

@@ -3,8 +3,9 @@ package publisher
 import "time"
 
 // preciseBelow: the adaptive watch sleeps the waits between its probes
-// around a predicted refresh (probeStep apart, so about a millisecond)
-// on the kernel's high-resolution timer, not on a Go timer. The runtime
+// around a predicted refresh (probeStep apart, so about a millisecond,
+// or two over the CPU budget: see probing) on the kernel's
+// high-resolution timer, not on a Go timer. The runtime
 // waits for its timers in epoll_pwait, whose timeout is in whole
 // milliseconds (runtime/netpoll_epoll.go): a probe planned 0.7 ms ahead
 // woke after a millisecond, one planned 1.5 ms ahead after two, so
@@ -19,4 +20,4 @@ import "time"
 // alternated with the agent of eb03057 on 2026-12-06 it took 9.9-10.7
 // ms/s against 10.3-10.6, so those runs were noise, not its cost. On Go
 // timers the agent takes more (see preciseSleeper.sleep).
-const preciseBelow = 2 * time.Millisecond
+const preciseBelow = 3 * time.Millisecond

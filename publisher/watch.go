@@ -58,8 +58,8 @@ type watcher struct {
 	// that plan left idle (see wakes).
 	planned int64
 	woken   bool
-	// thin > 1 probes only 1 in thin of the refreshes of each clock (the
-	// agent over its CPU budget, see cpuBudget).
+	// thin > 1 is the agent over its CPU budget (see cpuBudget): each
+	// clock's probes thin or widen (see probing).
 	thin int64
 	// shared lets the fits of interfaces on one refresh clock (a switch
 	// chip's ports), fed the same windows by the same reads, be
@@ -318,7 +318,7 @@ func (a *Agent) noteCPU(mono int64) {
 		return
 	}
 	if over {
-		e.Info("adaptive watch over its CPU budget: probing fewer refreshes, the others placed by the fit")
+		e.Info("adaptive watch over its CPU budget: probing fewer refreshes (or, where they come late by a few ms, 2 ms apart), the others placed by the fit")
 	} else {
 		e.Info("adaptive watch well under its CPU budget: probing more refreshes")
 	}
