@@ -265,27 +265,41 @@ func simReader(w *watcher, lag func(now int64) int64, visible func(data int64) m
 // watched with the next read it asks for.
 func simRun(w *watcher, dur, firstReq, reqEvery int64, read func(now int64) (int64, map[string]wire.Counters),
 	reply func(mono int64, m map[string]wire.Counters), watched func(mono, next int64)) {
-	nextWatch, nextReq := simStart, simStart+firstReq
-	for end := simStart + dur; ; {
-		now := min(nextWatch, nextReq)
+	l := simLoop{w: w, nextWatch: simStart, nextReq: simStart + firstReq, reqEvery: reqEvery, read: read, reply: reply, watched: watched}
+	l.runTo(simStart + dur)
+}
+
+// simLoop is simRun's loop, which runTo advances to a given instant, so
+// that a benchmark can run it a second at a time.
+type simLoop struct {
+	w                            *watcher
+	nextWatch, nextReq, reqEvery int64
+	read                         func(now int64) (int64, map[string]wire.Counters)
+	reply                        func(mono int64, m map[string]wire.Counters)
+	watched                      func(mono, next int64)
+}
+
+func (l *simLoop) runTo(end int64) {
+	for {
+		now := min(l.nextWatch, l.nextReq)
 		if now >= end {
 			return
 		}
-		if now == nextReq {
-			mono, m := read(now)
-			w.annotate(mono, m)
-			reply(mono, m)
-			nextReq += reqEvery
-			if w.takeWake() {
+		if now == l.nextReq {
+			mono, m := l.read(now)
+			l.w.annotate(mono, m)
+			l.reply(mono, m)
+			l.nextReq += l.reqEvery
+			if l.w.takeWake() {
 				// The agent's watch loop reads at once (watchWake).
-				nextWatch = mono
+				l.nextWatch = mono
 			}
 			continue
 		}
-		mono, _ := read(now)
-		nextWatch = w.nextRead(mono)
-		w.noteProbe(mono, mono, nextWatch)
-		watched(mono, nextWatch)
+		mono, _ := l.read(now)
+		l.nextWatch = l.w.nextRead(mono)
+		l.w.noteProbe(mono, mono, l.nextWatch)
+		l.watched(mono, l.nextWatch)
 	}
 }
 

@@ -88,31 +88,11 @@ func benchWatchClocks(b *testing.B, clocks int) {
 		return m
 	}
 	w := newWatcher(true)
-	read := simReader(w, nil, visible)
-	nextWatch, nextReq, reads := simStart, simStart+int64(time.Second)/2+7e6, 0
-	// run advances the router's clock to end: a request every second,
-	// the watch's reads between them.
-	run := func(end int64) {
-		for {
-			now := min(nextWatch, nextReq)
-			if now >= end {
-				return
-			}
-			if now == nextReq {
-				mono, m := read(now)
-				w.annotate(mono, m)
-				nextReq += int64(time.Second)
-				if w.takeWake() {
-					nextWatch = mono
-				}
-				continue
-			}
-			mono, _ := read(now)
-			nextWatch = w.nextRead(mono)
-			w.noteProbe(mono, mono, nextWatch)
-			reads++
-		}
-	}
+	reads := 0
+	// A request every second, the watch's reads between them.
+	l := simLoop{w: w, nextWatch: simStart, nextReq: simStart + int64(time.Second)/2 + 7e6, reqEvery: int64(time.Second),
+		read: simReader(w, nil, visible), reply: func(int64, map[string]wire.Counters) {}, watched: func(int64, int64) { reads++ }}
+	run := l.runTo
 	end := simStart + int64(60*time.Second)
 	run(end)
 	for name, st := range w.ifaces {
