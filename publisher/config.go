@@ -36,7 +36,7 @@ type Config struct {
 	Watch WatchMode `split_words:"true" default:"auto" desc:"when to read the counters between requests to note the driver's refresh instants: auto (a short burst to find each driver's refresh clock, then a few reads around each predicted refresh), a fixed period such as 20ms (at least 10ms), or off"`
 	// WatchCPU bounds the adaptive watch's cost: over it, measured as
 	// the agent's own CPU time, the watch probes fewer refreshes.
-	WatchCPU CPUShare `envconfig:"WATCH_CPU" default:"1%" desc:"with IFSTAT_WATCH=auto: the most CPU the agent may use, in percent of one core, before the watch probes only a half, a quarter or an eighth of the refreshes (the others placed by the fit); off for no limit"`
+	WatchCPU CPUShare `envconfig:"WATCH_CPU" default:"1%" desc:"with IFSTAT_WATCH=auto: the most CPU the agent may use, in percent of one core, before the watch probes only a half, a quarter or an eighth of the refreshes (the others placed by the fit; a driver late by a few ms first gets probes 2 ms apart); off for no limit"`
 }
 
 // LoadConfig reads the configuration from the environment over the
