@@ -65,18 +65,26 @@ func TestCPUBudget(t *testing.T) {
 		share CPUShare
 		used  []float64 // share of a core per span, in percent
 		want  []int64   // thin after each span
+		burst []bool    // spans with a burst of the watch (nil: none)
 	}{
-		{"under budget", 1, []float64{0.3, 0.9, 1.0}, []int64{1, 1, 1}},
-		{"over, then down to maxThin", 1, []float64{3, 2.5, 1.5, 1.2}, []int64{2, 4, 8, 8}},
-		{"over, then fits", 1, []float64{2.5, 0.8, 0.8}, []int64{2, 2, 2}},
-		{"well under again", 1, []float64{2.5, 1.2, 0.4, 0.44, 0.6, 0.2}, []int64{2, 4, 2, 1, 1, 1}},
-		{"at the edges", 1, []float64{1.01, 0.46, 0.44, 0.99}, []int64{2, 2, 1, 1}},
-		{"no limit", 0, []float64{50, 80}, []int64{1, 1}},
+		{"under budget", 1, []float64{0.3, 0.9, 1.0}, []int64{1, 1, 1}, nil},
+		{"over, then down to maxThin", 1, []float64{3, 2.5, 1.5, 1.2}, []int64{2, 4, 8, 8}, nil},
+		{"over, then fits", 1, []float64{2.5, 0.8, 0.8}, []int64{2, 2, 2}, nil},
+		{"well under again", 1, []float64{2.5, 1.2, 0.4, 0.44, 0.6, 0.2}, []int64{2, 4, 2, 1, 1, 1}, nil},
+		{"at the edges", 1, []float64{1.01, 0.46, 0.44, 0.99}, []int64{2, 2, 1, 1}, nil},
+		{"no limit", 0, []float64{50, 80}, []int64{1, 1}, nil},
+		// A burst's span over the budget thins nothing, once.
+		{"a burst's span excused once", 1, []float64{2.5, 2.5, 1.2}, []int64{1, 2, 4}, []bool{true, true, false}},
+		{"a burst's span, then one without", 1, []float64{2.5, 2.5}, []int64{1, 2}, []bool{true, false}},
+		{"bursts every other span", 1, []float64{2.5, 2.5, 2.5, 2.5}, []int64{1, 2, 2, 4}, []bool{true, false, true, false}},
+		{"a burst under the budget", 1, []float64{0.5, 0.3}, []int64{1, 1}, []bool{true, true}},
+		{"thinned, a burst's span excused, then well under", 1, []float64{2.5, 2.5, 0.4}, []int64{2, 2, 1}, []bool{false, true, true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newCPUBudget(tt.share)
 			mono, cpu := 100*s, int64(7e9)
+			bursts := uint64(200) // the start-up burst's
 			if b.due(mono) {
 				t.Fatal("due at the first read")
 			}
@@ -89,7 +97,7 @@ func TestCPUBudget(t *testing.T) {
 				if b.due(mono) {
 					t.Fatal("due without a limit")
 				}
-			} else if !b.due(mono) || b.note(mono, cpu) {
+			} else if !b.due(mono) || b.note(mono, cpu, bursts) {
 				t.Fatalf("not due after %v, or the first note (which starts a span) changed thin", budgetWarmup)
 			}
 			var thinned int64
@@ -102,11 +110,14 @@ func TestCPUBudget(t *testing.T) {
 				}
 				mono += int64(budgetSpan)
 				cpu += int64(u / 100 * float64(budgetSpan))
+				if i < len(tt.burst) && tt.burst[i] {
+					bursts += 40
+				}
 				if tt.share > 0 {
 					if !b.due(mono) {
 						t.Fatalf("span %d not due after %v", i, budgetSpan)
 					}
-					b.note(mono, cpu)
+					b.note(mono, cpu, bursts)
 				}
 				if b.thin != tt.want[i] {
 					t.Errorf("after span %d (%.2f %%): thin %d, want %d", i, u, b.thin, tt.want[i])

@@ -308,7 +308,7 @@ func (a *Agent) noteCPU(mono int64) {
 		a.log.WithError(err).Warn("reading the agent's CPU time: the watch's CPU budget is not kept")
 		return
 	}
-	if !a.budget.note(mono, cpu) {
+	if !a.budget.note(mono, cpu, a.watch.bursts) {
 		return
 	}
 	a.watch.thin = a.budget.thin
