@@ -693,9 +693,15 @@ func (w *watcher) nextRead(now int64) int64 {
 	return max(next, now+int64(probeStep)/2)
 }
 
-// jitteryNS is the fit's jitter (JitterNS) above which an interface
-// over the CPU budget has its probes spaced wider rather than thinned.
-const jitteryNS = 500 * time.Microsecond
+// bandErrNS is the fit's error (PrecisionNS + JitterNS) above which an
+// interface over the CPU budget has its probes spaced wider rather than
+// thinned: an unprobed refresh's claim is off by up to that much, a
+// probe 2 ms apart's by up to 1 ms. (The jitter alone flips: a fit of
+// windows 2 ms wide often admits a strict clock, jitter 0, and moves
+// the driver's lateness into its precision; in the simulation a driver
+// up to 2 ms late was fitted at 0.26-1.04 ms of jitter and 0.73-1.05 ms
+// of precision, one on time at 0 and 0.15-0.34 ms.)
+const bandErrNS = time.Millisecond
 
 // probing returns how the watch probes the refreshes of a periodic
 // interface whose fit is est, with the agent's CPU budget at thin (1:
@@ -710,7 +716,7 @@ const jitteryNS = 500 * time.Microsecond
 // 4 ms span, and the band's centre is up to 2 ms off: a 0.5 s driver
 // sampled every 0.2 s, half its refreshes probed, was 0.87 % off
 // (TestAutoWatchThin), and 0.574 % in the accuracy matrix, past the
-// default's 0.5 %. So where the fit has jitter, the first step over the
+// default's 0.5 %. So where the fit's error is over bandErrNS, the first step over the
 // budget spaces every refresh's probes 2 ms apart instead (3.6-4.8
 // reads per refresh instead of 4.9-7.0 for such drivers; windows of at
 // most 2 ms, 0.37 % at 0.2 s), and each further step halves the
@@ -720,7 +726,7 @@ func probing(est refresh.Estimate, thin int64, doubt bool) (int64, int64) {
 	switch {
 	case doubt || thin <= 1:
 		return 1, int64(probeStep)
-	case est.JitterNS > int64(jitteryNS):
+	case est.PrecisionNS+est.JitterNS > int64(bandErrNS):
 		return thin / 2, 2 * int64(probeStep)
 	}
 	return thin, int64(probeStep)

@@ -347,13 +347,17 @@ func TestAgentWatchBudget(t *testing.T) {
 	}
 }
 
-// TestProbing: over the budget an interface whose fit has jitter has its
-// probes spaced 2 ms apart at the first step and thinned only from the
-// second; one without thins at once; a doubt is always probed in full.
+// TestProbing: over the budget an interface whose fit is off by more
+// than bandErrNS (precision and jitter) has its probes spaced 2 ms apart
+// at the first step and thinned only from the second; one within it
+// thins at once; a doubt is always probed in full.
 func TestProbing(t *testing.T) {
 	t.Parallel()
-	calm := refresh.Estimate{PeriodNS: 500e6, JitterNS: 0, Confident: true}
-	late := refresh.Estimate{PeriodNS: 500e6, JitterNS: 2e6, Confident: true}
+	calm := refresh.Estimate{PeriodNS: 500e6, PrecisionNS: 300e3, JitterNS: 0, Confident: true}
+	late := refresh.Estimate{PeriodNS: 500e6, PrecisionNS: 700e3, JitterNS: 700e3, Confident: true}
+	// A strict clock through 2 ms windows of a late driver: its
+	// lateness in the precision, none in the jitter.
+	strict := refresh.Estimate{PeriodNS: 500e6, PrecisionNS: 1200e3, JitterNS: 0, Confident: true}
 	step1, step2 := int64(probeStep), 2*int64(probeStep)
 	tests := []struct {
 		est                  refresh.Estimate
@@ -370,12 +374,13 @@ func TestProbing(t *testing.T) {
 		{calm, maxThin, false, maxThin, step1},
 		{late, maxThin, true, 1, step1},
 		{calm, 4, true, 1, step1},
-		{refresh.Estimate{PeriodNS: 500e6, JitterNS: int64(jitteryNS), Confident: true}, 2, false, 2, step1},
+		{strict, 2, false, 1, step2},
+		{refresh.Estimate{PeriodNS: 500e6, PrecisionNS: int64(bandErrNS) / 2, JitterNS: int64(bandErrNS) / 2, Confident: true}, 2, false, 2, step1},
 	}
 	for _, tt := range tests {
 		thin, step := probing(tt.est, tt.thin, tt.doubt)
 		if thin != tt.wantThin || step != tt.wantStepNS {
-			t.Errorf("probing(jitter %v, thin %d, doubt %v) = thin %d, step %v; want %d, %v", time.Duration(tt.est.JitterNS), tt.thin, tt.doubt,
+			t.Errorf("probing(precision %v, jitter %v, thin %d, doubt %v) = thin %d, step %v; want %d, %v", time.Duration(tt.est.PrecisionNS), time.Duration(tt.est.JitterNS), tt.thin, tt.doubt,
 				thin, time.Duration(step), tt.wantThin, time.Duration(tt.wantStepNS))
 		}
 	}
