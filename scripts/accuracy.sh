@@ -77,9 +77,18 @@ mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
 echo "logs in $work (kept)" >&2
 if [[ ${1:-} == matrix ]]; then
+	# How late this machine wakes a sleeping thread, before the run: the
+	# matrix judges windows a millisecond wide, and a probe that wakes
+	# late widens its window (see internal/tools/bench/wake-late).
+	go build -o "$bin/wake-late" ./internal/tools/bench/wake-late
+	{
+		echo "this machine before the run (wake-late -duration 10s):"
+		"$bin/wake-late" -duration 10s | sed 's/^/  /'
+		echo
+	} | tee "$work/matrix.md"
 	"$bin/accuracy" -agent "$bin/ifstat-agent" -bridge "$bin/ifstat-bridge" -mosquitto "$mosquitto_bin" \
 		-matrix "${MODES:-default,off;exact,auto;watch10}" -duration "${DURATION:-300s}" -only "${ONLY:-}" -work "$work" |
-		tee "$work/matrix.md"
+		tee -a "$work/matrix.md"
 	echo "tables in $work/matrix.md" >&2
 	exit 0
 fi
