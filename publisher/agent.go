@@ -264,12 +264,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		// measure of how often reads ran too late to place a change.
 		a.readMu.Lock()
 		h, late := a.watch.withheld, a.watch.lateProbes
-		thin, thinned := a.budget.thin, a.budget.thinnedNS
+		thin, thinned, spaced := a.budget.thin, a.budget.thinnedNS, a.watch.spaced()
 		a.readMu.Unlock()
 		f["withheld_after_stretch"], f["withheld_before_band"], f["withheld_late_probe"], f["withheld_after_band"] = h[afterStretch], h[beforeBand], h[lateProbe], h[afterBand]
 		f["watch_late_probes"] = late
 		// Time over the CPU budget (IFSTAT_WATCH_CPU), probing sparsely.
-		f["watch_probe_every"], f["watch_thinned_s"] = thin, thinned/1e9
+		f["watch_probe_every"], f["watch_thinned_s"], f["watch_probe_spaced"] = thin, thinned/1e9, spaced
 	}
 	a.log.WithFields(f).Info("stopped")
 	return nil

@@ -732,6 +732,20 @@ func probing(est refresh.Estimate, thin int64, doubt bool) (int64, int64) {
 	return thin, int64(probeStep)
 }
 
+// spaced counts the periodic interfaces whose probes the CPU budget
+// spaces 2 ms apart rather than thins (see probing), for the log.
+func (w *watcher) spaced() int {
+	n := 0
+	for _, st := range w.ifaces {
+		if s := st.auto; s != nil && s.class == classPeriodic {
+			if _, step := probing(s.fit.Estimate(), w.thin, s.doubt); step > int64(probeStep) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // guidedProbe returns the next probe read around the refresh that a new
 // fit, not yet confident, predicts (math.MaxInt64 when it predicts none
 // well enough). Two windows of the refit burst give a period to within

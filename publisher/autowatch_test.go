@@ -960,7 +960,7 @@ func TestAutoWatchIrregular(t *testing.T) {
 // 1 ms: a refresh in such a gap gets a window as wide as the gap.)
 func TestAutoWatchManyClocks(t *testing.T) {
 	t.Parallel()
-	perS, widest := manyClocks(t, 1)
+	perS, widest, _ := manyClocks(t, 1)
 	for name, wd := range widest {
 		if wd > int64(1500*time.Microsecond) {
 			t.Errorf("%s: widest reply window %v, want at most 1.5 ms", name, time.Duration(wd))
@@ -979,8 +979,8 @@ func TestAutoWatchManyClocks(t *testing.T) {
 // period, half of them up to 4 ms late, with 1 s requests. Every reply
 // after the warm-up must claim a window for each interface, holding a
 // refresh that made its values. It returns the watch reads per second
-// after the warm-up and each interface's widest window.
-func manyClocks(t *testing.T, thin int64) (float64, map[string]int64) {
+// after the warm-up, each interface's widest window, and the watch.
+func manyClocks(t *testing.T, thin int64) (float64, map[string]int64, *watcher) {
 	t.Helper()
 	const ms = time.Millisecond
 	var ins []netdevtest.DriverIface
@@ -1042,7 +1042,7 @@ func manyClocks(t *testing.T, thin int64) (float64, map[string]int64) {
 	}
 	simRun(w, int64(dur), int64(time.Second)/2+7_000_000, int64(time.Second), read, reply, watched)
 	t.Logf("thin %d: withheld (after stretch, before band, late probe, after band) %v", thin, w.withheld[1:])
-	return float64(reads) / (dur - warmup).Seconds(), widest
+	return float64(reads) / (dur - warmup).Seconds(), widest, w
 }
 
 // TestTrafficRate: the rate deltaFits checks a change against is taken

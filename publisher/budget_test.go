@@ -256,9 +256,17 @@ func TestAutoWatchManyClocksThin(t *testing.T) {
 	t.Parallel()
 	perS := map[int64]float64{}
 	for _, thin := range []int64{1, 2, 4, 8} {
-		reads, widest := manyClocks(t, thin)
+		reads, widest, w := manyClocks(t, thin)
 		perS[thin] = reads
 		t.Logf("thin %d: %.1f watch reads/s, widest windows %v", thin, reads, widest)
+		// The four clocks up to 4 ms late are the ones spaced.
+		want := 4
+		if thin == 1 {
+			want = 0
+		}
+		if got := w.spaced(); got != want {
+			t.Errorf("thin %d: %d interfaces with spaced probes, want %d", thin, got, want)
+		}
 	}
 	for _, thin := range []int64{2, 4, 8} {
 		if perS[thin] > 0.8*perS[thin/2] {
@@ -298,7 +306,7 @@ func TestAgentWatchBudget(t *testing.T) {
 			{60, 6 * time.Millisecond, 4},  // 0.6 %: twice would not
 			{60, time.Millisecond, 2},      // 0.1 %
 			{60, time.Millisecond, 1},
-		}, wantLog: []string{"over its CPU budget", "probe_every=2", "probe_every=8", "well under its CPU budget", "cpu_pct=2.00", `budget_pct="1%"`}},
+		}, wantLog: []string{"over its CPU budget", "probe_every=2", "probe_every=8", "well under its CPU budget", "cpu_pct=2.00", `budget_pct="1%"`, "probe_spaced=0"}},
 		{name: "off", share: 0, steps: []step{{200, 500 * time.Millisecond, 1}}},
 		{name: "CPU time unreadable", share: 1, failing: true, steps: []step{{200, 500 * time.Millisecond, 1}}, wantLog: []string{"reading the agent's CPU time"}},
 	}

@@ -312,7 +312,8 @@ func (a *Agent) noteCPU(mono int64) {
 		return
 	}
 	a.watch.thin = a.budget.thin
-	e := a.log.WithFields(logrus.Fields{"cpu_pct": fmt.Sprintf("%.2f", 100*a.budget.used), "budget_pct": a.cfg.WatchCPU.String(), "probe_every": a.budget.thin})
+	e := a.log.WithFields(logrus.Fields{"cpu_pct": fmt.Sprintf("%.2f", 100*a.budget.used), "budget_pct": a.cfg.WatchCPU.String(), "probe_every": a.budget.thin,
+		"probe_spaced": a.watch.spaced()})
 	over := a.budget.used > a.budget.share
 	if ok, _ := a.lim.Allow(fmt.Sprintf("watch cpu %v", over)); !ok {
 		return
