@@ -70,13 +70,21 @@ func TestCPUBudget(t *testing.T) {
 		{"under budget", 1, []float64{0.3, 0.9, 1.0}, []int64{1, 1, 1}, nil},
 		{"over, then down to maxThin", 1, []float64{3, 2.5, 1.5, 1.2}, []int64{2, 4, 8, 8}, nil},
 		{"over, then fits", 1, []float64{2.5, 0.8, 0.8}, []int64{2, 2, 2}, nil},
+		// A step must save a tenth of the CPU it found, or it is undone
+		// and the probes held for budgetHold (ten spans).
+		{"a step that saves nothing is undone and held", 1, []float64{2.5, 2.5, 2.5, 2.5}, []int64{2, 1, 1, 1}, nil},
+		{"a step that saves little is undone", 1, []float64{2.5, 2.3, 2.5}, []int64{2, 1, 1}, nil},
+		{"steps that save are kept", 1, []float64{2.5, 2.0, 1.5, 1.2}, []int64{2, 4, 8, 8}, nil},
+		{"held for ten spans, then tried again", 1, []float64{2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5}, []int64{2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1}, nil},
 		{"well under again", 1, []float64{2.5, 1.2, 0.4, 0.44, 0.6, 0.2}, []int64{2, 4, 2, 1, 1, 1}, nil},
 		{"at the edges", 1, []float64{1.01, 0.46, 0.44, 0.99}, []int64{2, 2, 1, 1}, nil},
 		{"no limit", 0, []float64{50, 80}, []int64{1, 1}, nil},
 		// A burst's span over the budget thins nothing, once.
 		{"a burst's span excused once", 1, []float64{2.5, 2.5, 1.2}, []int64{1, 2, 4}, []bool{true, true, false}},
 		{"a burst's span, then one without", 1, []float64{2.5, 2.5}, []int64{1, 2}, []bool{true, false}},
-		{"bursts every other span", 1, []float64{2.5, 2.5, 2.5, 2.5}, []int64{1, 2, 2, 4}, []bool{true, false, true, false}},
+		// A burst's span does not show what a step saved: the next does.
+		{"bursts every other span", 1, []float64{2.5, 2.5, 2.5, 2.5}, []int64{1, 2, 2, 1}, []bool{true, false, true, false}},
+		{"bursts every other span, steps that save", 1, []float64{2.5, 2.5, 2.5, 2.0}, []int64{1, 2, 2, 4}, []bool{true, false, true, false}},
 		{"a burst under the budget", 1, []float64{0.5, 0.3}, []int64{1, 1}, []bool{true, true}},
 		{"thinned, a burst's span excused, then well under", 1, []float64{2.5, 2.5, 0.4}, []int64{2, 2, 1}, []bool{false, true, true}},
 	}
@@ -297,16 +305,22 @@ func TestAgentWatchBudget(t *testing.T) {
 		wantLog []string
 	}{
 		{name: "over, then under", share: 1, steps: []step{
-			{61, 50 * time.Millisecond, 1}, // the start-up minute is not measured; then a span begins
-			{60, 20 * time.Millisecond, 2}, // 2 %
-			{60, 20 * time.Millisecond, 4}, // still over
-			{60, 20 * time.Millisecond, 8}, // still over
-			{60, 20 * time.Millisecond, 8}, // at most 1 in 8
-			{60, 4 * time.Millisecond, 4},  // 0.4 %: twice would still fit
-			{60, 6 * time.Millisecond, 4},  // 0.6 %: twice would not
-			{60, time.Millisecond, 2},      // 0.1 %
+			{61, 50 * time.Millisecond, 1},    // the start-up minute is not measured; then a span begins
+			{60, 20 * time.Millisecond, 2},    // 2 %
+			{60, 16 * time.Millisecond, 4},    // still over, a fifth saved
+			{60, 12 * time.Millisecond, 8},    // still over, a quarter saved
+			{60, 10500 * time.Microsecond, 8}, // still over, 1 in 8 at most
+			{60, 4 * time.Millisecond, 4},     // 0.4 %: twice would still fit
+			{60, 6 * time.Millisecond, 4},     // 0.6 %: twice would not
+			{60, time.Millisecond, 2},         // 0.1 %
 			{60, time.Millisecond, 1},
 		}, wantLog: []string{"over its CPU budget", "probe_every=2", "probe_every=8", "well under its CPU budget", "cpu_pct=2.00", `budget_pct="1%"`, "probe_spaced=0"}},
+		{name: "a step that saves nothing", share: 1, steps: []step{
+			{61, 50 * time.Millisecond, 1},
+			{60, 20 * time.Millisecond, 2},
+			{60, 20 * time.Millisecond, 1}, // undone, held
+			{60, 20 * time.Millisecond, 1},
+		}, wantLog: []string{"over its CPU budget: probing fewer", "saved less than a tenth of its CPU", "probe_every=1"}},
 		{name: "off", share: 0, steps: []step{{200, 500 * time.Millisecond, 1}}},
 		{name: "CPU time unreadable", share: 1, failing: true, steps: []step{{200, 500 * time.Millisecond, 1}}, wantLog: []string{"reading the agent's CPU time"}},
 	}

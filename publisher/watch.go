@@ -315,12 +315,15 @@ func (a *Agent) noteCPU(mono int64) {
 	e := a.log.WithFields(logrus.Fields{"cpu_pct": fmt.Sprintf("%.2f", 100*a.budget.used), "budget_pct": a.cfg.WatchCPU.String(), "probe_every": a.budget.thin,
 		"probe_spaced": a.watch.spaced()})
 	over := a.budget.used > a.budget.share
-	if ok, _ := a.lim.Allow(fmt.Sprintf("watch cpu %v", over)); !ok {
+	if ok, _ := a.lim.Allow(fmt.Sprintf("watch cpu %v %v", over, a.budget.held)); !ok {
 		return
 	}
-	if over {
+	switch {
+	case a.budget.held:
+		e.Warn("adaptive watch over its CPU budget, but probing fewer refreshes saved less than a tenth of its CPU: probing as before, and again fewer only after 10 minutes (the agent's other work is what costs)")
+	case over:
 		e.Info("adaptive watch over its CPU budget: probing fewer refreshes (or, where they come late by a few ms, 2 ms apart), the others placed by the fit")
-	} else {
+	default:
 		e.Info("adaptive watch well under its CPU budget: probing more refreshes")
 	}
 }
