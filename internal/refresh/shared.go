@@ -22,8 +22,9 @@ const sharedEntries = 8
 type Shared struct {
 	fits [sharedEntries]sharedFit
 	next int
-	// Hits counts the fits taken from here rather than computed.
-	Hits uint64
+	// hits counts the fits taken from here rather than computed (for
+	// the tests).
+	hits uint64
 }
 
 type sharedFit struct {
@@ -42,7 +43,7 @@ func (s *Shared) find(e *Estimator) (Estimate, bool) {
 		f := &s.fits[i]
 		if f.ok && f.first == e.first && f.last == e.last && f.minWindows == e.minWindows() &&
 			slices.Equal(f.gaps, e.gaps) && slices.Equal(f.widths, e.widths) && slices.Equal(f.far, e.far) {
-			s.Hits++
+			s.hits++
 			return f.est, true
 		}
 	}

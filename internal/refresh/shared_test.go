@@ -45,12 +45,12 @@ func TestShared(t *testing.T) {
 			late.Observe(w[0], w[1])
 			lateAlone.Observe(w[0], w[1])
 		}
-		hits := sh.Hits
+		hits := sh.hits
 		ea, eb, want := a.Estimate(), b.Estimate(), alone.Estimate()
 		if ea != want || eb != want {
 			t.Fatalf("window %d: shared estimates %+v and %+v, alone %+v", i, ea, eb, want)
 		}
-		if sh.Hits > hits {
+		if sh.hits > hits {
 			fits++ // b took a's fit
 		}
 		if got, want := c.Estimate(), cAlone.Estimate(); got != want {
@@ -75,5 +75,5 @@ func TestShared(t *testing.T) {
 	if differ == 0 {
 		t.Errorf("the late estimator never differed from its twin alone: sharing untested")
 	}
-	t.Logf("%d windows, %d fits shared (%d hits in all), late estimator fresher than alone at %d", len(ws), fits, sh.Hits, differ)
+	t.Logf("%d windows, %d fits shared (%d hits in all), late estimator fresher than alone at %d", len(ws), fits, sh.hits, differ)
 }
