@@ -382,8 +382,20 @@ func runBatch(ctx context.Context, o options, mdir, broker string, rows []mxRow,
 		served.Wait()
 	}()
 	byNode := map[string]*mxAgent{}
+	// Each driver's origin, which sets its refresh phases, lies a second
+	// over the number of agents after the one before. Made at once, the
+	// drivers of every row with a period dividing a second refreshed
+	// within a few ms of each other, and a dozen agents probed the same
+	// few ms of every quarter second on two cores: the copies around a
+	// refresh came 2 ms or more apart a tenth of the time (the matrix's
+	// bracket table, 2026-12-07), where a router's one agent probes
+	// alone.
+	stagger := time.Second / time.Duration(max(len(rows)*len(batch), 1))
 	for _, m := range batch {
 		for i, row := range rows {
+			if len(all) > 0 {
+				time.Sleep(stagger)
+			}
 			a := &mxAgent{mode: m, row: row, node: fmt.Sprintf("%s_%02d", m.name, i)}
 			a.dir = filepath.Join(mdir, a.node)
 			if err := os.MkdirAll(filepath.Join(a.dir, "tree"), 0o755); err != nil {
