@@ -461,3 +461,112 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+// stallReader numbers its reads from 1: read n begins at n s, and its
+// RxBytes is n; the reads in stall (counted after base, the reads New
+// made) take 20 ms from start to stamp (preempted), the others 0.1 ms.
+// noStart leaves StartNS unset.
+type stallReader struct {
+	mu      sync.Mutex
+	n, base int
+	stall   map[int]bool
+	noStart bool
+}
+
+// start counts the reads from now on.
+func (r *stallReader) start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.base = r.n
+}
+
+func (r *stallReader) Read() (netdev.Snapshot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	start := int64(r.n) * 1e9
+	mono := start + 100_000
+	if r.stall[r.n-r.base] {
+		mono = start + 20e6
+	}
+	if r.noStart {
+		start = 0
+	}
+	return netdev.Snapshot{StartNS: start, MonoNS: mono, TimeNS: 1795300000e9 + mono,
+		Ifaces: map[string]wire.Counters{"eth0": {RxBytes: uint64(r.n), Ifindex: 2}}}, nil
+}
+
+func (r *stallReader) BootID() string { return "c0ffee00-0000-4000-8000-000000000001" }
+
+// TestReadFresh: a reply's read that took longer than stalledRead from
+// its start to its stamp is read once more, and the reply carries the
+// second read; with the watch on, the stalled read is shown to the watch
+// first.
+func TestReadFresh(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		stall     map[int]bool
+		noStart   bool
+		watch     bool
+		wantReads int
+		wantRx    uint64
+		stalled   uint64
+	}{
+		{name: "a read on time is used", wantReads: 1, wantRx: 1},
+		{name: "a stalled read is read again", stall: map[int]bool{1: true}, wantReads: 2, wantRx: 2, stalled: 1},
+		{name: "once: a second stall is used", stall: map[int]bool{1: true, 2: true}, wantReads: 2, wantRx: 2, stalled: 1},
+		{name: "no start stamp: no judgement", stall: map[int]bool{1: true}, noStart: true, wantReads: 1, wantRx: 1},
+		{name: "the watch sees the stalled read", stall: map[int]bool{1: true}, watch: true, wantReads: 2, wantRx: 2, stalled: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &stallReader{stall: tt.stall, noStart: tt.noStart}
+			cfg := validConfig()
+			cfg.Watch.Auto = tt.watch
+			a, _ := newTestAgent(t, r, cfg)
+			r.start()
+			a.readMu.Lock()
+			snap, err := a.readFresh()
+			a.readMu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			reads, rx := r.n-r.base, int(snap.Ifaces["eth0"].RxBytes)-r.base
+			if reads != tt.wantReads || rx != int(tt.wantRx) || a.Stats().StalledReads != tt.stalled {
+				t.Errorf("%d reads, the reply's is read %d, %d stalled; want %d, %d, %d", reads, rx, a.Stats().StalledReads, tt.wantReads, tt.wantRx, tt.stalled)
+			}
+			if tt.watch {
+				st := a.watch.ifaces["eth0"]
+				if st == nil || int(st.c.RxBytes)-r.base != 1 {
+					t.Errorf("the watch did not see the stalled read: %+v", st)
+				}
+			}
+		})
+	}
+
+	// Through a request: the published reply is the second read's,
+	// values and stamp.
+	r := &stallReader{stall: map[int]bool{1: true}}
+	a, fc := newTestAgent(t, r, validConfig())
+	r.start()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	fc.next(t) // info
+	fc.next(t) // online
+	fc.request(t, "ifstat/er-x/request", `{"id":"b-1"}`)
+	rep, err := wire.DecodeReply([]byte(fc.next(t).Payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := int64(r.base + 2); rep.MonoNS != n*1e9+100_000 || rep.Ifaces["eth0"].RxBytes != uint64(n) {
+		t.Errorf("reply mono %d, rx %d; want the second read's: %d, %d", rep.MonoNS, rep.Ifaces["eth0"].RxBytes, n*1e9+100_000, n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
