@@ -69,7 +69,7 @@ type Stats struct {
 	ReadErrors uint64 // failed counter reads (no reply sent)
 	WatchReads uint64 // reads of the watch between requests
 	// StalledReads counts the replies' reads that took longer than
-	// stalledRead and were read again.
+	// stalledRead (see readFresh).
 	StalledReads uint64
 }
 
@@ -439,20 +439,26 @@ func (a *Agent) reply(id string) {
 }
 
 // stalledRead is how long a reply's read of the counters may take before
-// it is read again: a read that long was preempted somewhere between
+// it counts as stalled: a read that long was preempted somewhere between
 // its start and its stamp, so the stamp may lie that far after the
 // values were made. Rates over read spans (live counters, an agent
-// without watch mode) are then off by the stall over the interval: in
-// the accuracy matrix a read stamped 16.7 ms after the emulated driver
-// served it put a live interface's 1 s rate 1.6 % off. A read of
-// /proc/net/dev takes well under a millisecond, even on a router.
+// without the adaptive watch) are then off by the stall over the
+// interval: in the accuracy matrix a read stamped 16.7 ms after the
+// emulated driver served it put a live interface's 1 s rate 1.6 % off.
+// A read of /proc/net/dev takes well under a millisecond, even on a
+// router.
 const stalledRead = 2 * time.Millisecond
 
-// readFresh reads the counters for a reply, and once more if the read
-// stalled (stalledRead): the second read's stamp follows its values
-// closely again, unless it stalls too. What the stalled read saw is
-// still shown to the watch first: a change it saw lies before its end.
-// The caller holds readMu.
+// readFresh reads the counters for a reply. A read that stalled
+// (stalledRead) is read once more where its stamp is what the bridge
+// rates by: without the adaptive watch, or with an interface whose
+// counters are live. The second read's stamp follows its values closely
+// again, unless it stalls too. The watch still sees the stalled read
+// first: a change it saw lies before its end. Elsewhere the adaptive
+// watch's windows come from its probes, and a second read would only
+// add to whatever made the first one slow (in the matrix, 15 agents
+// read at each of the bridge's ticks, and the second reads doubled the
+// late probes). The caller holds readMu.
 func (a *Agent) readFresh() (netdev.Snapshot, error) {
 	snap, err := a.reader.Read()
 	if err != nil || snap.StartNS <= 0 || snap.MonoNS-snap.StartNS <= int64(stalledRead) {
@@ -460,6 +466,9 @@ func (a *Agent) readFresh() (netdev.Snapshot, error) {
 	}
 	a.stalledReads.Add(1)
 	if a.watch != nil {
+		if a.watch.auto && !a.watch.anyLive() {
+			return snap, nil
+		}
 		a.watch.observe(snap.StartNS, snap.MonoNS, snap.Ifaces)
 	}
 	return a.reader.Read()

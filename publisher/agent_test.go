@@ -500,7 +500,8 @@ func (r *stallReader) BootID() string { return "c0ffee00-0000-4000-8000-00000000
 
 // TestReadFresh: a reply's read that took longer than stalledRead from
 // its start to its stamp is read once more, and the reply carries the
-// second read; with the watch on, the stalled read is shown to the watch
+// second read, where the stamp is what the bridge rates by (no adaptive
+// watch, or live counters); the stalled read is shown to the watch
 // first.
 func TestReadFresh(t *testing.T) {
 	t.Parallel()
@@ -509,6 +510,7 @@ func TestReadFresh(t *testing.T) {
 		stall     map[int]bool
 		noStart   bool
 		watch     bool
+		live      bool // the watch takes eth0 as live
 		wantReads int
 		wantRx    uint64
 		stalled   uint64
@@ -517,7 +519,10 @@ func TestReadFresh(t *testing.T) {
 		{name: "a stalled read is read again", stall: map[int]bool{1: true}, wantReads: 2, wantRx: 2, stalled: 1},
 		{name: "once: a second stall is used", stall: map[int]bool{1: true, 2: true}, wantReads: 2, wantRx: 2, stalled: 1},
 		{name: "no start stamp: no judgement", stall: map[int]bool{1: true}, noStart: true, wantReads: 1, wantRx: 1},
-		{name: "the watch sees the stalled read", stall: map[int]bool{1: true}, watch: true, wantReads: 2, wantRx: 2, stalled: 1},
+		// The adaptive watch's windows come from its probes: not read
+		// again unless an interface is live.
+		{name: "adaptive watch: not read again", stall: map[int]bool{1: true}, watch: true, wantReads: 1, wantRx: 1, stalled: 1},
+		{name: "adaptive watch, live counters: the watch sees the stalled read", stall: map[int]bool{1: true}, watch: true, live: true, wantReads: 2, wantRx: 2, stalled: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -526,6 +531,10 @@ func TestReadFresh(t *testing.T) {
 			cfg := validConfig()
 			cfg.Watch.Auto = tt.watch
 			a, _ := newTestAgent(t, r, cfg)
+			if tt.live {
+				a.watch.observe(1, 2, map[string]wire.Counters{"eth0": {Ifindex: 2}})
+				a.watch.ifaces["eth0"].auto.class = classLive
+			}
 			r.start()
 			a.readMu.Lock()
 			snap, err := a.readFresh()
@@ -537,7 +546,7 @@ func TestReadFresh(t *testing.T) {
 			if reads != tt.wantReads || rx != int(tt.wantRx) || a.Stats().StalledReads != tt.stalled {
 				t.Errorf("%d reads, the reply's is read %d, %d stalled; want %d, %d, %d", reads, rx, a.Stats().StalledReads, tt.wantReads, tt.wantRx, tt.stalled)
 			}
-			if tt.watch {
+			if tt.live {
 				st := a.watch.ifaces["eth0"]
 				if st == nil || int(st.c.RxBytes)-r.base != 1 {
 					t.Errorf("the watch did not see the stalled read: %+v", st)

@@ -202,6 +202,17 @@ func (w *watcher) observe(start, mono int64, ifaces map[string]wire.Counters) {
 	}
 }
 
+// anyLive reports whether the adaptive watch takes some interface's
+// counters as live (current at every read).
+func (w *watcher) anyLive() bool {
+	for _, st := range w.ifaces {
+		if st.auto != nil && st.auto.class == classLive {
+			return true
+		}
+	}
+	return false
+}
+
 // sameCounters reports whether a and b hold the same counters and
 // attributes (the watch fields are zero in both). Field by field: Go
 // compares a struct this size with runtime.memequal, which on 32-bit MIPS
