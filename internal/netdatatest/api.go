@@ -76,8 +76,8 @@ func (n *Netdata) WaitChart(ctx context.Context, id string) (Chart, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return Chart{}, fmt.Errorf("waiting for chart %s: %w (last error: %v); error log tail:\n%s",
-				id, ctx.Err(), err, tail(n.ErrorLog(), 30))
+			return Chart{}, fmt.Errorf("waiting for chart %s: %w (last error: %v); error log (its errors and the plugins' stderr, last 30 lines):\n%s",
+				id, ctx.Err(), err, problems(n.ErrorLog(), 30))
 		case <-tick.C:
 		}
 	}
@@ -151,7 +151,8 @@ func (n *Netdata) data(ctx context.Context, prefix, chart string, after int) (*D
 // (nil for a gap). Netdata 1.37 stores absolute values exactly from the first
 // point and incremental rates exactly from the third, so skip 2 suits both
 // (README.md). It waits while the chart does not exist yet; when ctx
-// ends first the error says what was seen and carries the error log tail.
+// ends first the error says what was seen and carries the error log's
+// problems (see problems).
 func (n *Netdata) WaitPoints(ctx context.Context, chart, label string, skip, count int) ([]*float64, error) {
 	if skip < 0 || count <= 0 {
 		return nil, fmt.Errorf("points of %s: skip %d, count %d", chart, skip, count)
@@ -178,8 +179,8 @@ func (n *Netdata) WaitPoints(ctx context.Context, chart, label string, skip, cou
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for %d points of %s/%s after %d warm-up: %w (last error: %v, last column: %s); error log tail:\n%s",
-				count, chart, label, skip, ctx.Err(), err, formatPoints(last), tail(n.ErrorLog(), 30))
+			return nil, fmt.Errorf("waiting for %d points of %s/%s after %d warm-up: %w (last error: %v, last column: %s); error log (its errors and the plugins' stderr, last 30 lines):\n%s",
+				count, chart, label, skip, ctx.Err(), err, formatPoints(last), problems(n.ErrorLog(), 30))
 		case <-tick.C:
 		}
 	}
@@ -262,8 +263,8 @@ func (n *Netdata) WaitFunction(ctx context.Context, function string) (FunctionRe
 		}
 		select {
 		case <-ctx.Done():
-			return r, fmt.Errorf("waiting for function %q: %w (last error: %v, last answer %d %q); error log tail:\n%s",
-				function, ctx.Err(), err, r.Code, r.Body[:min(len(r.Body), 300)], tail(n.ErrorLog(), 30))
+			return r, fmt.Errorf("waiting for function %q: %w (last error: %v, last answer %d %q); error log (its errors and the plugins' stderr, last 30 lines):\n%s",
+				function, ctx.Err(), err, r.Code, r.Body[:min(len(r.Body), 300)], problems(n.ErrorLog(), 30))
 		case <-tick.C:
 		}
 	}

@@ -121,6 +121,36 @@ func TestTail(t *testing.T) {
 	}
 }
 
+func TestProblems(t *testing.T) {
+	t.Parallel()
+	const (
+		info  = "2026-12-07 12:28:10: netdata INFO  : WEB_SERVER[static1] : starting worker 2\n"
+		bad   = "2026-12-07 12:28:10: netdata ERROR : PLUGINSD[bad] : PLUGINSD: 'host:h/chart:test.bad/dim:y' got a SET but dimension does not exist.\n"
+		stder = "time=\"2026-12-07T12:28:10Z\" level=error msg=\"broker unreachable\"\n"
+	)
+	tests := []struct {
+		name string
+		log  string
+		n    int
+		want string
+	}{
+		// The case that failed: the error, then more INFO lines than the tail holds.
+		{"error before many info lines", info + bad + strings.Repeat(info, 40), 30, strings.TrimSuffix(bad, "\n")},
+		{"plugin stderr kept", info + stder + info + bad, 30, stder + strings.TrimSuffix(bad, "\n")},
+		{"last n of the problems", bad + stder + bad, 2, stder + strings.TrimSuffix(bad, "\n")},
+		{"only info", info + info, 30, ""},
+		{"empty", "", 30, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := problems(tt.log, tt.n); got != tt.want {
+				t.Errorf("problems(%q, %d) = %q, want %q", tt.log, tt.n, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestPickPoints(t *testing.T) {
 	t.Parallel()
 	f := func(v float64) *float64 { return &v }

@@ -481,3 +481,23 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "")
 }
+
+// infoMark is how Netdata 1.37 marks the level of its own INFO lines in
+// error.log ("2026-12-07 12:28:10: netdata INFO  : THREAD : ...").
+const infoMark = ": netdata INFO  : "
+
+// problems returns the last n lines of a Netdata error log that are not
+// Netdata's own INFO lines: its errors and what plugins wrote to stderr.
+// A wait that fails quotes these rather than the log's plain tail: the
+// threads Netdata starts log dozens of INFO lines after a plugin's error,
+// and a loaded machine let them push the bad SET that
+// TestWaitChartReportsLog looks for out of the last 30 lines.
+func problems(log string, n int) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(strings.TrimRight(log, "\n"), "\n") {
+		if l != "" && !strings.Contains(l, infoMark) {
+			keep = append(keep, l)
+		}
+	}
+	return tail(strings.Join(keep, ""), n)
+}
