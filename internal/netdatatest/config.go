@@ -37,6 +37,7 @@ func (l layout) plugins() string    { return l.path("plugins.d") }
 func (l layout) logDir() string     { return l.path("log") }
 func (l layout) errorLog() string   { return l.path("log", "error.log") }
 func (l layout) daemonOut() string  { return l.path("log", "daemon.out") }
+func (l layout) procNetDev() string { return l.path("proc-net-dev") }
 
 // dirs are created before the daemon starts; Netdata does not create them.
 func (l layout) dirs() []string {
@@ -56,6 +57,28 @@ type configInput struct {
 	Plugins     []string          // plugin names without ".plugin"
 	CommandOpts map[string]string // plugin name -> command options
 	Hostname    string            // [global] hostname; "" is "netdatatest"
+	// ProcNetDev, if set, runs Netdata's own proc.plugin on this file in
+	// place of /proc/net/dev, its other modules off (Options.ProcNetDev).
+	ProcNetDev string
+}
+
+// procModules are the modules of Netdata 1.37's internal proc.plugin
+// other than /proc/net/dev ([plugin:proc] keys). With ProcNetDev they are
+// switched off, so that the daemon charts only the file it is given, not
+// this machine.
+var procModules = []string{
+	"/proc/stat", "/proc/uptime", "/proc/loadavg",
+	"/proc/sys/kernel/random/entropy_avail", "/proc/pressure",
+	"/proc/interrupts", "/proc/softirqs", "/proc/vmstat", "/proc/meminfo",
+	"/sys/kernel/mm/ksm", "/sys/block/zram", "/sys/devices/system/edac/mc",
+	"/sys/devices/system/node", "/proc/net/wireless", "/proc/net/sockstat",
+	"/proc/net/sockstat6", "/proc/net/netstat", "/proc/net/snmp",
+	"/proc/net/snmp6", "/proc/net/sctp/snmp", "/proc/net/softnet_stat",
+	"/proc/net/ip_vs/stats", "/sys/class/infiniband",
+	"/proc/net/stat/conntrack", "/proc/net/stat/synproxy", "/proc/diskstats",
+	"/proc/mdstat", "/proc/net/rpc/nfsd", "/proc/net/rpc/nfs",
+	"/proc/spl/kstat/zfs/arcstats", "/sys/fs/btrfs", "ipc",
+	"/sys/class/power_supply",
 }
 
 // renderConfig writes netdata.conf in the key names of Netdata 1.37. Keys a
@@ -64,7 +87,7 @@ type configInput struct {
 func renderConfig(in configInput) ([]byte, error) {
 	l := in.Layout
 	host := cmp.Or(in.Hostname, "netdatatest")
-	for _, v := range []string{l.Root, in.User, host} {
+	for _, v := range []string{l.Root, in.User, host, in.ProcNetDev} {
 		if err := checkValue(v); err != nil {
 			return nil, err
 		}
@@ -114,6 +137,10 @@ func renderConfig(in configInput) ([]byte, error) {
 	key("enable running new plugins", "no")
 	key("check for new plugins every", 60)
 	for _, p := range stockPlugins {
+		if p == "proc" && in.ProcNetDev != "" {
+			key(p, "yes")
+			continue
+		}
 		if !slices.Contains(in.Plugins, p) {
 			key(p, "no")
 		}
@@ -132,6 +159,15 @@ func renderConfig(in configInput) ([]byte, error) {
 			}
 			key("command options", opts)
 		}
+	}
+	if in.ProcNetDev != "" {
+		section("plugin:proc")
+		key("/proc/net/dev", "yes")
+		for _, m := range procModules {
+			key(m, "no")
+		}
+		section("plugin:proc:/proc/net/dev")
+		key("filename to monitor", in.ProcNetDev)
 	}
 	for p := range in.CommandOpts {
 		if !slices.Contains(names, p) {

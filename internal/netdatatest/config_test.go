@@ -25,6 +25,20 @@ func TestRenderConfigGolden(t *testing.T) {
 	golden.Check(t, t.Name()+".golden", got)
 }
 
+// TestRenderConfigProcNetDev: Netdata's own proc.plugin on one file, its
+// other modules off.
+func TestRenderConfigProcNetDev(t *testing.T) {
+	t.Parallel()
+	got, err := renderConfig(configInput{
+		Layout: layout{Root: "/T"}, User: "netdata", Port: 19999, UpdateEvery: 1,
+		Plugins: []string{"ifstat"}, ProcNetDev: "/T/proc-net-dev",
+	})
+	if err != nil {
+		t.Fatalf("renderConfig() error = %v", err)
+	}
+	golden.Check(t, t.Name()+".golden", got)
+}
+
 // TestRenderConfigHostname: a parent and its child need different names,
 // the one a parent serves a child under (/host/<name>/).
 func TestRenderConfigHostname(t *testing.T) {

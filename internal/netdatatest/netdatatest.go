@@ -58,6 +58,15 @@ type Options struct {
 	// Binary is the netdata executable. If empty, "netdata" on PATH, then
 	// /usr/sbin/netdata.
 	Binary string
+	// ProcNetDev, if not nil, runs Netdata's own network collector
+	// (proc.plugin's /proc/net/dev module, charts net.IFACE) on a file in
+	// the daemon's directory that starts with this content, instead of
+	// the machine's /proc/net/dev: a peer to compare a plugin with.
+	// Rewrite it in place (Netdata.ProcNetDev; netdevtest.Driver.Mirror),
+	// never by renaming another file over it: Netdata keeps the file it
+	// opened. It exists before the daemon starts, or the module turns
+	// itself off.
+	ProcNetDev []byte
 }
 
 // readyTimeout guards the wait for /api/v1/info; the daemon is usually up
@@ -79,6 +88,8 @@ type Netdata struct {
 	exited   chan struct{} // closed when the daemon has been reaped
 	waitErr  error         // set before exited is closed
 	stopOnce sync.Once
+
+	procNetDev bool // Options.ProcNetDev was given
 }
 
 // Start writes the configuration and plugins into a fresh directory, starts
@@ -146,6 +157,13 @@ func start(bin string, dir layout, o Options) (*Netdata, error) {
 	if err != nil {
 		return nil, err
 	}
+	var procNetDev string
+	if o.ProcNetDev != nil {
+		procNetDev = dir.procNetDev()
+		if err := os.WriteFile(procNetDev, o.ProcNetDev, 0o644); err != nil {
+			return nil, err
+		}
+	}
 	var lastErr error
 	for range startAttempts {
 		port, err := freePort()
@@ -155,6 +173,7 @@ func start(bin string, dir layout, o Options) (*Netdata, error) {
 		conf, err := renderConfig(configInput{
 			Layout: dir, User: owner.name, Port: port, UpdateEvery: o.UpdateEvery,
 			Plugins: names, CommandOpts: o.PluginCommandOptions, Hostname: o.Hostname,
+			ProcNetDev: procNetDev,
 		})
 		if err != nil {
 			return nil, err
@@ -168,6 +187,7 @@ func start(bin string, dir layout, o Options) (*Netdata, error) {
 		}
 		n, err := launch(bin, dir, port, o.Env)
 		if err == nil {
+			n.procNetDev = procNetDev != ""
 			return n, nil
 		}
 		lastErr = err
@@ -339,6 +359,15 @@ func (n *Netdata) URL() string { return "http://127.0.0.1:" + strconv.Itoa(n.por
 // Version returns the daemon's version as /api/v1/info reports it, e.g.
 // "v1.37.1".
 func (n *Netdata) Version() string { return n.version }
+
+// ProcNetDev is the file Netdata's proc.plugin reads as /proc/net/dev
+// (Options.ProcNetDev), "" without one.
+func (n *Netdata) ProcNetDev() string {
+	if !n.procNetDev {
+		return ""
+	}
+	return n.dir.procNetDev()
+}
 
 // ErrorLog returns Netdata's error log, where plugin stderr lands on 1.37.
 // A log that cannot be read yields a one-line explanation instead.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ifstat-mqtt/ifstat-mqtt/internal/netdev/netdevtest"
 	"github.com/ifstat-mqtt/ifstat-mqtt/internal/proctest"
 
 	"github.com/google/go-cmp/cmp"
@@ -428,5 +429,51 @@ func TestStartWithoutNetdata(t *testing.T) {
 				t.Errorf("Start() without netdata: %q, want it to start with %q and name the binary", r.outcome, tt.want)
 			}
 		})
+	}
+}
+
+// TestProcNetDev: Netdata's own network collector reads the file it is
+// given in place of /proc/net/dev, rewound and read again every second,
+// as a Driver's mirror rewrites it.
+func TestProcNetDev(t *testing.T) {
+	proctest.SkipShort(t, "starts a real Netdata")
+	t.Parallel()
+	// Counters current at every read (no refresh clock of their own), so
+	// that every point is the rate itself: 1,250,000 B/s is 10,000 kbit/s.
+	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{Dir: t.TempDir(), Ifaces: []netdevtest.DriverIface{
+		{Name: "ndt0", Ifindex: 2, Rx: netdevtest.Constant(1_250_000), Tx: netdevtest.Constant(125_000)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Start(t, Options{ProcNetDev: d.Render(d.Now())})
+	if n.ProcNetDev() == "" {
+		t.Fatal("ProcNetDev() is empty")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	mirrored := make(chan error, 1)
+	go func() { mirrored <- d.Mirror(ctx, n.ProcNetDev()) }()
+	got, err := n.WaitPoints(ctx, "net.ndt0", "received", 2, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Netdata stamps its own reads; the mirror follows the counters
+	// within a millisecond, so its points are the rate to a fraction of
+	// a percent (1 % allowed, as for the plugins' points above).
+	if diff := cmp.Diff(repeat(10_000, 5), got, cmpopts.EquateApprox(0.01, 0)); diff != "" {
+		t.Errorf("net.ndt0 received (-want +got):\n%s", diff)
+	}
+	cancel()
+	if err := <-mirrored; err != nil {
+		t.Fatal(err)
+	}
+	if other, err := n.Charts(t.Context()); err == nil {
+		for id := range other {
+			// system.net is the /proc/net/dev module's total.
+			if (strings.HasPrefix(id, "system.") && id != "system.net") || strings.HasPrefix(id, "disk") || strings.HasPrefix(id, "mem.") {
+				t.Errorf("chart %s: a proc.plugin module other than /proc/net/dev ran", id)
+			}
+		}
 	}
 }

@@ -675,3 +675,50 @@ func bootClock() func() int64 {
 	start, base := time.Now(), ts.Nano()
 	return func() int64 { return base + int64(time.Since(start)) }
 }
+
+// mirrorPoll is how often Mirror looks for a refresh. A reader of the
+// mirror sees a refresh up to this much after its instant.
+const mirrorPoll = time.Millisecond
+
+// Mirror keeps path, a regular file, equal to what a read of proc/net/dev
+// sees, until ctx is done: it rewrites the file in place within
+// mirrorPoll of every refresh. It is for readers that cannot read Serve's
+// pipe: Netdata's proc.plugin keeps proc/net/dev open and rewinds it
+// with lseek before every read, which a pipe refuses (its collector then
+// drops the file and never charts it). The file is written over its old
+// bytes rather than replaced, because such a reader keeps reading the
+// file it opened. A read that overlaps a write (a few µs, a few times a
+// second) can see both copies in part: the kernel serialises neither.
+func (d *Driver) Mirror(ctx context.Context, path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	defer f.Close()
+	last := make([]int64, len(d.ifaces))
+	tick := time.NewTicker(mirrorPoll)
+	defer tick.Stop()
+	for first := true; ; first = false {
+		t := d.clock()
+		changed := first
+		for i := range d.ifaces {
+			if r := d.ifaces[i].lastRefresh(t); r != last[i] {
+				last[i], changed = r, true
+			}
+		}
+		if changed {
+			b := d.Render(t)
+			if _, err := f.WriteAt(b, 0); err != nil {
+				return fmt.Errorf("mirror: %w", err)
+			}
+			if err := f.Truncate(int64(len(b))); err != nil {
+				return fmt.Errorf("mirror: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}

@@ -2,6 +2,8 @@ package netdevtest
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -430,5 +432,61 @@ func TestDriverJitterBounds(t *testing.T) {
 	missed := 10000 - len(got)
 	if missed < 60 || missed > 140 {
 		t.Errorf("%d of 10000 refreshes skipped, want about 100", missed)
+	}
+}
+
+// TestMirror: the mirror is a regular file that follows the driver's
+// refreshes in place, so that a reader holding it open and rewinding
+// (Netdata's proc.plugin) reads each new copy.
+func TestMirror(t *testing.T) {
+	t.Parallel()
+	d, clk := testDriver(t)
+	path := filepath.Join(t.TempDir(), "dev")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Mirror(ctx, path) }()
+
+	// waitFor reads f from its start until it holds want, as such a
+	// reader does; it gives up after a guard that only a broken Mirror
+	// reaches.
+	waitFor := func(f *os.File, want []byte) {
+		t.Helper()
+		buf := make([]byte, 4096)
+		var got []byte
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			n, err := f.ReadAt(buf, 0)
+			if err != nil && !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			if got = buf[:n]; string(got) == string(want) {
+				return
+			}
+		}
+		t.Fatalf("the mirror holds\n%s\nwant\n%s", got, want)
+	}
+	var f *os.File
+	for deadline := time.Now().Add(10 * time.Second); f == nil; time.Sleep(time.Millisecond) {
+		var err error
+		if f, err = os.Open(path); err != nil && time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("the mirror is not a regular file: %v, %v", fi, err)
+	}
+	waitFor(f, d.Render(clk.now()))
+	for _, at := range []int64{10*sec + 300e6, 11*sec + 260e6, 14*sec + 100e6} {
+		before := d.Render(clk.now())
+		clk.ns.Store(at)
+		want := d.Render(at)
+		if string(want) == string(before) {
+			t.Fatalf("no refresh before %d: the test proves nothing", at)
+		}
+		waitFor(f, want)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
