@@ -5,6 +5,15 @@
 #
 # Usage:
 #   scripts/accuracy.sh            scenarios a, b, c concurrently (≈ 6 min)
+#   scripts/accuracy.sh peers      the peers in one run on one emulated driver
+#                                  (per period of PEERS_PERIODS, default
+#                                  "976.5ms 500ms"): the agent and bridge
+#                                  into a real Netdata, Netdata's own
+#                                  proc.plugin, node_exporter scraped every
+#                                  second, and a naive reader; one table per
+#                                  driver (BenchmarkPeers in netdata-bridge,
+#                                  about 3 minutes each; PEERS_SECONDS, the
+#                                  judged length, default 120)
 #   scripts/accuracy.sh bench      the watch's CPU cost on the agent: runs
 #                                  scripts/bench-watch.sh (IFSTAT_WATCH off,
 #                                  auto, 20ms on this driver tree and on
@@ -56,6 +65,16 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+
+if [[ ${1:-} == peers ]]; then
+	# Netdata, mosquitto and node_exporter as the tests start them, on
+	# loopback; the benchmark is the whole run.
+	for p in ${PEERS_PERIODS:-976.5ms 500ms}; do
+		IFSTAT_PEERS_PERIOD=$p IFSTAT_PEERS_SECONDS=${PEERS_SECONDS:-120} \
+			go test -run '^$' -bench Peers -benchtime 1x -timeout 30m -v ./netdata-bridge
+	done
+	exit 0
+fi
 
 if [[ ${1:-} == bench ]]; then
 	# The watch's cost, with the same driver tree: its own script.
