@@ -246,13 +246,21 @@ type scrape struct {
 	err error
 }
 
-// scrapeEvery scrapes url at every whole second plus a quarter until end,
-// as a Prometheus with scrape_interval 1s (its offset within the second
-// is a hash of the target; any offset shows the same aliasing).
+// scrapeOffset is where in each second scrapeEvery scrapes. Prometheus
+// takes a target's offset from a hash; this one lies 50 ms from the
+// nearest refresh of the 0.5 s driver's interfaces (phases 0, 125, 250
+// and 375 ms). At 250 ms, on one interface's refreshes, the scrapes
+// fell before or after that refresh at random: 1 or 3 refreshes in a
+// second, 50 % off (8 of 480 points, 2026-12-07). The 0.9765 s driver's
+// refreshes drift through every offset.
+const scrapeOffset = 300 * time.Millisecond
+
+// scrapeEvery scrapes url at every whole second plus scrapeOffset until
+// end, as a Prometheus with scrape_interval 1s.
 func scrapeEvery(ctx context.Context, url string, end time.Time) []scrape {
 	var out []scrape
 	c := &http.Client{Timeout: 900 * time.Millisecond}
-	for next := time.Now().Truncate(time.Second).Add(time.Second + 250*time.Millisecond); next.Before(end); next = next.Add(time.Second) {
+	for next := time.Now().Truncate(time.Second).Add(time.Second + scrapeOffset); next.Before(end); next = next.Add(time.Second) {
 		select {
 		case <-ctx.Done():
 			return out
