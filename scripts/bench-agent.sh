@@ -30,7 +30,8 @@
 # window, ticks → µs with getconf CLK_TCK, divided by the answers; the
 # schedstat column is the same from /proc/<pid>/task/*/schedstat in ns,
 # finer than the 10 ms tick. RSS is VmRSS / VmHWM of /proc/<pid>/status at
-# the end. mosquitto's CPU per request is shown on its own rows.
+# the end, and RssAnon (the last column) the anonymous part of VmRSS: what
+# a router cannot drop (the binary's clean pages can be read again). mosquitto's CPU per request is shown on its own rows.
 #
 # The processes started here are killed by PID on exit. Requires go,
 # mosquitto; node_exporter runs only if installed.
@@ -198,7 +199,7 @@ if [[ -s $reply ]]; then
 fi
 echo
 {
-	printf 'run\tprocess\trate/s\tsent\tanswered\tticks\tcpu_us/req(stat)\tcpu_us/req(schedstat)\tRSS_KiB\tHWM_KiB\trtt_p50_us\trtt_p99_us\n'
+	printf 'run\tprocess\trate/s\tsent\tanswered\tticks\tcpu_us/req(stat)\tcpu_us/req(schedstat)\tRSS_KiB\tHWM_KiB\trtt_p50_us\trtt_p99_us\tRssAnon_KiB\n'
 	cat "$rows"
 } | column -t -s $'\t'
 echo
@@ -206,14 +207,14 @@ echo
 # Ratios of each measured process to the transport floor at the same rate,
 # on both CPU columns; the target is agent ≤ 1.3× and RSS ≤ 10 MiB.
 awk -F'\t' '
-	$2 != "mosquitto" { stat[$3, $1] = $7; sched[$3, $1] = $8; rss[$3, $1] = $9; hwm[$3, $1] = $10; seen[$3] = 1; runs[$1] = 1 }
+	$2 != "mosquitto" { stat[$3, $1] = $7; sched[$3, $1] = $8; rss[$3, $1] = $9; hwm[$3, $1] = $10; anon[$3, $1] = $13; seen[$3] = 1; runs[$1] = 1 }
 	END {
 		for (r in seen) {
 			fs = stat[r, "floor-transport"]; fn = sched[r, "floor-transport"]
 			for (t in runs) {
 				if (t == "floor-transport" || !((r, t) in stat) || fs == "" || fs == "-" || fn + 0 == 0) continue
-				printf "rate %s/s: %-14s / floor-transport = %5.2fx (stat)  %5.2fx (schedstat)   RSS %.1f MiB, HWM %.1f MiB\n",
-					r, t, (fs + 0 > 0 ? stat[r, t] / fs : 0), sched[r, t] / fn, rss[r, t] / 1024, hwm[r, t] / 1024
+				printf "rate %s/s: %-14s / floor-transport = %5.2fx (stat)  %5.2fx (schedstat)   RSS %.1f MiB, HWM %.1f MiB, RssAnon %.1f MiB\n",
+					r, t, (fs + 0 > 0 ? stat[r, t] / fs : 0), sched[r, t] / fn, rss[r, t] / 1024, hwm[r, t] / 1024, anon[r, t] / 1024
 			}
 		}
 	}' "$rows" | sort

@@ -4,7 +4,7 @@
 // floor, which paces itself — counts the answers, and samples the CPU time
 // (/proc/<pid>/stat utime+stime, and the nanosecond sum of
 // /proc/<pid>/task/*/schedstat) and memory (/proc/<pid>/status VmRSS,
-// VmHWM) of the measured processes right before the first and after the
+// VmHWM, RssAnon) of the measured processes right before the first and after the
 // last request. It prints one tab-separated row per process.
 //
 // It measures; it judges nothing: the script prints the table and the

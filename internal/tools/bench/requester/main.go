@@ -231,7 +231,7 @@ func measure(ctx context.Context, o options, a asker) (result, error) {
 
 // rows renders r: label, process, rate, sent, answered, CPU µs per answer
 // from ticks and from schedstat, VmRSS and VmHWM in KiB, RTT p50 and p99 in
-// µs. The first process answered; the CPU of the others (the broker) is
+// µs, RssAnon in KiB (last, so that the columns before keep their places). The first process answered; the CPU of the others (the broker) is
 // divided by the same count.
 func (r result) rows(o options) [][]string {
 	p50, p99 := "-", "-"
@@ -254,6 +254,7 @@ func (r result) rows(o options) [][]string {
 			o.label, p.name, strconv.Itoa(o.rate), strconv.Itoa(r.sent), strconv.Itoa(r.answered),
 			strconv.FormatUint(ticks, 10), perStat, perSched,
 			strconv.FormatUint(r.after[i].rssKiB, 10), strconv.FormatUint(r.after[i].hwmKiB, 10), p50, p99,
+			strconv.FormatUint(r.after[i].anonKiB, 10),
 		})
 	}
 	return rows
@@ -264,6 +265,9 @@ type sample struct {
 	ticks          uint64 // utime+stime of /proc/<pid>/stat, all threads
 	schedNS        uint64 // sum of the first field of /proc/<pid>/task/*/schedstat
 	rssKiB, hwmKiB uint64 // VmRSS, VmHWM of /proc/<pid>/status
+	// anonKiB is RssAnon: on a router the memory that counts, as the
+	// binary's clean file pages in VmRSS can be dropped and read again.
+	anonKiB uint64
 }
 
 func readSample(pid int) (sample, error) {
@@ -313,6 +317,8 @@ func readSample(pid int) (sample, error) {
 			dst = &s.rssKiB
 		case "VmHWM":
 			dst = &s.hwmKiB
+		case "RssAnon":
+			dst = &s.anonKiB
 		default:
 			continue
 		}
