@@ -61,6 +61,8 @@ type driverScenario struct {
 	// wall clock (Unix time), the clock the bridge's whole-second requests
 	// follow; one interface per phase.
 	phases []time.Duration
+	// jitter makes each refresh late by up to this much (DriverIface.Jitter).
+	jitter time.Duration
 }
 
 // driverRates are the interfaces' constant rates in bytes/s; each
@@ -165,7 +167,7 @@ func startDriver(t testing.TB, sc driverScenario) *netdevtest.Driver {
 			Name: fmt.Sprintf("eth%d", i), Ifindex: int64(i + 2), SpeedMbps: 10000,
 			Base: wire.Counters{RxBytes: uint64(i+1) << 32, TxBytes: uint64(i+1) << 30},
 			Rx:   netdevtest.Constant(r.rx), Tx: netdevtest.Constant(r.tx),
-			Period: sc.period, Phase: time.Duration(phase),
+			Period: sc.period, Phase: time.Duration(phase), Jitter: sc.jitter,
 		})
 	}
 	d, err := netdevtest.NewDriver(netdevtest.DriverOptions{Dir: dir, Ifaces: ifaces, BootID: bootID, Log: true})

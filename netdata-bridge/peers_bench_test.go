@@ -43,7 +43,8 @@ import (
 // IFSTAT_PEERS_SECONDS sets the judged length (default 120 s, after a
 // 30 s warm-up; the two-refresh intervals recur every 41.6 s per
 // interface), IFSTAT_PEERS_PERIOD the driver's refresh period (default
-// 976.5ms). The metrics are each peer's max error and its points 10 %
+// 976.5ms), IFSTAT_PEERS_JITTER how late its timer may be at each refresh
+// (default 0; the driver was up to 3ms late). The metrics are each peer's max error and its points 10 %
 // or more off; the table is logged.
 func BenchmarkPeers(b *testing.B) {
 	proctest.SkipShort(b, "starts Netdata, Mosquitto, node_exporter and an agent")
@@ -63,6 +64,14 @@ func BenchmarkPeers(b *testing.B) {
 		}
 		period = p
 	}
+	var jitter time.Duration
+	if v := os.Getenv("IFSTAT_PEERS_JITTER"); v != "" {
+		j, err := time.ParseDuration(v)
+		if err != nil || j < 0 || j >= period {
+			b.Fatalf("IFSTAT_PEERS_JITTER=%q: want a duration from 0 to below the period", v)
+		}
+		jitter = j
+	}
 	const warm = 30 * time.Second
 	ne := ""
 	for _, c := range []string{"prometheus-node-exporter", "node_exporter"} {
@@ -75,18 +84,18 @@ func BenchmarkPeers(b *testing.B) {
 		b.Skip("prometheus-node-exporter not installed")
 	}
 	for range b.N {
-		runPeers(b, ne, period, warm, judged)
+		runPeers(b, ne, period, jitter, warm, judged)
 	}
 }
 
-func runPeers(b *testing.B, nodeExporter string, period, warm, judged time.Duration) {
+func runPeers(b *testing.B, nodeExporter string, period, jitter, warm, judged time.Duration) {
 	bin := buildBinaries(b)
 	broker := brokertest.Start(b)
 	if broker.Embedded() {
 		b.Fatal("the peers need a real mosquitto")
 	}
 	quarter := func(p time.Duration) []time.Duration { return []time.Duration{0, p / 4, p / 2, 3 * p / 4} }
-	sc := driverScenario{node: "peers", period: period, phases: quarter(period)}
+	sc := driverScenario{node: "peers", period: period, phases: quarter(period), jitter: jitter}
 	d := startDriver(b, sc)
 	nd := netdatatest.Start(b, netdatatest.Options{
 		PluginFiles: map[string]string{"ifstat.plugin": bin.bridge},
@@ -189,7 +198,7 @@ func runPeers(b *testing.B, nodeExporter string, period, warm, judged time.Durat
 		}
 	}
 	var tbl strings.Builder
-	fmt.Fprintf(&tbl, "\n%d s judged after %d s, driver %v, %d interfaces a quarter period apart\n\n", int(judged.Seconds()), int(warm.Seconds()), sc.period, len(names))
+	fmt.Fprintf(&tbl, "\n%d s judged after %d s, driver %v (late by up to %v), %d interfaces a quarter period apart\n\n", int(judged.Seconds()), int(warm.Seconds()), sc.period, sc.jitter, len(names))
 	fmt.Fprintln(&tbl, "| peer | points | gaps | mean error | max error | ≥ 10 % off | ≥ 1.9× | max error / ours |")
 	fmt.Fprintln(&tbl, "|---|---|---|---|---|---|---|---|")
 	for _, p := range peers {

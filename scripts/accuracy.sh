@@ -13,7 +13,9 @@
 #                                  second, and a naive reader; one table per
 #                                  driver (BenchmarkPeers in netdata-bridge,
 #                                  about 3 minutes each; PEERS_SECONDS, the
-#                                  judged length, default 120)
+#                                  judged length, default 120;
+#                                  PEERS_JITTER, how late the driver's timer
+#                                  may be, default 0s)
 #   scripts/accuracy.sh bench      the watch's CPU cost on the agent: runs
 #                                  scripts/bench-watch.sh (IFSTAT_WATCH off,
 #                                  auto, 20ms on this driver tree and on
@@ -70,7 +72,7 @@ if [[ ${1:-} == peers ]]; then
 	# Netdata, mosquitto and node_exporter as the tests start them, on
 	# loopback; the benchmark is the whole run.
 	for p in ${PEERS_PERIODS:-976.5ms 500ms}; do
-		IFSTAT_PEERS_PERIOD=$p IFSTAT_PEERS_SECONDS=${PEERS_SECONDS:-120} \
+		IFSTAT_PEERS_PERIOD=$p IFSTAT_PEERS_SECONDS=${PEERS_SECONDS:-120} IFSTAT_PEERS_JITTER=${PEERS_JITTER:-0s} \
 			go test -run '^$' -bench Peers -benchtime 1x -timeout 30m -v ./netdata-bridge
 	done
 	exit 0
