@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,7 +126,7 @@ func runPeers(b *testing.B, nodeExporter string, period, jitter, warm, judged ti
 	}()
 	replies := truthtest.RecordReplies(b, broker, "ifstat", sc.node)
 	run := warm + judged + 20*time.Second
-	proctest.Start(b, "agent", bin.agent, []string{
+	agent := proctest.Start(b, "agent", bin.agent, []string{
 		"IFSTAT_BROKER=" + broker.URL(), "IFSTAT_NODE=" + sc.node,
 		"IFSTAT_PROC_ROOT=" + d.ProcRoot(), "IFSTAT_SYS_ROOT=" + d.SysRoot(), "IFSTAT_LOG_LEVEL=info",
 	}, proctest.Guard(run+time.Minute))
@@ -149,6 +150,18 @@ func runPeers(b *testing.B, nodeExporter string, period, jitter, warm, judged ti
 	}
 	b.StopTimer()
 	scr := <-scrapes
+	// The agent's stop line (watch reads, late probes, withheld windows,
+	// its CPU budget's steps) and its budget's log lines, for the log.
+	agent.Signal(b, syscall.SIGTERM)
+	if err := agent.Wait(b); err != nil {
+		b.Errorf("agent: %v", err)
+	}
+	var agentLog []string
+	for line := range strings.Lines(agent.Stderr().String()) {
+		if strings.Contains(line, "stopped") || strings.Contains(line, "CPU budget") {
+			agentLog = append(agentLog, strings.TrimSpace(line))
+		}
+	}
 
 	names := d.Names()
 	peers := []*peerStats{{name: "ifstat-mqtt (agent, bridge, Netdata)"}, {name: "Netdata 1.37 proc.plugin"}, {name: "node_exporter 1s scrapes, rate()"}, {name: "naive reader (Δ counter / Δ read time)"}}
@@ -209,6 +222,7 @@ func runPeers(b *testing.B, nodeExporter string, period, jitter, warm, judged ti
 		fmt.Fprintf(&tbl, "| %s | %d | %d | %.3f %% | %.3f %% | %d | %d | %s |\n", p.name, p.n, p.gaps, 100*p.sum/float64(max(p.n, 1)), 100*p.max, p.off10, p.double, ratio)
 	}
 	b.Log(tbl.String())
+	b.Logf("the agent's log:\n%s", strings.Join(agentLog, "\n"))
 	if len(peers[0].gapAt) > 0 {
 		// What the bridge said about them (Netdata keeps its stderr).
 		b.Logf("ours: gaps at %v (Unix s); the bridge's log:\n%s", peers[0].gapAt, tailLines(bridgeLines(nd.ErrorLog()), 30))
