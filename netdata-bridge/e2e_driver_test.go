@@ -65,6 +65,11 @@ type driverScenario struct {
 	jitter time.Duration
 }
 
+// quarterPhases are four interfaces' phases a quarter of period p apart.
+func quarterPhases(p time.Duration) []time.Duration {
+	return []time.Duration{0, p / 4, p / 2, 3 * p / 4}
+}
+
 // driverRates are the interfaces' constant rates in bytes/s; each
 // scenario has one interface per phase, eth0, eth1, … taking these in
 // turn.
@@ -79,9 +84,6 @@ func TestE2EDriverNetdata(t *testing.T) {
 	t.Parallel()
 	e := startE2E(t)
 
-	quarter := func(p time.Duration) []time.Duration {
-		return []time.Duration{0, p / 4, p / 2, 3 * p / 4}
-	}
 	scenarios := []driverScenario{
 		// 0.5 s, 0.3 s after each whole second: every 1 s read interval
 		// holds exactly two refreshes, and the reads, at whole seconds plus
@@ -89,7 +91,7 @@ func TestE2EDriverNetdata(t *testing.T) {
 		{node: "e2e-drv500", period: 500 * time.Millisecond, phases: []time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond}},
 		// 0.9765 s (a common driver's 1000 jiffies at HZ 1024): the reads
 		// slide across the refreshes, one interval in ~42 holding two.
-		{node: "e2e-drv9765", period: 976_500 * time.Microsecond, phases: quarter(976_500 * time.Microsecond)},
+		{node: "e2e-drv9765", period: 976_500 * time.Microsecond, phases: quarterPhases(976_500 * time.Microsecond)},
 	}
 	var run []scenario
 	for _, sc := range scenarios {

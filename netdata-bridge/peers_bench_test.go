@@ -95,8 +95,7 @@ func runPeers(b *testing.B, nodeExporter string, period, jitter, warm, judged ti
 	if broker.Embedded() {
 		b.Fatal("the peers need a real mosquitto")
 	}
-	quarter := func(p time.Duration) []time.Duration { return []time.Duration{0, p / 4, p / 2, 3 * p / 4} }
-	sc := driverScenario{node: "peers", period: period, phases: quarter(period), jitter: jitter}
+	sc := driverScenario{node: "peers", period: period, phases: quarterPhases(period), jitter: jitter}
 	d := startDriver(b, sc)
 	nd := netdatatest.Start(b, netdatatest.Options{
 		PluginFiles: map[string]string{"ifstat.plugin": bin.bridge},
