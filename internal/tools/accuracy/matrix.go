@@ -595,6 +595,18 @@ type mxStats struct {
 	unaligned                                  int
 	worst                                      string // the sample of maxErr
 	lastErr                                    float64
+	errs                                       []float64 // of every rated sample, for the trace's counts
+}
+
+// atLeast counts the rated samples off by e or more.
+func (s *mxStats) atLeast(e float64) int {
+	n := 0
+	for _, x := range s.errs {
+		if x >= e {
+			n++
+		}
+	}
+	return n
 }
 
 // note names the sample just added if it is the worst so far.
@@ -625,6 +637,7 @@ func (s *mxStats) add(value, truth float64) {
 	s.sumErr += min(e, 10)
 	s.maxErr = max(s.maxErr, e)
 	s.lastErr = e
+	s.errs = append(s.errs, e)
 }
 
 func (s *mxStats) row(name string) string {
@@ -676,7 +689,7 @@ func reportMatrix(w io.Writer, rows []mxRow, br *batchResult) {
 			unaligned += st.unaligned
 			fmt.Fprintln(w, st.row(a.row.name))
 			if st.worst != "" && st.maxErr >= show {
-				worst = append(worst, fmt.Sprintf("- %s (%s): %s", a.row.name, a.node, st.worst))
+				worst = append(worst, fmt.Sprintf("- %s (%s, %d of %d rated samples %s): %s", a.row.name, a.node, st.atLeast(show), st.rated, label, st.worst))
 			}
 		}
 		var missed int64
