@@ -596,6 +596,45 @@ type mxStats struct {
 	worst                                      string // the sample of maxErr
 	lastErr                                    float64
 	errs                                       []float64 // of every rated sample, for the trace's counts
+	// bar (MATRIX_TRACE): for each sample off by bar or more, ends holds
+	// the wider of the windows the agent claimed for the refreshes the
+	// sample spans (-1: none found).
+	bar  float64
+	ends []int64
+}
+
+// endsByWidth tells how wide the claims were at the ends of the samples
+// off by bar or more: one narrow (a probe's, a millisecond) and one wide
+// (a probe that ran late, or a claim the fit narrowed) is what a late
+// read looks like.
+func (s *mxStats) endsByWidth() string {
+	var narrow, mid, wide, none int
+	for _, w := range s.ends {
+		switch {
+		case w < 0:
+			none++
+		case w <= int64(2*ms):
+			narrow++
+		case w <= int64(4*ms):
+			mid++
+		default:
+			wide++
+		}
+	}
+	return fmt.Sprintf("the wider claim at their ends: ≤ 2 ms %d, 2–4 ms %d, > 4 ms %d, not found %d", narrow, mid, wide, none)
+}
+
+// claimWidth returns the width of the window the agent first claimed for
+// the refresh of name at r (a true refresh instant), -1 if none holds it.
+func claimWidth(a *mxAgent, name string, monos []int64, r int64) int64 {
+	i := sort.Search(len(monos), func(i int) bool { return monos[i] >= r })
+	for ; i < len(monos) && monos[i] < r+int64(3*time.Second); i++ {
+		c, ok := a.replies[i].ifaces[name]
+		if ok && c.UnchangedNS > 0 && c.UnchangedNS < r && r <= c.ChangedNS {
+			return c.ChangedNS - c.UnchangedNS
+		}
+	}
+	return -1
 }
 
 // atLeast counts the rated samples off by e or more.
@@ -674,7 +713,7 @@ func reportMatrix(w io.Writer, rows []mxRow, br *batchResult) {
 		var worst []string
 		// Traced, every scenario off the target (0.5 %) shows its
 		// worst sample; otherwise those 10 % or more off.
-		show, label := 0.1, "10 % or more off"
+		show, label, bar := 0.1, "10 % or more off", 0.0
 		if os.Getenv("MATRIX_TRACE") != "" {
 			show, label = 0.005, "0.5 % or more off"
 			// MATRIX_TRACE_MIN (a percentage) lowers the bar, to see
@@ -682,14 +721,15 @@ func reportMatrix(w io.Writer, rows []mxRow, br *batchResult) {
 			if v, err := strconv.ParseFloat(os.Getenv("MATRIX_TRACE_MIN"), 64); err == nil && v > 0 {
 				show, label = v/100, fmt.Sprintf("%g %% or more off", v)
 			}
+			bar = show
 		}
 		for _, a := range br.agents[m.name] {
 			b := bridgeOf(br, a)
-			st := judgeBridge(a, b)
+			st := judgeBridge(a, b, bar)
 			unaligned += st.unaligned
 			fmt.Fprintln(w, st.row(a.row.name))
 			if st.worst != "" && st.maxErr >= show {
-				worst = append(worst, fmt.Sprintf("- %s (%s, %d of %d rated samples %s): %s", a.row.name, a.node, st.atLeast(show), st.rated, label, st.worst))
+				worst = append(worst, fmt.Sprintf("- %s (%s; %d of %d rated samples %s, %s): %s", a.row.name, a.node, st.atLeast(show), st.rated, label, st.endsByWidth(), st.worst))
 			}
 		}
 		var missed int64
@@ -792,8 +832,8 @@ func judgeNaive(a *mxAgent) mxStats {
 //   - and the read again where that claim is no newer than the one of
 //     the last round the bridge closed: the bridge then rated a zero
 //     over the read span.
-func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
-	var st mxStats
+func judgeBridge(a *mxAgent, b *mxBridge, bar float64) mxStats {
+	st := mxStats{bar: bar}
 	if b == nil {
 		return st
 	}
@@ -882,6 +922,9 @@ func judgeBridge(a *mxAgent, b *mxBridge) mxStats {
 				}
 				truth := float64(bytes) * 8 / (float64(e-from) / 1e9)
 				st.add(float64(v), truth)
+				if st.bar > 0 && st.lastErr >= st.bar {
+					st.ends = append(st.ends, max(claimWidth(a, name, monos, from), claimWidth(a, name, monos, e)))
+				}
 				st.note(func() string {
 					line := fmt.Sprintf("%s %s at %.3f s: %d bit/s, true %.0f over (%.3f, %.3f] s (reads (%.3f, %.3f] s)",
 						name, dim, float64(end-d.Origin())/1e9, v, truth, float64(from-d.Origin())/1e9, float64(e-d.Origin())/1e9,

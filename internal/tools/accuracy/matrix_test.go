@@ -229,7 +229,7 @@ func TestJudgeIdleDoubt(t *testing.T) {
 	n0, s0 := set(burst*8, 1_000_000)
 	n1, s1 := set(edge, 1_000_000)
 	n4, s4 := set(0, 3_000_000) // the zero over (70.8, 73.8] s
-	st := judgeBridge(a, judgeCharts([]round{n0, n1, held, held, n4}, []round{s0, s1, held, held, s4}))
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, held, held, n4}, []round{s0, s1, held, held, s4}), 0)
 	wantExact(t, st, 4, 4)
 }
 
@@ -264,7 +264,7 @@ func TestJudgePlacedReply(t *testing.T) {
 	n0, s0 := set(exact(71.46, 71.96))
 	n1, s1 := set(exact(71.96, 72.46))
 	n3, s3 := set(exact(72.46, 72.96)) // placed by the bridge
-	st := judgeBridge(a, judgeCharts([]round{n0, n1, held, n3}, []round{s0, s1, held, s3}))
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, held, n3}, []round{s0, s1, held, s3}), 0)
 	wantExact(t, st, 4, 2)
 }
 
@@ -305,7 +305,7 @@ func TestJudgeRoundBeforeWithheld(t *testing.T) {
 	n0, s0 := set(0)
 	n1, s1 := set(0)                       // the idle refresh at 80.19 s
 	n2, s2 := set(exact(80.1925, 80.6925)) // up to the burst's first change
-	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2}, []round{s0, s1, s2}))
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2}, []round{s0, s1, s2}), 0)
 	wantExact(t, st, 4, 0)
 }
 
@@ -335,9 +335,50 @@ func TestJudgeLiveServed(t *testing.T) {
 	n1, s1 := set(0)
 	n2, s2 := set(exact(99, 100))  // the trickle's 0.5 s
 	n3, s3 := set(exact(100, 101)) // its last millisecond
-	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2, n3}, []round{s0, s1, s2, s3}))
+	st := judgeBridge(a, judgeCharts([]round{n0, n1, n2, n3}, []round{s0, s1, s2, s3}), 0)
 	wantExact(t, st, 6, 0)
 	if naive := judgeNaive(a); naive.maxErr > 1e-9 {
 		t.Errorf("naive reader: max error %.3f %%, want 0 (its spans are the served ones): %s", 100*naive.maxErr, naive.worst)
+	}
+}
+
+// TestClaimWidth: the trace attributes a sample's error to the windows the
+// agent claimed for the refreshes it spans; the first reply whose window
+// holds the refresh is the claim, and a refresh no window holds is -1.
+func TestClaimWidth(t *testing.T) {
+	t.Parallel()
+	sec := judgeSec
+	_, a := judgeAgent(t, netdevtest.DriverIface{Name: "eth0", Period: time.Second, Phase: 500 * ms})
+	win := func(at, lo, hi float64) mxReply {
+		return mxReply{mono: sec(at), ifaces: map[string]wire.Counters{"eth0": {UnchangedNS: sec(lo), ChangedNS: sec(hi)}}}
+	}
+	a.replies = []mxReply{
+		win(70.8, 70.4995, 70.5005), // a probe's millisecond
+		win(71.8, 71.497, 71.505),   // a late probe's 8 ms
+		win(72.8, 71.497, 71.505),   // the same claim again: not 72.5's
+		win(73.8, 73.499, 73.502),
+	}
+	monos := make([]int64, len(a.replies))
+	for i, r := range a.replies {
+		monos[i] = r.mono
+	}
+	tests := []struct {
+		at   float64
+		want int64
+	}{
+		{70.5, int64(ms)},
+		{71.5, int64(8 * ms)},
+		{72.5, -1},
+		{73.5, int64(3 * ms)},
+		{74.5, -1}, // after the last reply
+	}
+	for _, tt := range tests {
+		if got := claimWidth(a, "eth0", monos, sec(tt.at)); abs(got-tt.want) > 1000 {
+			t.Errorf("claimWidth at %.1f s = %d ns, want %d", tt.at, got, tt.want)
+		}
+	}
+	st := mxStats{ends: []int64{int64(ms), int64(2 * ms), int64(3 * ms), int64(8 * ms), -1}}
+	if got, want := st.endsByWidth(), "the wider claim at their ends: ≤ 2 ms 2, 2–4 ms 1, > 4 ms 1, not found 1"; got != want {
+		t.Errorf("endsByWidth() = %q, want %q", got, want)
 	}
 }
