@@ -232,6 +232,7 @@ func (e *Estimator) clear() {
 func (e *Estimator) windows() []window {
 	ws := make([]window, len(e.gaps))
 	hi, far := e.first, e.far
+	floor := int64(1)
 	for i, g := range e.gaps {
 		switch {
 		case i == 0:
@@ -241,7 +242,13 @@ func (e *Estimator) windows() []window {
 		default:
 			hi += int64(g)
 		}
-		ws[i] = window{hi - int64(e.widths[i]), hi}
+		// A width rounded up to float32 may reach past 0 or into the
+		// window before, where the observed one began within a float32
+		// step of it (windows wider than 16.8 ms; the fuzzer's): it then
+		// begins there, which still holds the window observed and which
+		// Restore accepts.
+		ws[i] = window{max(hi-int64(e.widths[i]), floor), hi}
+		floor = hi
 	}
 	return ws
 }
