@@ -95,13 +95,17 @@ const statsEvery = time.Minute
 // least stateSettle after the subscription, and not before the bridge's
 // own marker on P/bridge/<id>/sync came back behind the copies
 // (wire.BridgeTopics.Sync); or after stateWait if the broker is away or
-// the marker does not come (an ACL that refuses it). Ending the wait
-// stateSettle after the subscription alone lost totals: 3,000 copies of
-// 8.7 kB took longer than that to arrive on a loaded machine, and the
-// nodes whose copy came late started from zero.
+// the marker does not come (an ACL that refuses it), but while copies
+// are still coming in, until none came for stateSettle, up to
+// stateWaitMax. Ending the wait stateSettle after the subscription alone
+// lost totals: 3,000 copies of 8.7 kB took longer than that to arrive on
+// a loaded machine, and the nodes whose copy came late started from
+// zero; so did ending it at stateWait while the loop was still taking
+// them on a slow host (see restore.due).
 const (
-	stateSettle = 1500 * time.Millisecond
-	stateWait   = 10 * time.Second
+	stateSettle  = 1500 * time.Millisecond
+	stateWait    = 10 * time.Second
+	stateWaitMax = 2 * time.Minute
 )
 
 type message struct {
@@ -326,7 +330,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if !b.cfg.Viewer {
 		file = b.loadFile()
 	}
-	rs := newRestore(file, stateWait, stateSettle)
+	rs := newRestore(file, stateWait, stateWaitMax, stateSettle)
 	defer rs.stop()
 	client, err := b.newClient(mqttx.Options{
 		Config:    b.cfg.Common,
@@ -365,7 +369,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return b.flush()
 		case <-rs.C():
-			if rs.due(time.Now()) {
+			if now := time.Now(); rs.due(now) {
+				if rs.coming(now) {
+					b.log.WithField("waited", stateWaitMax).Warn("state copies were still coming in when the wait for them ended: nodes whose copy came later start their totals from zero")
+				}
 				b.startSampling(client, rs)
 			}
 		case ev := <-b.events:
@@ -726,7 +733,7 @@ func (b *Bridge) message(client mqtt.Client, m message, rs *restore) error {
 		switch {
 		case s == nil:
 		case !b.ready.Load():
-			rs.add(s)
+			rs.add(s, time.Now())
 		case b.cfg.Shard.Auto:
 			if ns, ok := s.Nodes[node]; ok {
 				b.sampler.Offer(node, ns)

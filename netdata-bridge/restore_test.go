@@ -31,10 +31,10 @@ func TestRestore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRestore(tt.file, time.Hour, time.Hour)
+			r := newRestore(tt.file, time.Hour, time.Hour, time.Hour)
 			defer r.stop()
 			for _, s := range tt.retained {
-				r.add(s)
+				r.add(s, time.Now())
 			}
 			merged, first := r.finish()
 			if !first {
@@ -53,7 +53,7 @@ func TestRestore(t *testing.T) {
 				}
 			}
 			// Done is done: late copies and a second finish change nothing.
-			r.add(snap("late", 0))
+			r.add(snap("late", 0), time.Now())
 			if again, first := r.finish(); first || again != nil {
 				t.Errorf("second finish = %v, %v; want nil, false", again, first)
 			}
@@ -78,7 +78,7 @@ func TestRestoreWaitsForMarker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRestore(nil, time.Hour, time.Hour)
+			r := newRestore(nil, time.Hour, time.Hour, time.Hour)
 			defer r.stop()
 			start := time.Now()
 			for i, step := range tt.steps {
@@ -94,6 +94,68 @@ func TestRestoreWaitsForMarker(t *testing.T) {
 				if got != tt.want[i] {
 					t.Errorf("step %d (%c) reported %v, want %v", i, step, got, tt.want[i])
 				}
+			}
+		})
+	}
+}
+
+// TestRestoreWaitsWhileCopiesCome: past the deadline without the marker,
+// the wait goes on while the loop is still taking copies (a slow host:
+// under the race detector the loop took 10 s for 1,903 of 3,000), until
+// none came for settle, or the limit.
+func TestRestoreWaitsWhileCopiesCome(t *testing.T) {
+	t.Parallel()
+	const wait, limit, settle = 10 * time.Second, 2 * time.Minute, 1500 * time.Millisecond
+	type step struct {
+		at   time.Duration // after the start
+		what byte          // c: a copy taken; m: the marker; d: C fired (due)
+		want bool          // what m or d reports
+	}
+	tests := []struct {
+		name       string
+		steps      []step
+		wantComing bool // at the last step
+	}{
+		{"copies ended before the deadline", []step{{time.Second, 'c', false}, {11 * time.Second, 'd', true}}, false},
+		{"no copy at all", []step{{11 * time.Second, 'd', true}}, false},
+		{"still coming at the deadline", []step{
+			{9900 * time.Millisecond, 'c', false}, {10500 * time.Millisecond, 'd', false},
+			{11 * time.Second, 'c', false}, {12 * time.Second, 'd', false},
+			{13 * time.Second, 'd', true},
+		}, false},
+		{"the marker behind them ends it", []step{
+			{10 * time.Second, 'c', false}, {10200 * time.Millisecond, 'd', false},
+			{10300 * time.Millisecond, 'm', true},
+		}, true},
+		{"the limit ends it while they come", []step{
+			{119 * time.Second, 'c', false}, {119500 * time.Millisecond, 'd', false},
+			{120500 * time.Millisecond, 'c', false}, {121 * time.Second, 'd', true},
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRestore(nil, wait, limit, settle)
+			defer r.stop()
+			start := time.Now()
+			var last time.Time
+			for i, st := range tt.steps {
+				last = start.Add(st.at)
+				switch st.what {
+				case 'c':
+					r.add(&state.Snapshot{Nodes: map[string]state.NodeState{"er-x": {}}}, last)
+				case 'm':
+					if got := r.mark(); got != st.want {
+						t.Errorf("step %d: mark() = %v, want %v", i, got, st.want)
+					}
+				case 'd':
+					if got := r.due(last); got != st.want {
+						t.Errorf("step %d: due(+%v) = %v, want %v", i, st.at, got, st.want)
+					}
+				}
+			}
+			if got := r.coming(last); got != tt.wantComing {
+				t.Errorf("coming(+%v) = %v, want %v", last.Sub(start), got, tt.wantComing)
 			}
 		})
 	}
