@@ -2,7 +2,6 @@ package bridge_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -186,21 +185,10 @@ func startDriver(t testing.TB, sc driverScenario) *netdevtest.Driver {
 		}
 	})
 	// The agent must meet the pipe, not the regular file NewDriver wrote.
-	dev := filepath.Join(d.ProcRoot(), "net", "dev")
-	for {
-		fi, err := os.Stat(dev)
-		if err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
-			return d
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-served:
-			t.Fatalf("%s: driver ended before serving: %v", sc.node, err)
-		case <-time.After(5 * time.Millisecond):
-		}
+	if err := d.WaitServing(ctx); err != nil {
+		t.Fatalf("%s: %v", sc.node, err)
 	}
+	return d
 }
 
 // startDriverAgent starts the real agent for node on d's tree with the

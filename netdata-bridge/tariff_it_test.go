@@ -441,6 +441,11 @@ func TestTariffBookedWhenFlowedLive(t *testing.T) {
 			t.Errorf("driver: %v", err)
 		}
 	})
+	// The agent, started below, must meet the pipe: it once met neither
+	// file nor pipe and exited ("no such file or directory").
+	if err := d.WaitServing(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	// The boundary J: a whole wall second fitFor into the traffic, where
 	// the zone jumps over the minute at which "late" begins.

@@ -134,6 +134,11 @@ type Driver struct {
 	logMu sync.Mutex
 	at    []int64 // the clock at each copy served, with Log
 	ready []int64 // the clock when Serve began to wait for its reader
+
+	// serving is closed once Serve's pipe is in place, ended when Serve
+	// has returned (see WaitServing).
+	serving, ended         chan struct{}
+	servingOnce, endedOnce sync.Once
 }
 
 type driverIface struct {
@@ -172,7 +177,7 @@ func NewDriver(o DriverOptions) (*Driver, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("driver tree: %s is not a directory", o.Dir)
 	}
-	d := &Driver{dir: o.Dir, clock: o.Clock, byName: map[string]int{}, log: o.Log}
+	d := &Driver{dir: o.Dir, clock: o.Clock, byName: map[string]int{}, log: o.Log, serving: make(chan struct{}), ended: make(chan struct{})}
 	if d.clock == nil {
 		d.clock = bootClock()
 	}
@@ -297,6 +302,26 @@ func (d *Driver) ProcRoot() string { return filepath.Join(d.dir, "proc") }
 func (d *Driver) SysRoot() string { return filepath.Join(d.dir, "sys") }
 
 func (d *Driver) devPath() string { return filepath.Join(d.ProcRoot(), "net", "dev") }
+
+// WaitServing returns once Serve has put its pipe in place of the regular
+// file NewDriver wrote, so that a reader started after it reads what
+// Serve serves and logs (ServedAt), not that file; or with an error once
+// ctx is done or Serve returned without serving.
+func (d *Driver) WaitServing(ctx context.Context) error {
+	select {
+	case <-d.serving:
+		return nil
+	case <-d.ended:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for %s: %w", d.devPath(), ctx.Err())
+	}
+	select {
+	case <-d.serving: // served, then ended
+		return nil
+	default:
+		return fmt.Errorf("%s: the driver ended before serving", d.devPath())
+	}
+}
 
 // Origin is the clock reading in ns at which every Rate started.
 func (d *Driver) Origin() int64 { return d.origin }
@@ -567,16 +592,23 @@ func (d *Driver) Missed() int64 { return d.missed.Load() }
 // that wide.) One reader at a time, as an agent reads; concurrent
 // readers may share or split a copy.
 func (d *Driver) Serve(ctx context.Context) error {
+	defer d.endedOnce.Do(func() { close(d.ended) })
 	path := d.devPath()
 	next := path + ".next"
-	for _, p := range []string{path, next} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("serving %s: %w", path, err)
-		}
+	if err := os.Remove(next); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("serving %s: %w", path, err)
 	}
-	if err := unix.Mkfifo(path, 0o644); err != nil {
+	// The pipe replaces the regular file NewDriver wrote in one rename: a
+	// reader that opens the path meanwhile meets one or the other, never
+	// nothing (an agent started beside Serve once met neither and exited:
+	// "no such file or directory").
+	if err := unix.Mkfifo(next, 0o644); err != nil {
 		return fmt.Errorf("serving %s: mkfifo: %w", path, err)
 	}
+	if err := os.Rename(next, path); err != nil {
+		return fmt.Errorf("serving %s: %w", path, err)
+	}
+	d.servingOnce.Do(func() { close(d.serving) })
 	done := make(chan struct{})
 	defer close(done)
 	// The blocking open below waits for a reader; once ctx is done, be

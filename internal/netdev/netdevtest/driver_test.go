@@ -209,15 +209,11 @@ func TestDriverServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Serve(ctx) }()
 	path := filepath.Join(d.ProcRoot(), "net", "dev")
-	// Serve makes the pipe; wait until it is one (a guard, not a timing).
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("net/dev never became a named pipe")
-		}
-		time.Sleep(time.Millisecond)
+	if err := d.WaitServing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("WaitServing returned with net/dev %v (%v), want the named pipe", fi.Mode(), err)
 	}
 	r, err := netdev.NewReader(netdev.Options{ProcRoot: d.ProcRoot(), SysRoot: d.SysRoot()})
 	if err != nil {
@@ -489,4 +485,54 @@ func TestMirror(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWaitServing: WaitServing returns once Serve's pipe is in place, and
+// with an error where Serve ended without serving or the context ended
+// first; until Serve runs, net/dev is NewDriver's regular file.
+func TestWaitServing(t *testing.T) {
+	t.Parallel()
+	t.Run("serving", func(t *testing.T) {
+		t.Parallel()
+		d, _ := testDriver(t)
+		path := filepath.Join(d.ProcRoot(), "net", "dev")
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			t.Fatalf("before Serve: %v (%v), want a regular file", fi.Mode(), err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- d.Serve(ctx) }()
+		if err := d.WaitServing(t.Context()); err != nil {
+			t.Fatalf("WaitServing() = %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Serve() = %v", err)
+		}
+		if err := d.WaitServing(t.Context()); err != nil {
+			t.Errorf("WaitServing() after Serve served and ended = %v, want nil", err)
+		}
+	})
+	t.Run("Serve fails first", func(t *testing.T) {
+		t.Parallel()
+		d, _ := testDriver(t)
+		if err := os.RemoveAll(filepath.Join(d.ProcRoot(), "net")); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Serve(t.Context()); err == nil {
+			t.Fatal("Serve() without its directory = nil, want an error")
+		}
+		if err := d.WaitServing(t.Context()); err == nil || !strings.Contains(err.Error(), "ended before serving") {
+			t.Errorf("WaitServing() = %v, want the driver ended before serving", err)
+		}
+	})
+	t.Run("context ends first", func(t *testing.T) {
+		t.Parallel()
+		d, _ := testDriver(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := d.WaitServing(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("WaitServing() = %v, want context.Canceled", err)
+		}
+	})
 }
