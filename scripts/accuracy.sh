@@ -48,7 +48,9 @@
 #               about 16 minutes in all, plus the build)
 #   MATRIX_TRACE  matrix only: 1 lists, below each table, the worst sample
 #               of every scenario 0.5 % or more off (MATRIX_TRACE_MIN: that
-#               many percent) with the replies and served copies around it
+#               many percent) with the replies and served copies around it,
+#               how many samples were that far off, and how wide the agent's
+#               claims at their ends were
 #   ONLY        matrix only: run just the scenarios whose name contains one
 #               of these '|'-separated substrings (seeds as in the whole
 #               matrix), e.g. ONLY='-> |P 2 s, S 1 s, 1 % missed' for the
