@@ -95,6 +95,7 @@ func fmtAlarm(a alarm) string {
 func TestAlertsE2E(t *testing.T) {
 	t.Parallel()
 	proctest.SkipShort(t, "starts Netdata, Mosquitto and an agent")
+	proctest.SkipRace(t, "waits a minute for the alarms' values")
 	ndBin, err := exec.LookPath("netdata")
 	if err != nil {
 		if _, serr := os.Stat("/usr/sbin/netdata"); serr != nil {

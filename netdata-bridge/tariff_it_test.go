@@ -386,6 +386,7 @@ const watchWindow = 10 * time.Millisecond
 func TestTariffBookedWhenFlowedLive(t *testing.T) {
 	t.Parallel()
 	proctest.SkipShort(t, "runs mosquitto, the agent and the bridge binaries")
+	proctest.SkipRace(t, "books to the byte once the clock is fitted, within 24 s")
 	bins := buildBinaries(t)
 	b := brokertest.Start(t)
 	const (
