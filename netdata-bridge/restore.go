@@ -59,15 +59,15 @@ func (r *restore) due(now time.Time) bool {
 	case now.Before(r.deadline):
 		r.timer.Reset(r.deadline.Sub(now))
 		return false
-	case !r.lastCopy.IsZero() && now.Sub(r.lastCopy) < r.settle && now.Before(r.limit):
+	case r.coming(now) && now.Before(r.limit):
 		r.timer.Reset(min(r.lastCopy.Add(r.settle).Sub(now), r.limit.Sub(now)))
 		return false
 	}
 	return true
 }
 
-// coming reports whether copies were still coming in at now (for the log
-// of a wait that ended without the marker).
+// coming reports whether copies were still coming in at now: one came
+// within settle.
 func (r *restore) coming(now time.Time) bool {
 	return !r.lastCopy.IsZero() && now.Sub(r.lastCopy) < r.settle
 }
